@@ -1,0 +1,82 @@
+"""The audit trail: one function every service calls, plus the authentication receivers."""
+
+from django.contrib.auth import user_logged_in, user_logged_out, user_login_failed
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.dispatch import receiver
+
+from . import context
+from .models import AuditEvent
+
+
+def audit_record(
+    *,
+    actor,
+    action: str,
+    target: models.Model | None = None,
+    patient_id: int | None = None,
+    changes: dict | None = None,
+) -> AuditEvent:
+    """Append one event. ``patient_id`` names the patient concerned, when there is one."""
+    ctx = context.current()
+    is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    event = AuditEvent(
+        actor=actor if is_user else None,
+        actor_label=actor.get_username() if is_user else "",
+        action=action,
+        target_type=ContentType.objects.get_for_model(target) if target is not None else None,
+        target_id=str(target.pk) if target is not None else "",
+        target_label=_label(target),
+        patient_id=patient_id,
+        changes=changes or {},
+        ip=ctx.ip if ctx else None,
+        request_id=ctx.request_id if ctx else None,
+        source=ctx.source if ctx else "task",
+    )
+    event.save()
+    return event
+
+
+def _label(target: models.Model | None) -> str:
+    if target is None:
+        return ""
+    # Labels are for staff browsing the trail; patient names are not copied into it
+    # (the target link resolves them for those allowed to see them).
+    label = getattr(target, "audit_label", None)
+    return str(label if label is not None else f"{target._meta.verbose_name} {target.pk}")[:200]
+
+
+def changed_fields(instance: models.Model, data: dict) -> dict:
+    """{field: [old, new]} for the fields in ``data`` whose value differs on ``instance``."""
+    diff = {}
+    for field, new in data.items():
+        old = getattr(instance, field, None)
+        if old != new:
+            diff[field] = [_jsonable(old), _jsonable(new)]
+    return diff
+
+
+def _jsonable(value):
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, models.Model):
+        return value.pk
+    return str(value)
+
+
+@receiver(user_logged_in)
+def _on_login(sender, request, user, **kwargs):
+    audit_record(actor=user, action="auth.login", target=user)
+
+
+@receiver(user_logged_out)
+def _on_logout(sender, request, user, **kwargs):
+    if user is not None:
+        audit_record(actor=user, action="auth.logout", target=user)
+
+
+@receiver(user_login_failed)
+def _on_login_failed(sender, credentials, request=None, **kwargs):
+    audit_record(
+        actor=None, action="auth.login_failed", changes={"username": credentials.get("username", "")}
+    )

@@ -1,0 +1,29 @@
+from django import template
+from django.urls import NoReverseMatch, reverse
+
+register = template.Library()
+
+# (url name, label, permission needed). Pages that do not exist yet are skipped.
+NAV = [
+    ("scheduling:day", "Schedule", "clinic.book_appointments"),
+    ("patients:list", "Patients", "clinic.view_demographics"),
+    ("scheduling:recalls", "Recalls", "clinic.work_recalls"),
+    ("treatments:lots", "Toxin lots", "clinic.manage_lots"),
+    ("clinic:audit", "Audit trail", "clinic.view_audit"),
+    ("api-docs", "API", None),
+]
+
+
+@register.simple_tag(takes_context=True)
+def nav_links(context):
+    request = context["request"]
+    links = []
+    for name, label, perm in NAV:
+        if perm and not request.user.has_perm(perm):
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
+        links.append({"url": url, "label": label, "active": request.path.startswith(url) and url != "/"})
+    return links

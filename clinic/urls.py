@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from . import views
+from .api import views as api_views
+from .health import health
+
+router = DefaultRouter()
+router.register("audit-events", api_views.AuditEventViewSet, basename="audit-event")
+
+api_v1 = [
+    path("auth/token/", api_views.TokenView.as_view(), name="token"),
+    path("me/", api_views.MeView.as_view(), name="me"),
+    path("", include(router.urls)),
+]
+
+clinic_pages = [
+    path("audit/", views.audit_list, name="audit"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("health/", health, name="health"),
+    path("clinic/", include((clinic_pages, "clinic"))),
+    path("api/v1/", include((api_v1, "api"))),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,69 @@
+"""Production settings refuse insecure configuration; check --deploy is clean."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD_KEY = "k3y-" + "x9Qz" * 15
+
+pytestmark = pytest.mark.slow
+
+
+def _run(args: list[str], **env_overrides) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG"}}
+    env.update({k: v for k, v in env_overrides.items() if v is not None})
+    env["DJANGO_SETTINGS_MODULE"] = "clinic.settings"
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def _import_settings(**env):
+    return _run(["-c", "import django; django.setup()"], **env)
+
+
+def test_refuses_to_start_without_secret_key_when_debug_off():
+    result = _import_settings(DEBUG="0", ALLOWED_HOSTS="clinic.example.org")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_refuses_the_quick_start_key_in_production():
+    result = _import_settings(
+        DEBUG="0", ALLOWED_HOSTS="clinic.example.org", SECRET_KEY="django-insecure-" + "a" * 50
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_refuses_to_start_without_allowed_hosts_when_debug_off():
+    result = _import_settings(DEBUG="0", SECRET_KEY=GOOD_KEY)
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS must be set" in result.stderr
+
+
+def test_starts_with_a_real_key_and_hosts():
+    result = _import_settings(DEBUG="0", SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="clinic.example.org")
+    assert result.returncode == 0, result.stderr
+
+
+def test_quick_start_needs_no_configuration():
+    result = _import_settings(DEBUG="1", DATABASE_URL="sqlite:///var/unused.sqlite3")
+    assert result.returncode == 0, result.stderr
+
+
+def test_check_deploy_is_clean_with_production_environment():
+    result = _run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        DEBUG="0",
+        SECRET_KEY=GOOD_KEY,
+        ALLOWED_HOSTS="clinic.example.org",
+        SECURE_SSL_REDIRECT="1",
+        MANIFEST_STATIC="1",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
