@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import AuditEvent, User
+from .models import AuditEvent, ClinicSettings, User
 
 
 @admin.register(User)
@@ -21,6 +21,15 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ClinicSettings)
+class ClinicSettingsAdmin(SimpleHistoryAdmin):
+    def has_add_permission(self, request):
+        return not ClinicSettings.objects.exists()
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -117,3 +117,48 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("The audit trail is append-only.")
+
+
+class ClinicSettings(models.Model):
+    """The clinic's own rules, edited by the practice manager. One row (pk=1).
+
+    Clinical intervals are settings, never hard-coded medical advice (DOMAIN.md); the defaults
+    are the usual ones.
+    """
+
+    min_reinjection_interval_days = models.PositiveSmallIntegerField(
+        default=84, help_text="Toxin sessions closer than this need a clinician's override with a reason."
+    )
+    appointment_reminder_hours = models.PositiveSmallIntegerField(default=48)
+    recall_first_reminder_weeks = models.PositiveSmallIntegerField(default=11)
+    recall_second_reminder_weeks = models.PositiveSmallIntegerField(default=14)
+    recall_overdue_weeks = models.PositiveSmallIntegerField(default=16)
+    questionnaire_after_toxin_days = models.PositiveSmallIntegerField(default=14)
+    # No SMS in these hours (clinic time zone); the send waits until the window ends.
+    quiet_hours_start = models.TimeField(default="21:00")
+    quiet_hours_end = models.TimeField(default="08:00")
+    booking_horizon_days = models.PositiveSmallIntegerField(
+        default=180, help_text="How far ahead availability is offered."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "clinic settings"
+        verbose_name_plural = "clinic settings"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(pk=1), name="clinic_clinicsettings_singleton"),
+            models.CheckConstraint(
+                condition=models.Q(recall_first_reminder_weeks__lte=models.F("recall_second_reminder_weeks"))
+                & models.Q(recall_second_reminder_weeks__lte=models.F("recall_overdue_weeks")),
+                name="clinic_clinicsettings_recall_weeks_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Clinic settings"
+
+    @classmethod
+    def load(cls) -> "ClinicSettings":
+        obj, _ = cls.objects.get_or_create(pk=1)
+        return obj

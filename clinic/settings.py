@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "django_htmx",
+    "phonenumber_field",
     "clinic",
     "patients",
     "scheduling",
@@ -234,3 +235,7 @@ LOGGING = {
 
 # Clinic rules that are settings, not code (see DOMAIN.md).
 CLINIC_NAME = env.str("CLINIC_NAME", default="Facial Nerve Clinic")
+
+# Phone numbers without a country prefix are read as numbers of this region; stored in E.164.
+PHONENUMBER_DEFAULT_REGION = env.str("PHONE_REGION", default="GB")
+PHONENUMBER_DB_FORMAT = "E164"

@@ -4,12 +4,18 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from patients import api as patients_api
+from scheduling import api as scheduling_api
+from treatments import api as treatments_api
+
 from . import views
 from .api import views as api_views
 from .health import health
 
 router = DefaultRouter()
 router.register("audit-events", api_views.AuditEventViewSet, basename="audit-event")
+for app_api in (patients_api, scheduling_api, treatments_api):
+    app_api.register(router)
 
 api_v1 = [
     path("auth/token/", api_views.TokenView.as_view(), name="token"),
@@ -27,6 +33,9 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("health/", health, name="health"),
     path("clinic/", include((clinic_pages, "clinic"))),
+    path("patients/", include("patients.urls")),
+    path("schedule/", include("scheduling.urls")),
+    path("clinical/", include("treatments.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

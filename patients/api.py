@@ -1,0 +1,7 @@
+"""API views of the patients app."""
+
+from rest_framework.routers import DefaultRouter
+
+
+def register(router: DefaultRouter) -> None:
+    """Add this app's viewsets to the /api/v1/ router."""

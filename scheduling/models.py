@@ -1,0 +1,307 @@
+"""Calendars: locations, rooms, providers, appointment types, appointments and recalls.
+
+Overlaps are prevented twice: the booking service checks first to give a friendly error, and on
+PostgreSQL exclusion constraints (migration 0002) settle races, since a SELECT ... FOR UPDATE
+locks nothing when the slot being fought over is still empty.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from clinic.roles import Role as StaffRole
+
+
+class Location(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    address = models.CharField(max_length=300, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Room(models.Model):
+    class Kind(models.TextChoices):
+        CONSULTATION = "consultation", "Consultation room"
+        PROCEDURE = "procedure", "Procedure room"
+        THEATRE = "theatre", "Operating theatre"
+        THERAPY = "therapy", "Therapy room"
+
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="rooms")
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=16, choices=Kind)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["location__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["location", "name"], name="scheduling_room_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.location})"
+
+
+class Provider(models.Model):
+    """A member of staff who can be booked."""
+
+    class Role(models.TextChoices):
+        SURGEON = StaffRole.SURGEON.value, StaffRole.SURGEON.label
+        INJECTOR = StaffRole.INJECTOR.value, StaffRole.INJECTOR.label
+        THERAPIST = StaffRole.THERAPIST.value, StaffRole.THERAPIST.label
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="provider")
+    role = models.CharField(max_length=16, choices=Role)
+    colour = models.CharField(max_length=7, default="#1f5fa8", help_text="Calendar column colour, #rrggbb")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["user__last_name", "user__first_name", "id"]
+
+    def __str__(self) -> str:
+        return self.user.display_name
+
+
+class WorkingHours(models.Model):
+    """A provider's regular hours on one weekday at one location (several rows for split days)."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="working_hours")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    weekday = models.PositiveSmallIntegerField(help_text="0 = Monday ... 6 = Sunday")
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+
+    class Meta:
+        ordering = ["provider", "weekday", "start_time"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_time__gt=F("start_time")), name="scheduling_workinghours_ends_after_start"
+            ),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="scheduling_workinghours_weekday_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} day {self.weekday} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
+
+
+class TimeOff(models.Model):
+    """A blocked period for a provider (leave, meeting) or a room (maintenance)."""
+
+    provider = models.ForeignKey(
+        Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="time_off"
+    )
+    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.PROTECT, related_name="time_off")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="scheduling_timeoff_ends_after_start"
+            ),
+            # Blocks exactly one of: a provider, a room.
+            models.CheckConstraint(
+                condition=Q(provider__isnull=False, room__isnull=True)
+                | Q(provider__isnull=True, room__isnull=False),
+                name="scheduling_timeoff_provider_xor_room",
+            ),
+        ]
+        indexes = [models.Index(fields=["provider", "starts_at"], name="scheduling_timeoff_provider")]
+
+    def __str__(self) -> str:
+        return f"{self.provider or self.room} off {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class AppointmentType(models.Model):
+    code = models.SlugField(
+        max_length=32, unique=True, help_text="Stable code used by integrations, e.g. toxin"
+    )
+    name = models.CharField(max_length=100)
+    duration_minutes = models.PositiveSmallIntegerField()
+    # Surgery is booked for the length of the case: the booking gives the duration.
+    duration_set_per_booking = models.BooleanField(default=False)
+    buffer_after_minutes = models.PositiveSmallIntegerField(default=0)
+    # Which provider roles may deliver it, e.g. ["surgeon", "injector"].
+    provider_roles = models.JSONField(default=list)
+    room_kind = models.CharField(max_length=16, choices=Room.Kind)
+    # Counts for the minimum reinjection interval (DOMAIN.md: 84 days by default).
+    is_toxin = models.BooleanField(default=False)
+    # The follow-ups this visit implies: [{"after_days": 7, "appointment_type": "postop", "label": "1 week"}].
+    follow_up_plan = models.JSONField(default=list, blank=True)
+    colour = models.CharField(max_length=7, default="#6b7a90")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gt=0) & Q(duration_minutes__lte=24 * 60),
+                name="scheduling_appointmenttype_duration_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Appointment(models.Model):
+    class Status(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        CONFIRMED = "confirmed", "Confirmed"
+        CHECKED_IN = "checked_in", "Checked in"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+        NO_SHOW = "no_show", "Did not attend"
+
+    # Statuses that hold the slot: the overlap rules apply to these only.
+    ACTIVE_STATUSES = (Status.BOOKED, Status.CONFIRMED, Status.CHECKED_IN, Status.COMPLETED)
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="appointments")
+    appointment_type = models.ForeignKey(AppointmentType, on_delete=models.PROTECT, related_name="+")
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="appointments")
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="appointments")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    # ends_at plus the type's buffer (cleaning, notes): provider and room stay busy until then.
+    blocked_until = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status, default=Status.BOOKED)
+    notes = models.CharField(max_length=500, blank=True)
+    # A clinician's reason for booking a toxin session inside the minimum interval.
+    interval_override_reason = models.CharField(max_length=500, blank=True)
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    booked_via = models.CharField(max_length=16, default="staff")  # staff, api, patient_link
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="scheduling_appointment_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(blocked_until__gte=F("ends_at")), name="scheduling_appointment_blocked_after_end"
+            ),
+        ]
+        indexes = [
+            # Day and week views, availability: a provider's appointments in a time window.
+            models.Index(fields=["provider", "starts_at"], name="scheduling_appt_provider_start"),
+            models.Index(fields=["room", "starts_at"], name="scheduling_appt_room_start"),
+            # Patient chart timeline and the reinjection rule (last toxin session).
+            models.Index(fields=["patient", "starts_at"], name="scheduling_appt_patient_start"),
+            # Day list across all providers.
+            models.Index(fields=["starts_at"], name="scheduling_appt_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appointment_type} {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def audit_label(self) -> str:
+        return f"appointment {self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+
+class AppointmentEvent(models.Model):
+    """Every status change of an appointment: who, when, why. Corrections are new events."""
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="events")
+    action = models.CharField(max_length=32)  # booked, confirmed, rescheduled, cancelled, ...
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    via = models.CharField(max_length=16, default="staff")  # staff, api, patient_link, system
+    reason = models.CharField(max_length=500, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["appointment", "at"], name="scheduling_apptevent_appt")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.at:%Y-%m-%d %H:%M}"
+
+
+class Recall(models.Model):
+    """A patient due back: opened by the service that knows why (a toxin session, a surgery).
+
+    Scheduling never reads treatment records; the treatment services tell it what is due
+    through ``recall_open``. The reminders and the front desk's worklist read these rows.
+    """
+
+    class Kind(models.TextChoices):
+        REINJECTION = "reinjection", "Reinjection"
+        POST_OP = "post_op", "Post-operative follow-up"
+        THERAPY = "therapy", "Therapy series"
+        FOLLOW_UP = "follow_up", "Follow-up"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        BOOKED = "booked", "Booked"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="recalls")
+    kind = models.CharField(max_length=16, choices=Kind)
+    appointment_type = models.ForeignKey(AppointmentType, on_delete=models.PROTECT, related_name="+")
+    # Whom the patient should preferably see (their usual injector or surgeon).
+    preferred_provider = models.ForeignKey(
+        Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Not bookable before this date (e.g. the minimum reinjection interval).
+    earliest_date = models.DateField()
+    due_date = models.DateField()
+    overdue_date = models.DateField()
+    status = models.CharField(max_length=16, choices=Status, default=Status.OPEN)
+    # What opened it, e.g. "toxin_session:42": opening twice from one source opens one recall.
+    source = models.CharField(max_length=64)
+    label = models.CharField(max_length=100, blank=True)
+    booked_appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="satisfied_recalls"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "kind", "source"], name="scheduling_recall_unique_source"
+            ),
+            models.CheckConstraint(
+                condition=Q(due_date__gte=F("earliest_date")) & Q(overdue_date__gte=F("due_date")),
+                name="scheduling_recall_dates_ordered",
+            ),
+        ]
+        indexes = [
+            # The worklist: open recalls by due date.
+            models.Index(fields=["status", "due_date"], name="scheduling_recall_worklist"),
+            models.Index(fields=["patient", "kind", "status"], name="scheduling_recall_patient"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} due {self.due_date}"
+
+    @property
+    def audit_label(self) -> str:
+        return f"recall {self.pk}"

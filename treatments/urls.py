@@ -1,0 +1,7 @@
+"""Pages of the treatments app."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "treatments"
+
+urlpatterns: list = []
