@@ -1,0 +1,40 @@
+"""The patient chart is assembled from panels that other apps contribute.
+
+The chart page lives here, in the lowest app that knows patients, but most of what it shows
+(appointments, encounters, gradings, messages) belongs to higher apps. They register a panel
+in their AppConfig.ready(); this module never imports them.
+
+    register_panel(ChartPanel(
+        key="encounters", title="Encounters", template="treatments/chart/encounters.html",
+        context=lambda *, patient, user: {"encounters": encounters_for_chart(patient=patient)},
+        permission="clinic.view_clinical", order=20,
+    ))
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ChartPanel:
+    key: str
+    title: str
+    template: str
+    # Called with keyword arguments patient= and user=; returns the template's context.
+    context: Callable[..., dict]
+    permission: str = "clinic.view_demographics"
+    order: int = 100
+
+
+_panels: dict[str, ChartPanel] = {}
+
+
+def register_panel(panel: ChartPanel) -> None:
+    _panels[panel.key] = panel
+
+
+def panels_for(user) -> list[ChartPanel]:
+    """The panels this user may see, in display order."""
+    return sorted(
+        (p for p in _panels.values() if user.has_perm(p.permission)), key=lambda p: (p.order, p.key)
+    )
