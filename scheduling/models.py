@@ -266,6 +266,9 @@ class Recall(models.Model):
     preferred_provider = models.ForeignKey(
         Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The event the recall counts from (the toxin session's or the surgery's date): reminder
+    # times are measured from it.
+    anchor_date = models.DateField()
     # Not bookable before this date (e.g. the minimum reinjection interval).
     earliest_date = models.DateField()
     due_date = models.DateField()
@@ -289,7 +292,9 @@ class Recall(models.Model):
                 fields=["patient", "kind", "source"], name="scheduling_recall_unique_source"
             ),
             models.CheckConstraint(
-                condition=Q(due_date__gte=F("earliest_date")) & Q(overdue_date__gte=F("due_date")),
+                condition=Q(earliest_date__gte=F("anchor_date"))
+                & Q(due_date__gte=F("earliest_date"))
+                & Q(overdue_date__gte=F("due_date")),
                 name="scheduling_recall_dates_ordered",
             ),
         ]

@@ -14,6 +14,7 @@ def _open(patient, source="toxin_session:1", **kw):
         patient=patient,
         kind=Recall.Kind.REINJECTION,
         appointment_type_code="toxin",
+        anchor_date=date(2026, 12, 7),
         earliest_date=kw.get("earliest", date(2027, 3, 1)),
         due_date=kw.get("due", date(2027, 2, 20)),
         overdue_date=date(2027, 3, 20),
