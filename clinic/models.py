@@ -1,5 +1,7 @@
 """What every app shares: the staff user, capability permissions and the audit trail."""
 
+from datetime import time
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.models import ContentType
@@ -135,8 +137,8 @@ class ClinicSettings(models.Model):
     recall_overdue_weeks = models.PositiveSmallIntegerField(default=16)
     questionnaire_after_toxin_days = models.PositiveSmallIntegerField(default=14)
     # No SMS in these hours (clinic time zone); the send waits until the window ends.
-    quiet_hours_start = models.TimeField(default="21:00")
-    quiet_hours_end = models.TimeField(default="08:00")
+    quiet_hours_start = models.TimeField(default=time(21, 0))
+    quiet_hours_end = models.TimeField(default=time(8, 0))
     booking_horizon_days = models.PositiveSmallIntegerField(
         default=180, help_text="How far ahead availability is offered."
     )
