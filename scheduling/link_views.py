@@ -1,0 +1,147 @@
+"""What a patient sees after following a link from a message. No login: the signed token is
+the authority, for one patient, one action and one target only."""
+
+import base64
+import hashlib
+import hmac
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from clinic.audit import audit_record
+from patients.models import MessagingConsent, Patient
+
+from .links import Action, LinkExpired, LinkInvalid, PatientLink, link_read
+
+logger = logging.getLogger(__name__)
+
+
+def _problem(request, *, expired: bool):
+    return render(
+        request,
+        "links/problem.html",
+        {"expired": expired},
+        status=410 if expired else 400,
+    )
+
+
+@never_cache
+def open_link(request, token: str):
+    try:
+        link = link_read(token)
+    except LinkExpired:
+        return _problem(request, expired=True)
+    except LinkInvalid:
+        return _problem(request, expired=False)
+    patient = Patient.objects.filter(pk=link.patient_id, status=Patient.Status.ACTIVE).first()
+    if patient is None:
+        return _problem(request, expired=False)
+    handler = HANDLERS[link.action]
+    return handler(request, link=link, patient=patient, token=token)
+
+
+def _unsubscribe(request, *, link: PatientLink, patient: Patient, token: str):
+    channel, _, purpose = link.target.partition(":")
+    if channel not in MessagingConsent.Channel.values or purpose not in MessagingConsent.Purpose.values:
+        return _problem(request, expired=False)
+    purposes = [purpose]
+    if request.method == "POST":
+        if request.POST.get("scope") == "all":
+            purposes = list(MessagingConsent.Purpose.values)
+        with transaction.atomic():
+            consent_withdraw(patient=patient, channel=channel, purposes=purposes, method="link")
+        return render(
+            request,
+            "links/unsubscribed.html",
+            {
+                "channel": MessagingConsent.Channel(channel).label,
+                "purposes": [MessagingConsent.Purpose(p).label for p in purposes],
+            },
+        )
+    return render(
+        request,
+        "links/unsubscribe.html",
+        {
+            "token": token,
+            "channel": MessagingConsent.Channel(channel).label,
+            "purpose": MessagingConsent.Purpose(purpose).label,
+        },
+    )
+
+
+def consent_withdraw(*, patient: Patient, channel: str, purposes: list[str], method: str) -> None:
+    """Record an opt-out for the address on file now; it takes effect for the next send."""
+    address = patient.email if channel == MessagingConsent.Channel.EMAIL else str(patient.mobile or "")
+    MessagingConsent.objects.bulk_create(
+        [
+            MessagingConsent(
+                patient=patient,
+                channel=channel,
+                purpose=purpose,
+                granted=False,
+                address=address,
+                method=method,
+            )
+            for purpose in purposes
+        ]
+    )
+    audit_record(
+        actor=None,
+        action="consent.withdrawn",
+        target=patient,
+        patient_id=patient.pk,
+        changes={"channel": channel, "purposes": purposes, "method": method},
+    )
+
+
+HANDLERS = {
+    Action.UNSUBSCRIBE: _unsubscribe,
+}
+
+
+# --------------------------------------------------------------------------------------------
+# SMS replies: STOP must take effect at once.
+
+STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+
+
+def twilio_signature_valid(request) -> bool:
+    """Twilio signs the full URL plus the sorted POST parameters with the account's auth token."""
+    token = settings.TWILIO_AUTH_TOKEN
+    given = request.headers.get("X-Twilio-Signature", "")
+    if not token or not given:
+        return False
+    url = settings.SITE_URL + request.get_full_path()
+    payload = url + "".join(f"{key}{value}" for key, value in sorted(request.POST.items()))
+    digest = hmac.new(token.encode(), payload.encode(), hashlib.sha1).digest()
+    expected = base64.b64encode(digest).decode()
+    return hmac.compare_digest(expected, given)
+
+
+@csrf_exempt  # Called by the SMS provider, authenticated by its signature instead.
+@require_POST
+def twilio_inbound(request):
+    if not twilio_signature_valid(request):
+        return HttpResponse(status=403)
+    sender = request.POST.get("From", "")[:32]
+    word = request.POST.get("Body", "").strip().upper()
+    if word in STOP_WORDS and sender:
+        with transaction.atomic():
+            for patient in Patient.objects.filter(mobile=sender):
+                consent_withdraw(
+                    patient=patient,
+                    channel=MessagingConsent.Channel.SMS,
+                    purposes=list(MessagingConsent.Purpose.values),
+                    method=MessagingConsent.Method.SMS_REPLY,
+                )
+        logger.info("sms opt-out received")
+    # An empty TwiML response: Twilio itself answers STOP with its standard confirmation.
+    return HttpResponse(
+        '<?xml version="1.0" encoding="UTF-8"?><Response></Response>', content_type="text/xml"
+    )

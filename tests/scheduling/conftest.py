@@ -1,0 +1,15 @@
+import pytest
+
+from scheduling import channels
+
+
+@pytest.fixture(autouse=True)
+def _sms_outbox():
+    channels.outbox.clear()
+    yield channels.outbox
+    channels.outbox.clear()
+
+
+@pytest.fixture
+def sms_outbox():
+    return channels.outbox
