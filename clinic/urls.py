@@ -36,7 +36,7 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("schedule/", include("scheduling.urls")),
     path("clinical/", include("treatments.urls")),
-    path("p/", include("scheduling.link_urls")),
+    path("p/", include("scheduling.reminders.link_urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

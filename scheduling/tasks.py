@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.db import transaction
 
-from . import reminders
+from .reminders import services as reminders
 
 logger = logging.getLogger(__name__)
 

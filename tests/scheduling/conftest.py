@@ -1,6 +1,6 @@
 import pytest
 
-from scheduling import channels
+from scheduling.reminders import channels
 
 
 @pytest.fixture(autouse=True)

@@ -8,8 +8,8 @@ from django.core import mail
 
 from clinic.models import ClinicSettings
 from patients.models import MessagingConsent
-from scheduling import reminders
 from scheduling.models import Appointment, Message, Recall
+from scheduling.reminders import services as reminders
 from scheduling.services import recall_open
 from tests.factories import AppointmentFactory, AppointmentTypeFactory, PatientFactory, RoomFactory
 from tests.scheduling.messaging_helpers import grant_all

@@ -34,9 +34,9 @@ from clinic.models import ClinicSettings
 from patients.models import MessagingConsent, Patient
 from patients.selectors import consent_current
 
+from ..models import Appointment, Message, Recall
 from . import channels
 from .links import Action, link_url
-from .models import Appointment, Message, Recall
 
 logger = logging.getLogger(__name__)
 

@@ -159,9 +159,9 @@ class TwilioSmsBackend(SmsBackend):
 
 
 SMS_BACKENDS = {
-    "console": "scheduling.channels.ConsoleSmsBackend",
-    "test": "scheduling.channels.TestSmsBackend",
-    "twilio": "scheduling.channels.TwilioSmsBackend",
+    "console": "scheduling.reminders.channels.ConsoleSmsBackend",
+    "test": "scheduling.reminders.channels.TestSmsBackend",
+    "twilio": "scheduling.reminders.channels.TwilioSmsBackend",
 }
 
 
