@@ -30,11 +30,13 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string, select_template
 from django.utils import timezone
 
+from clinic.audit import audit_record
+from clinic.errors import InvalidTransition
 from clinic.models import ClinicSettings
 from patients.models import MessagingConsent, Patient
 from patients.selectors import consent_current
 
-from ..models import Appointment, Message, Recall
+from ..models import Appointment, Message, Recall, RecallContact
 from . import channels
 from .links import Action, link_url
 
@@ -54,6 +56,11 @@ PURPOSE_FOR_KIND = {
     Kind.QUESTIONNAIRE: Purpose.QUESTIONNAIRES,
     Kind.CAMPAIGN: Purpose.RECALLS,
 }
+
+
+class RecallNotOpen(InvalidTransition):
+    code = "recall_not_open"
+
 
 # Reminders about a visit or a recall go out at this local time of their due day.
 SEND_AT_LOCAL = time(10, 0)
@@ -530,3 +537,39 @@ def appointment_ics(appointment: Appointment, *, cancelled: bool = False) -> byt
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     cal.add_component(event)
     return cal.to_ical()
+
+
+# --------------------------------------------------------------------------------------------
+# The recall worklist
+
+
+@transaction.atomic
+def recall_contact_log(*, recall: Recall, method: str, outcome: str, actor) -> RecallContact:
+    contact = RecallContact.objects.create(recall=recall, method=method, outcome=outcome, by=actor)
+    audit_record(
+        actor=actor,
+        action="recall.contacted",
+        target=recall,
+        patient_id=recall.patient_id,
+        changes={"method": method},
+    )
+    return contact
+
+
+@transaction.atomic
+def recall_close(*, recall: Recall, reason: str, actor) -> Recall:
+    """Close an open recall (the patient declined, moved on ...): no more reminders."""
+    recall = Recall.objects.select_for_update().get(pk=recall.pk)
+    if recall.status != Recall.Status.OPEN:
+        raise RecallNotOpen(f"The recall is {recall.get_status_display().lower()}.")
+    recall.status = Recall.Status.CANCELLED
+    recall.save(update_fields=["status", "updated_at"])
+    messages_cancel_for_recall(recall=recall, reason=f"recall closed: {reason}")
+    audit_record(
+        actor=actor,
+        action="recall.closed",
+        target=recall,
+        patient_id=recall.patient_id,
+        changes={"reason": reason},
+    )
+    return recall
