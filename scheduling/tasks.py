@@ -25,11 +25,7 @@ def messages_dispatch_task() -> int:
 @shared_task(ignore_result=True, acks_late=True)
 def messages_send_task(message_ids: list[int]) -> dict:
     """Send a batch. Each message is claimed on its own, so a redelivered batch sends nothing twice."""
-    outcome: dict[str, int] = {}
-    for message_id in message_ids:
-        status = reminders.message_send(message_id=message_id)
-        outcome[status] = outcome.get(status, 0) + 1
-    return outcome
+    return reminders.messages_send_batch(message_ids=message_ids)
 
 
 def dispatch_soon() -> None:

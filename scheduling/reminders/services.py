@@ -308,13 +308,39 @@ def in_quiet_hours(moment: datetime, policy: ClinicSettings) -> datetime | None:
     return local_datetime(end_day, end)
 
 
-def message_send(*, message_id: int, now: datetime | None = None) -> str:
+class SendContext:
+    """What every message of a batch shares: the clinic's rules and one SMS backend (one HTTP
+    connection pool), loaded once per batch instead of once per message."""
+
+    def __init__(self) -> None:
+        self.policy = ClinicSettings.load()
+        self._sms: channels.SmsBackend | None = None
+
+    @property
+    def sms(self) -> channels.SmsBackend:
+        if self._sms is None:
+            self._sms = channels.sms_backend()
+        return self._sms
+
+
+def messages_send_batch(*, message_ids: list[int]) -> dict[str, int]:
+    """Send a batch; returns how many ended in each status."""
+    shared = SendContext()
+    outcome: dict[str, int] = {}
+    for message_id in message_ids:
+        status = message_send(message_id=message_id, shared=shared)
+        outcome[status] = outcome.get(status, 0) + 1
+    return outcome
+
+
+def message_send(*, message_id: int, now: datetime | None = None, shared: SendContext | None = None) -> str:
     """Send one message if it is still ours to send; returns its final status.
 
     Never raises for one message's problem: the caller loops over a batch, and one bad contact
     record must not stop the others.
     """
     now = now or timezone.now()
+    shared = shared or SendContext()
     claimed = Message.objects.filter(pk=message_id, status=Status.QUEUED).update(
         status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1, updated_at=now
     )
@@ -328,7 +354,10 @@ def message_send(*, message_id: int, now: datetime | None = None) -> str:
         "recall",
     ).get(pk=message_id)
     try:
-        return _deliver(message, now)
+        return _deliver(message, now, shared)
+    except channels.PermanentSendError as exc:
+        # E.g. an SMS backend that is not configured: every message fails visibly, with why.
+        return _finish(message, Status.FAILED, "provider_rejected", str(exc), now)
     except Exception as exc:
         # A programming or data error in one message: record it on that row and carry on.
         logger.exception("message send failed unexpectedly", extra={"message_id": message_id})
@@ -385,13 +414,12 @@ def _skip_reason(message: Message, now: datetime) -> tuple[str, str] | None:
     return None
 
 
-def _deliver(message: Message, now: datetime) -> str:
+def _deliver(message: Message, now: datetime, shared: SendContext) -> str:
     skip = _skip_reason(message, now)
     if skip:
         return _finish(message, Status.SKIPPED, *skip, now)
-    policy = ClinicSettings.load()
     if message.channel == Message.Channel.SMS:
-        quiet_until = in_quiet_hours(now, policy)
+        quiet_until = in_quiet_hours(now, shared.policy)
         if quiet_until:
             return _reschedule(
                 message, quiet_until, now, "quiet_hours", "Held until quiet hours end.", attempt_used=False
@@ -415,7 +443,7 @@ def _deliver(message: Message, now: datetime) -> str:
             )
         else:
             to = message.patient.mobile.as_e164
-            provider_id = channels.sms_backend().send(to=to, body=rendered["text"])
+            provider_id = shared.sms.send(to=to, body=rendered["text"])
     except channels.TransientSendError as exc:
         if message.attempts >= settings.MESSAGE_MAX_ATTEMPTS:
             return _finish(
