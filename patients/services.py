@@ -345,7 +345,9 @@ def _move_rows(model, fk, survivor: Patient, duplicate: Patient, actor, reason: 
 def _fill_from(survivor: Patient, duplicate: Patient) -> list[str]:
     filled = []
     for group in _FILL_GROUPS:
-        if all(not getattr(survivor, name) for name in group) and any(getattr(duplicate, n) for n in group):
+        # The country defaults to GB, so it does not make an address "filled in" by itself.
+        telling = [name for name in group if name != "country"]
+        if all(not getattr(survivor, n) for n in telling) and any(getattr(duplicate, n) for n in telling):
             for name in group:
                 setattr(survivor, name, getattr(duplicate, name))
                 filled.append(name)
