@@ -14,7 +14,9 @@ class ConsentFactory(factory.django.DjangoModelFactory):
     channel = MessagingConsent.Channel.SMS
     purpose = MessagingConsent.Purpose.APPOINTMENT_REMINDERS
     granted = True
-    address = factory.LazyAttribute(lambda c: str(c.patient.mobile) if c.channel == "sms" else c.patient.email)
+    address = factory.LazyAttribute(
+        lambda c: str(c.patient.mobile) if c.channel == "sms" else c.patient.email
+    )
     method = MessagingConsent.Method.WRITTEN
 
 

@@ -8,7 +8,7 @@ from django.db import connection
 from clinic.models import AuditEvent
 from patients.exceptions import MergeNotAllowed
 from patients.models import MessagingConsent, Patient
-from patients.selectors import consent_current, merge_relations
+from patients.selectors import consent_current, merge_relations, patient_resolve
 from patients.services import patient_merge
 from scheduling.models import Appointment, Recall
 from scheduling.services import recall_open
@@ -183,3 +183,12 @@ def test_a_merged_record_takes_no_part_in_another_merge(manager_user, which):
     with pytest.raises(MergeNotAllowed):
         patient_merge(actor=manager_user, **pair)
     assert not AuditEvent.objects.filter(action="patient.merged").exists()
+
+
+def test_resolve_follows_a_chain_of_merges(manager_user):
+    first, second, third = PatientFactory(), PatientFactory(), PatientFactory()
+    patient_merge(survivor=second, duplicate=first, actor=manager_user)
+    patient_merge(survivor=third, duplicate=second, actor=manager_user)
+    first.refresh_from_db()
+    assert patient_resolve(patient=first) == third
+    assert patient_resolve(patient=third) == third
