@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
@@ -554,7 +555,10 @@ def consent_opt_out(
     if channel == MessagingConsent.Channel.SMS:
         patients = Patient.objects.filter(status=Patient.Status.ACTIVE, mobile=address)
     else:
-        patients = Patient.objects.filter(status=Patient.Status.ACTIVE, email__iexact=address)
+        # Lower(email) is what the patients_patient_email index holds.
+        patients = Patient.objects.alias(email_lower=Lower("email")).filter(
+            status=Patient.Status.ACTIVE, email_lower=address
+        )
     return [
         consent_record(
             patient=patient,

@@ -142,3 +142,10 @@ def test_overview_explains_each_state(front_desk_user):
     assert states[(SMS, "recalls")] == "withdrawn"
     assert states[(SMS, "questionnaires")] == "stale"
     assert states[("email", "recalls")] == "no_address"
+
+
+def test_an_unsubscribe_link_opts_out_by_email_whatever_the_case():
+    patient = PatientFactory(email="ada@example.com")
+    _record(patient, channel="email")
+    consent_opt_out(channel="email", address="ADA@example.com", method="link")
+    assert not consent_current(patient=patient, channel="email", purpose=RECALLS)
