@@ -1,5 +1,7 @@
 """The patient registry: demographics, contact details, facial palsy history, messaging consent."""
 
+from datetime import date
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -7,6 +9,15 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
+
+from .validators import (
+    validate_birth_date,
+    validate_country_code,
+    validate_language_tag,
+    validate_mobile,
+    validate_name,
+    validate_not_future,
+)
 
 
 class Patient(models.Model):
@@ -42,22 +53,33 @@ class Patient(models.Model):
     # Medical record number: generated, unique, human-friendly (see services.mrn_for).
     mrn = models.CharField("MRN", max_length=16, unique=True, editable=False)
 
-    first_name = models.CharField(max_length=100)
-    last_name = models.CharField(max_length=100)
-    preferred_name = models.CharField(max_length=100, blank=True)
-    date_of_birth = models.DateField()
+    first_name = models.CharField(max_length=100, validators=[validate_name])
+    last_name = models.CharField(max_length=100, validators=[validate_name])
+    preferred_name = models.CharField(
+        max_length=100,
+        blank=True,
+        validators=[validate_name],
+        help_text="What the patient likes to be called",
+    )
+    date_of_birth = models.DateField(validators=[validate_birth_date])
     sex = models.CharField(max_length=16, choices=Sex, default=Sex.UNKNOWN)
 
     email = models.EmailField(max_length=254, blank=True)
-    mobile = PhoneNumberField(blank=True, help_text="Stored in E.164, e.g. +447700900123")
+    mobile = PhoneNumberField(
+        blank=True, validators=[validate_mobile], help_text="Stored in E.164, e.g. +447700900123"
+    )
     address_line1 = models.CharField(max_length=200, blank=True)
     address_line2 = models.CharField(max_length=200, blank=True)
     city = models.CharField(max_length=100, blank=True)
     postcode = models.CharField(max_length=20, blank=True)
-    country = models.CharField(max_length=2, blank=True, default="GB", help_text="ISO 3166 code")
+    country = models.CharField(
+        max_length=2, blank=True, default="GB", validators=[validate_country_code], help_text="ISO 3166 code"
+    )
     emergency_contact_name = models.CharField(max_length=200, blank=True)
     emergency_contact_phone = PhoneNumberField(blank=True)
-    language = models.CharField(max_length=10, default="en", help_text="For messages, e.g. en, fr")
+    language = models.CharField(
+        max_length=10, default="en", validators=[validate_language_tag], help_text="For messages, e.g. en, fr"
+    )
     referring_clinician = models.CharField(max_length=200, blank=True)
     gp_name = models.CharField("GP", max_length=200, blank=True)
     gp_practice = models.CharField("GP practice", max_length=200, blank=True)
@@ -66,7 +88,7 @@ class Patient(models.Model):
     affected_side = models.CharField(max_length=16, choices=Side, blank=True)
     palsy_cause = models.CharField(max_length=32, choices=Cause, blank=True)
     palsy_cause_detail = models.CharField(max_length=200, blank=True)
-    palsy_onset_date = models.DateField(null=True, blank=True)
+    palsy_onset_date = models.DateField(null=True, blank=True, validators=[validate_not_future])
     previous_treatments = models.TextField(blank=True)
     prior_toxin = models.BooleanField(default=False)
     prior_therapy = models.BooleanField(default=False)
@@ -79,6 +101,7 @@ class Patient(models.Model):
     status = models.CharField(max_length=16, choices=Status, default=Status.ACTIVE)
     inactive_reason = models.CharField(max_length=16, choices=InactiveReason, blank=True)
     inactive_since = models.DateTimeField(null=True, blank=True)
+    inactive_note = models.CharField(max_length=200, blank=True)
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_records"
     )
@@ -124,6 +147,15 @@ class Patient(models.Model):
             models.CheckConstraint(
                 condition=~Q(merged_into=F("id")), name="patients_patient_not_merged_into_self"
             ),
+            # Guards against mistyped years (e.g. 0197 for 1970) that forms would let through.
+            models.CheckConstraint(
+                condition=Q(date_of_birth__gte=date(1900, 1, 1)), name="patients_patient_born_after_1900"
+            ),
+            # A palsy cannot start before the patient was born (congenital: on the day of birth).
+            models.CheckConstraint(
+                condition=Q(palsy_onset_date__isnull=True) | Q(palsy_onset_date__gte=F("date_of_birth")),
+                name="patients_patient_onset_after_birth",
+            ),
         ]
         indexes = [
             # Duplicate guard: same name and date of birth.
@@ -132,6 +164,10 @@ class Patient(models.Model):
             models.Index(fields=["mobile"], name="patients_patient_mobile"),
             models.Index(Lower("email"), name="patients_patient_email"),
             models.Index(fields=["date_of_birth"], name="patients_patient_dob"),
+            # The unfiltered patient list, alphabetical and paginated (Meta.ordering).
+            models.Index(fields=["last_name", "first_name", "id"], name="patients_patient_list"),
+            # Name search uses a trigram GIN index and two phonetic indexes on PostgreSQL;
+            # they are expression indexes created by migration 0002 (see patients/search.py).
         ]
 
     def __str__(self) -> str:
@@ -150,6 +186,16 @@ class Patient(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    @property
+    def is_merged(self) -> bool:
+        return self.inactive_reason == self.InactiveReason.MERGED
+
+    @property
+    def age(self) -> int:
+        today = timezone.localdate()
+        born = self.date_of_birth
+        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 class MessagingConsent(models.Model):
@@ -191,6 +237,12 @@ class MessagingConsent(models.Model):
 
     class Meta:
         ordering = ["-recorded_at", "-id"]
+        constraints = [
+            # A grant is only meaningful for a known address or number.
+            models.CheckConstraint(
+                condition=Q(granted=False) | ~Q(address=""), name="patients_consent_grant_has_address"
+            ),
+        ]
         indexes = [
             # "Current consent for this patient, channel and purpose" reads the newest row.
             models.Index(

@@ -7,6 +7,7 @@ import hmac
 import logging
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -14,8 +15,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from clinic.audit import audit_record
 from patients.models import MessagingConsent, Patient
+from patients.services import consent_opt_out, consent_record
 
 from .links import Action, LinkExpired, LinkInvalid, PatientLink, link_read
 
@@ -55,7 +56,15 @@ def _unsubscribe(request, *, link: PatientLink, patient: Patient, token: str):
         if request.POST.get("scope") == "all":
             purposes = list(MessagingConsent.Purpose.values)
         with transaction.atomic():
-            consent_withdraw(patient=patient, channel=channel, purposes=purposes, method="link")
+            for each in purposes:
+                consent_record(
+                    patient=patient,
+                    channel=channel,
+                    purpose=each,
+                    granted=False,
+                    method=MessagingConsent.Method.LINK,
+                    actor=None,
+                )
         return render(
             request,
             "links/unsubscribed.html",
@@ -72,31 +81,6 @@ def _unsubscribe(request, *, link: PatientLink, patient: Patient, token: str):
             "channel": MessagingConsent.Channel(channel).label,
             "purpose": MessagingConsent.Purpose(purpose).label,
         },
-    )
-
-
-def consent_withdraw(*, patient: Patient, channel: str, purposes: list[str], method: str) -> None:
-    """Record an opt-out for the address on file now; it takes effect for the next send."""
-    address = patient.email if channel == MessagingConsent.Channel.EMAIL else str(patient.mobile or "")
-    MessagingConsent.objects.bulk_create(
-        [
-            MessagingConsent(
-                patient=patient,
-                channel=channel,
-                purpose=purpose,
-                granted=False,
-                address=address,
-                method=method,
-            )
-            for purpose in purposes
-        ]
-    )
-    audit_record(
-        actor=None,
-        action="consent.withdrawn",
-        target=patient,
-        patient_id=patient.pk,
-        changes={"channel": channel, "purposes": purposes, "method": method},
     )
 
 
@@ -132,15 +116,13 @@ def twilio_inbound(request):
     sender = request.POST.get("From", "")[:32]
     word = request.POST.get("Body", "").strip().upper()
     if word in STOP_WORDS and sender:
-        with transaction.atomic():
-            for patient in Patient.objects.filter(mobile=sender):
-                consent_withdraw(
-                    patient=patient,
-                    channel=MessagingConsent.Channel.SMS,
-                    purposes=list(MessagingConsent.Purpose.values),
-                    method=MessagingConsent.Method.SMS_REPLY,
-                )
-        logger.info("sms opt-out received")
+        try:
+            withdrawn = consent_opt_out(
+                channel=MessagingConsent.Channel.SMS, address=sender, method=MessagingConsent.Method.SMS_REPLY
+            )
+        except ValidationError:
+            withdrawn = []  # Not a number we could have written to.
+        logger.info("sms opt-out received", extra={"consents_withdrawn": len(withdrawn)})
     # An empty TwiML response: Twilio itself answers STOP with its standard confirmation.
     return HttpResponse(
         '<?xml version="1.0" encoding="UTF-8"?><Response></Response>', content_type="text/xml"

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def patient():
-    p = PatientFactory(email="ana@example.org", mobile="+447700900010")
+    p = PatientFactory(email="ana@example.org", mobile="+447700100010")
     grant_all(p)
     return p
 
@@ -103,7 +103,7 @@ def _twilio_post(client, settings, params, *, signature=None):
 
 
 def test_sms_stop_withdraws_every_sms_consent(client, settings, patient):
-    response = _twilio_post(client, settings, {"From": "+447700900010", "Body": " stop "})
+    response = _twilio_post(client, settings, {"From": "+447700100010", "Body": " stop "})
     assert response.status_code == 200
     assert response["Content-Type"] == "text/xml"
     for purpose in MessagingConsent.Purpose.values:
@@ -112,11 +112,11 @@ def test_sms_stop_withdraws_every_sms_consent(client, settings, patient):
 
 
 def test_sms_webhook_refuses_a_bad_signature(client, settings, patient):
-    response = _twilio_post(client, settings, {"From": "+447700900010", "Body": "STOP"}, signature="forged")
+    response = _twilio_post(client, settings, {"From": "+447700100010", "Body": "STOP"}, signature="forged")
     assert response.status_code == 403
     assert consent_current(patient=patient, channel="sms", purpose="recalls")
 
 
 def test_other_sms_replies_change_nothing(client, settings, patient):
-    _twilio_post(client, settings, {"From": "+447700900010", "Body": "Thanks see you then"})
+    _twilio_post(client, settings, {"From": "+447700100010", "Body": "Thanks see you then"})
     assert consent_current(patient=patient, channel="sms", purpose="recalls")

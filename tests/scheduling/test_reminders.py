@@ -28,7 +28,7 @@ def travel():
 @pytest.fixture
 def patient():
     p = PatientFactory(
-        first_name="Aoife", last_name="O'Brien", email="aoife@example.org", mobile="+447700900001"
+        first_name="Aoife", last_name="O'Brien", email="aoife@example.org", mobile="+447700100001"
     )
     grant_all(p)
     return p
@@ -143,7 +143,7 @@ def test_reminder_for_a_cancelled_appointment_is_skipped(travel, patient):
 
 
 def test_no_consent_is_skipped_with_its_reason(travel):
-    patient = PatientFactory(email="x@example.org", mobile="+447700900002")
+    patient = PatientFactory(email="x@example.org", mobile="+447700100002")
     grant_all(patient, channels=("email",))
     reminders.messages_plan_for_appointment(appointment=_appointment(patient), event="booked")
     _dispatch_and_send(NOW)
@@ -168,7 +168,7 @@ def test_withdrawn_consent_takes_effect_at_once(travel, patient):
 
 
 def test_consent_does_not_follow_a_changed_number(travel, patient, sms_outbox):
-    patient.mobile = "+447700900999"
+    patient.mobile = "+447700100999"
     patient.save()
     reminders.messages_plan_for_appointment(appointment=_appointment(patient), event="booked")
     _dispatch_and_send(NOW)
@@ -230,7 +230,7 @@ def test_transient_failures_retry_with_backoff_then_fail(travel, patient, settin
 
 
 def test_permanent_failure_is_recorded_and_the_batch_goes_on(travel, patient, settings, sms_outbox):
-    other = PatientFactory(mobile="+447700900003", email="")
+    other = PatientFactory(mobile="+447700100003", email="")
     grant_all(other, channels=("sms",))
     settings.SMS_TEST_FAIL = {str(patient.mobile): "permanent"}
     reminders.messages_plan_for_appointment(appointment=_appointment(patient), event="booked")
@@ -240,7 +240,7 @@ def test_permanent_failure_is_recorded_and_the_batch_goes_on(travel, patient, se
     _dispatch_and_send(NOW)
     failed = Message.objects.get(patient=patient, channel="sms", kind="appointment_confirmation")
     assert (failed.status, failed.reason_code) == ("failed", "provider_rejected")
-    assert [m["to"] for m in sms_outbox] == ["+447700900003"]
+    assert [m["to"] for m in sms_outbox] == ["+447700100003"]
 
 
 def test_an_unexpected_error_fails_that_message_only(travel, patient, monkeypatch):

@@ -1,0 +1,199 @@
+"""Finding a patient from one search box: what the text means, and the query that finds it.
+
+The box takes part of a name, an MRN, a date of birth, a phone number or an email address.
+The text is read first (``parse_query``), then matched with the indexes built for each key:
+
+- MRN, phone (normalised to E.164) and email (lower-cased) are exact matches on btree indexes.
+- Dates of birth (dd/mm/yyyy, dd-mm-yyyy, dd.mm.yyyy or yyyy-mm-dd) use the date index and can
+  be combined with name words: ``smith 12/03/1970``.
+- Name words, on PostgreSQL, are typo-tolerant: every word must be trigram-similar to a word of
+  the patient's name (``%>``, GIN index ``patients_patient_name_trgm``) or sound like the first
+  or last name (double metaphone, indexes ``patients_patient_first_phonetic`` and
+  ``patients_patient_last_phonetic``). Results are ranked by trigram similarity of the whole
+  name, plus a bonus for words that sound right. The expression below must stay identical
+  to the indexed one in migration 0002, or the planner falls back to a sequential scan (a test
+  checks the plan).
+- On SQLite (the quick start) name words match as case-insensitive substrings.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import phonenumbers
+from django.conf import settings
+from django.contrib.postgres.search import TrigramSimilarity
+from django.db import connection
+from django.db.models import Case, ExpressionWrapper, F, FloatField, Func, Q, QuerySet, TextField, Value, When
+from django.db.models.functions import Lower, NullIf
+
+# Word-similarity threshold for name words, set on every PostgreSQL connection by
+# PatientsConfig.ready(). pg_trgm's default (0.6) misses slips like "thomson" for "thompson";
+# 0.4 plus the phonetic match finds 94% of single-letter slips in a sample of our name lists
+# (0.3 finds 96% but matches every name sharing two first letters and is ten times slower).
+WORD_SIMILARITY_THRESHOLD = 0.4
+# Added to the trigram rank when every word sounds like the first or last name.
+PHONETIC_BONUS = 0.5
+
+MAX_QUERY_LENGTH = 200
+MIN_NAME_LENGTH = 2
+
+_DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%Y/%m/%d")
+_MRN = re.compile(r"^FN\d{8}$")
+_PHONE_CHARS = re.compile(r"^\+?[\d\s().\-]+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_SEPARATORS = re.compile(r"[\s,;]+")
+# Letters (any script), apostrophes and hyphens inside a word: O'Brien, Smith-Jones.
+_WORD_EDGES = re.compile(r"^[^\w]+|[^\w]+$")
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    names: tuple[str, ...] = ()
+    dates: tuple[date, ...] = ()
+    mrn: str = ""
+    phone: str = ""
+    email: str = ""
+    ignored: tuple[str, ...] = field(default=())
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.names or self.dates or self.mrn or self.phone or self.email)
+
+
+def parse_date(text: str) -> date | None:
+    for fmt in _DATE_FORMATS:
+        try:
+            parsed = datetime.strptime(text, fmt)  # noqa: DTZ007 (a calendar date, no time zone)
+        except ValueError:
+            continue
+        return parsed.date()
+    return None
+
+
+def parse_phone(text: str) -> str:
+    """E.164 for anything that reads as a phone number in the clinic's region, else ''."""
+    if not _PHONE_CHARS.match(text) or sum(ch.isdigit() for ch in text) < 7:
+        return ""
+    try:
+        number = phonenumbers.parse(text, settings.PHONENUMBER_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return ""
+    if not phonenumbers.is_possible_number(number):
+        return ""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse_query(text: str) -> ParsedQuery:
+    text = "".join(ch for ch in text if ch.isprintable())[:MAX_QUERY_LENGTH].strip()
+    if not text:
+        return ParsedQuery()
+    if _EMAIL.match(text):
+        return ParsedQuery(email=text.lower())
+    compact = re.sub(r"[\s\-]", "", text).upper()
+    if _MRN.match(compact):
+        return ParsedQuery(mrn=compact)
+    whole_date = parse_date(text)
+    if whole_date is not None:
+        return ParsedQuery(dates=(whole_date,))
+    phone = parse_phone(text)
+    if phone:
+        return ParsedQuery(phone=phone)
+
+    names, dates, ignored = [], [], []
+    for token in _SEPARATORS.split(text):
+        if not token:
+            continue
+        as_date = parse_date(token)
+        if as_date is not None:
+            dates.append(as_date)
+            continue
+        word = _WORD_EDGES.sub("", token).lower()
+        # Names have letters and no digits: "1970x" or "flat2" is noise, not a name.
+        if (
+            any(ch.isalpha() for ch in word)
+            and not any(ch.isdigit() for ch in word)
+            and len(word) >= MIN_NAME_LENGTH
+        ):
+            names.append(word)
+        else:
+            ignored.append(token)
+    return ParsedQuery(names=tuple(dict.fromkeys(names)), dates=tuple(dates), ignored=tuple(ignored))
+
+
+class NameText(Func):
+    """first_name || ' ' || preferred_name || ' ' || last_name: the trigram-indexed expression."""
+
+    template = "(%(expressions)s)"
+    arg_joiner = " || ' ' || "
+    output_field = TextField()
+
+    def __init__(self, **extra):
+        super().__init__(F("first_name"), F("preferred_name"), F("last_name"), **extra)
+
+
+class Phonetic(Func):
+    """Double metaphone (fuzzystrmatch): "Smyth" and "Smith" both give SM0."""
+
+    function = "dmetaphone"
+    output_field = TextField()
+
+
+def _is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def apply_search(qs: QuerySet, parsed: ParsedQuery) -> QuerySet:
+    """Filter and rank ``qs`` (patients) by the parsed query. Returns an unsliced queryset."""
+    if parsed.is_empty:
+        return qs.none()
+    if parsed.mrn:
+        return qs.filter(mrn=parsed.mrn)
+    if parsed.phone:
+        return qs.filter(mobile=parsed.phone)
+    if parsed.email:
+        # Lower(email) matches the expression index patients_patient_email.
+        return qs.alias(email_lower=Lower("email")).filter(email_lower=parsed.email)
+    if parsed.dates:
+        qs = qs.filter(date_of_birth__in=parsed.dates)
+    if not parsed.names:
+        return qs.order_by("last_name", "first_name", "id")
+    if _is_postgres():
+        return _names_postgres(qs, parsed.names)
+    return _names_portable(qs, parsed.names)
+
+
+def _names_postgres(qs: QuerySet, names: tuple[str, ...]) -> QuerySet:
+    phrase = " ".join(names)
+    qs = qs.alias(
+        search_name=NameText(),
+        first_phonetic=Phonetic(F("first_name")),
+        last_phonetic=Phonetic(F("last_name")),
+    )
+    every_word = Q()
+    # Whole-name similarity ranks; word similarity would add little and cost a fifth more.
+    rank = TrigramSimilarity(NameText(), phrase)
+    for word in names:
+        sounds_like = Q(first_phonetic=_sound(word)) | Q(last_phonetic=_sound(word))
+        # Phonetic first: a cheap equality that spares most rows the trigram recheck.
+        every_word &= sounds_like | Q(search_name__trigram_word_similar=word)
+        # A word that sounds like the first or last name is strong evidence ("jon" for John).
+        rank += Case(When(sounds_like, then=Value(PHONETIC_BONUS / len(names))), default=Value(0.0))
+    return (
+        qs.filter(every_word)
+        .annotate(search_rank=ExpressionWrapper(rank, output_field=FloatField()))
+        .order_by("-search_rank", "last_name", "first_name", "id")
+    )
+
+
+def _sound(word: str) -> NullIf:
+    # dmetaphone gives '' for words with no consonant sound; '' must match nothing.
+    return NullIf(Phonetic(Value(word)), Value(""))
+
+
+def _names_portable(qs: QuerySet, names: tuple[str, ...]) -> QuerySet:
+    for word in names:
+        qs = qs.filter(
+            Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(preferred_name__icontains=word)
+        )
+    return qs.order_by("last_name", "first_name", "id")

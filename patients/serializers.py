@@ -1,0 +1,161 @@
+"""API representations of patients and consents. Writes go through patients.services."""
+
+from collections.abc import Mapping
+
+from phonenumber_field.serializerfields import PhoneNumberField
+from rest_framework import serializers
+
+from .models import MessagingConsent, Patient
+from .services import DEACTIVATION_REASONS, EDITABLE_FIELDS
+
+CLINICAL_PERMISSION = "clinic.view_clinical"
+
+# Set by the services (registration, deactivation, merge), never by a client.
+SERVICE_FIELDS = [
+    "status",
+    "inactive_reason",
+    "inactive_since",
+    "inactive_note",
+    "merged_into",
+    "created_at",
+    "updated_at",
+]
+PATIENT_FIELDS = ["id", "mrn", "display_name", *EDITABLE_FIELDS, *SERVICE_FIELDS]
+
+
+def may_see_clinical(user) -> bool:
+    return bool(user and user.is_authenticated and user.has_perm(CLINICAL_PERMISSION))
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    """A patient. Clinical fields (Patient.CLINICAL_FIELDS) exist only for users with
+    clinic.view_clinical: others never receive them, and sending them is an error."""
+
+    mobile = PhoneNumberField(required=False, allow_blank=True, max_length=32)
+    emergency_contact_phone = PhoneNumberField(required=False, allow_blank=True, max_length=32)
+    display_name = serializers.CharField(read_only=True)
+    confirm_not_duplicate = serializers.BooleanField(
+        write_only=True,
+        required=False,
+        default=False,
+        help_text="On create: the caller checked the possible duplicates and this is another person.",
+    )
+
+    class Meta:
+        model = Patient
+        fields = [*PATIENT_FIELDS, "confirm_not_duplicate"]
+        read_only_fields = ["id", "mrn", *SERVICE_FIELDS]
+
+    def _clinical(self) -> bool:
+        request = self.context.get("request")
+        return may_see_clinical(getattr(request, "user", None))
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if not self._clinical():
+            for name in Patient.CLINICAL_FIELDS:
+                fields.pop(name, None)
+        return fields
+
+    def to_internal_value(self, data):
+        forbidden = {}
+        if isinstance(data, Mapping) and not self._clinical():
+            message = "Only clinical staff may set clinical fields."
+            forbidden = {name: [message] for name in Patient.CLINICAL_FIELDS if name in data}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            # Report every problem at once: the other fields' errors and the forbidden ones.
+            if forbidden and isinstance(exc.detail, dict):
+                raise serializers.ValidationError({**exc.detail, **forbidden}) from exc
+            raise
+        if forbidden:
+            raise serializers.ValidationError(forbidden)
+        return value
+
+    def validate(self, attrs):
+        def current(name):
+            if name in attrs:
+                return attrs[name]
+            return getattr(self.instance, name, None)
+
+        born, onset = current("date_of_birth"), current("palsy_onset_date")
+        if born and onset and onset < born:
+            raise serializers.ValidationError(
+                {"palsy_onset_date": ["The onset cannot be before the date of birth."]}
+            )
+        return attrs
+
+
+class DuplicateCandidateSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    mrn = serializers.CharField()
+    name = serializers.CharField()
+    date_of_birth = serializers.DateField()
+    matched_on = serializers.ListField(child=serializers.CharField())
+
+
+class DeactivateSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=[(r.value, r.label) for r in DEACTIVATION_REASONS])
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class MergeSerializer(serializers.Serializer):
+    duplicate = serializers.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="Id of the duplicate record, merged into the record named in the URL (the survivor).",
+    )
+
+
+class MergeResultSerializer(serializers.Serializer):
+    survivor = PatientSerializer()
+    duplicate = serializers.IntegerField(source="duplicate.pk")
+    moved = serializers.DictField(child=serializers.IntegerField())
+    not_moved = serializers.DictField(child=serializers.ListField(child=serializers.IntegerField()))
+    consents_copied = serializers.IntegerField()
+    filled = serializers.ListField(child=serializers.CharField())
+
+
+class ConsentSerializer(serializers.ModelSerializer):
+    recorded_by = serializers.CharField(source="recorded_by.username", read_only=True, default="")
+    method = serializers.ChoiceField(
+        choices=[c for c in MessagingConsent.Method.choices if c[0] != MessagingConsent.Method.MERGE]
+    )
+    address = serializers.CharField(
+        max_length=254,
+        required=False,
+        allow_blank=False,
+        help_text="Email or mobile the decision is about; defaults to the patient's current one.",
+    )
+
+    class Meta:
+        model = MessagingConsent
+        fields = [
+            "id",
+            "channel",
+            "purpose",
+            "granted",
+            "address",
+            "method",
+            "recorded_at",
+            "recorded_by",
+            "note",
+        ]
+        read_only_fields = ["id", "recorded_by"]
+        extra_kwargs = {"recorded_at": {"required": False}}
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["method"] = instance.method  # "merge" rows are shown even though they cannot be sent
+        return data
+
+
+class ConsentStateSerializer(serializers.Serializer):
+    channel = serializers.CharField()
+    purpose = serializers.CharField()
+    state = serializers.CharField(help_text="granted, withdrawn, stale, no_address or unknown")
+    granted = serializers.BooleanField(help_text="May we send these messages now?")
+    address = serializers.CharField(help_text="Where a message would go today")
+    recorded_at = serializers.DateTimeField(source="latest.recorded_at", default=None)
+    method = serializers.CharField(source="latest.method", default=None)

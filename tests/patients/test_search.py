@@ -1,0 +1,158 @@
+"""Finding a patient from one box: each key, typo tolerance, ranking, and the index it uses."""
+
+from datetime import date
+
+import pytest
+from django.db import connection
+
+from patients.models import Patient
+from patients.search import parse_query
+from patients.selectors import patient_search
+from tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="typo-tolerant search needs PostgreSQL (pg_trgm)"
+)
+
+
+def _names(query, **kw):
+    return [f"{p.first_name} {p.last_name}" for p in patient_search(query=query, **kw)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("FN00000018", {"mrn": "FN00000018"}),
+        ("fn 0000 0018", {"mrn": "FN00000018"}),
+        ("31/12/1970", {"dates": (date(1970, 12, 31),)}),
+        ("1970-12-31", {"dates": (date(1970, 12, 31),)}),
+        ("07700 100123", {"phone": "+447700100123"}),
+        ("+44 (0)7700-100-123", {"phone": "+447700100123"}),
+        ("Ada.Lovelace@Example.com", {"email": "ada.lovelace@example.com"}),
+        ("Smith, John", {"names": ("smith", "john")}),
+        ("smith 31.12.1970", {"names": ("smith",), "dates": (date(1970, 12, 31),)}),
+        ("O'Brien", {"names": ("o'brien",)}),
+    ],
+)
+def test_parse_query_reads_each_key(text, expected):
+    parsed = parse_query(text)
+    for key, value in expected.items():
+        assert getattr(parsed, key) == value
+
+
+@pytest.mark.parametrize("text", ["", "   ", "a", "12", "\x00\x01", "31/02/1970x"])
+def test_parse_query_finds_nothing_to_search_for(text):
+    assert parse_query(text).is_empty or parse_query(text).ignored
+
+
+def test_search_by_part_of_a_name():
+    PatientFactory(first_name="Margaret", last_name="Thompson")
+    PatientFactory(first_name="Peter", last_name="Jones")
+    assert _names("thomps") == ["Margaret Thompson"]
+
+
+def test_search_by_mrn():
+    patient = PatientFactory(mrn="FN00000018")
+    PatientFactory()
+    assert list(patient_search(query="fn00000018")) == [patient]
+
+
+@pytest.mark.parametrize("typed", ["12/03/1970", "1970-03-12"])
+def test_search_by_date_of_birth_in_either_format(typed):
+    patient = PatientFactory(date_of_birth=date(1970, 3, 12))
+    PatientFactory(date_of_birth=date(1970, 3, 13))
+    assert list(patient_search(query=typed)) == [patient]
+
+
+@pytest.mark.parametrize("typed", ["07700 100123", "+447700100123", "(07700) 100-123", "+44 7700 100 123"])
+def test_search_by_phone_in_any_format(typed):
+    patient = PatientFactory(mobile="+447700100123")
+    PatientFactory(mobile="+447700100124")
+    assert list(patient_search(query=typed)) == [patient]
+
+
+def test_search_by_email_ignores_case():
+    patient = PatientFactory(email="ada.lovelace@example.com")
+    PatientFactory(email="charles.babbage@example.com")
+    assert list(patient_search(query="Ada.Lovelace@EXAMPLE.com")) == [patient]
+
+
+def test_search_by_name_and_date_of_birth_narrows_to_both():
+    wanted = PatientFactory(first_name="Anne", last_name="Smith", date_of_birth=date(1980, 5, 1))
+    PatientFactory(first_name="Anne", last_name="Smith", date_of_birth=date(1981, 5, 1))
+    PatientFactory(first_name="Anne", last_name="Jones", date_of_birth=date(1980, 5, 1))
+    assert list(patient_search(query="smith 01/05/1980")) == [wanted]
+
+
+def test_inactive_patients_are_found_only_when_asked():
+    PatientFactory(first_name="Olive", last_name="Hartley", status="inactive", inactive_reason="deceased")
+    assert _names("hartley") == []
+    assert _names("hartley", include_inactive=True) == ["Olive Hartley"]
+
+
+def test_search_is_limited():
+    PatientFactory.create_batch(5, last_name="Walker")
+    assert len(patient_search(query="walker", limit=3)) == 3
+
+
+def test_nothing_searchable_finds_nothing():
+    PatientFactory()
+    assert list(patient_search(query="  ")) == []
+    assert list(patient_search(query="x")) == []
+
+
+@postgres_only
+def test_typo_jon_smyth_finds_john_smith():
+    PatientFactory(first_name="John", last_name="Smith")
+    PatientFactory(first_name="Peter", last_name="Jones")
+    assert _names("jon smyth") == ["John Smith"]
+
+
+@postgres_only
+@pytest.mark.parametrize("typed", ["thomson", "smiht joan", "simth", "jhon", "katherine wiliams"])
+def test_typos_in_either_word_are_tolerated(typed):
+    PatientFactory(first_name="Joan", last_name="Smith")
+    PatientFactory(first_name="John", last_name="Thompson")
+    PatientFactory(first_name="Catherine", last_name="Williams")
+    PatientFactory(first_name="Peter", last_name="Jones")
+    assert _names(typed), typed
+    assert "Peter Jones" not in _names(typed)
+
+
+@postgres_only
+def test_closest_name_ranks_first():
+    PatientFactory(first_name="Jonathan", last_name="Smithers")
+    PatientFactory(first_name="John", last_name="Smith")
+    PatientFactory(first_name="Joan", last_name="Smyth")
+    assert _names("john smith")[0] == "John Smith"
+
+
+@postgres_only
+def test_name_search_uses_the_trigram_index():
+    for i in range(300):
+        PatientFactory(first_name=f"Person{i}", last_name=f"Surname{i % 37}")
+    PatientFactory(first_name="John", last_name="Smith")
+    qs = patient_search(query="jon smyth")
+    sql, params = qs.query.get_compiler(connection=connection).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE patients_patient")
+        # Few rows: make the planner show which index it can use rather than read the table.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "patients_patient_name_trgm" in plan, plan
+    assert "Seq Scan on patients_patient" not in plan, plan
+
+
+@postgres_only
+def test_the_trigram_threshold_is_set_on_every_connection():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW pg_trgm.word_similarity_threshold")
+        assert cursor.fetchone()[0] == "0.4"
+
+
+def test_patient_model_age_counts_whole_years():
+    patient = Patient(date_of_birth=date(2000, 12, 31))
+    assert patient.age >= 25
