@@ -1,0 +1,115 @@
+"""A small clinic with controlled time, shared by the scheduling tests.
+
+Time is fixed at Monday 1 March 2027, 08:00 in London (GMT) unless a test travels elsewhere.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from scheduling.models import AppointmentType, Provider, Room
+from tests.factories import (
+    AppointmentTypeFactory,
+    LocationFactory,
+    PatientFactory,
+    ProviderFactory,
+    RoomFactory,
+    UserFactory,
+)
+from tests.scheduling.factories import WorkingHoursFactory
+
+LONDON = ZoneInfo("Europe/London")
+NOW = datetime(2027, 3, 1, 8, 0, tzinfo=LONDON)
+
+
+def local(y, m, d, hh=0, mm=0) -> datetime:
+    return datetime(y, m, d, hh, mm, tzinfo=LONDON)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # Password hashing is not under test here; the default hasher costs ~0.2 s per user.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+def provider_for(role: str, username: str, *, user=None, weekdays=range(5), location=None, hours=((9, 17),)):
+    user = user or UserFactory(username=username, roles=[role])
+    provider = ProviderFactory(user=user, role=role)
+    for weekday in weekdays:
+        for start, end in hours:
+            WorkingHoursFactory(
+                provider=provider,
+                location=location or LocationFactory(),
+                weekday=weekday,
+                start_time=time(start),
+                end_time=time(end),
+            )
+    return provider
+
+
+@dataclass
+class Clinic:
+    consultation_room: Room
+    procedure_room: Room
+    therapy_room: Room
+    theatre: Room
+    surgeon: Provider
+    injector: Provider
+    therapist: Provider
+    consultation: AppointmentType
+    toxin: AppointmentType
+    therapy: AppointmentType
+    surgery: AppointmentType
+
+
+@pytest.fixture
+def clinic(db, frozen) -> Clinic:
+    location = LocationFactory()
+    return Clinic(
+        consultation_room=RoomFactory(location=location, name="Consult 1", kind="consultation"),
+        procedure_room=RoomFactory(location=location, name="Procedure 1", kind="procedure"),
+        therapy_room=RoomFactory(location=location, name="Therapy 1", kind="therapy"),
+        theatre=RoomFactory(location=location, name="Theatre", kind="theatre"),
+        surgeon=provider_for("surgeon", "dr_hart"),
+        injector=provider_for("injector", "nurse_kay"),
+        therapist=provider_for("therapist", "theo"),
+        consultation=AppointmentTypeFactory(),
+        toxin=AppointmentTypeFactory(
+            code="toxin",
+            name="Botulinum toxin session",
+            duration_minutes=30,
+            buffer_after_minutes=10,
+            provider_roles=["surgeon", "injector"],
+            room_kind="procedure",
+            is_toxin=True,
+        ),
+        therapy=AppointmentTypeFactory(
+            code="therapy",
+            name="NMRT therapy visit",
+            duration_minutes=45,
+            provider_roles=["therapist"],
+            room_kind="therapy",
+        ),
+        surgery=AppointmentTypeFactory(
+            code="surgery",
+            name="Surgery",
+            duration_minutes=90,
+            duration_set_per_booking=True,
+            provider_roles=["surgeon"],
+            room_kind="theatre",
+        ),
+    )
+
+
+@pytest.fixture
+def patient(db):
+    return PatientFactory()
