@@ -41,6 +41,18 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return at(day, time(0)), at(day + timedelta(days=1), time(0))
 
 
+def utc(moment: datetime) -> datetime:
+    """``moment`` as a UTC instant; a naive one is read as the clinic's wall clock.
+
+    Arithmetic on datetimes that carry a zone with daylight saving is wall-clock arithmetic in
+    Python (09:30 + 1 h across a change is still 10:30 on the wall), so services convert to UTC
+    before adding durations.
+    """
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, clinic_tz())
+    return moment.astimezone(UTC)
+
+
 def on_grid(moment: datetime) -> bool:
     wall = local(moment)
     return wall.minute % GRID_MINUTES == 0 and wall.second == 0 and wall.microsecond == 0
@@ -52,7 +64,7 @@ def ceil_to_grid(moment: datetime) -> datetime:
     floored = wall.replace(minute=wall.minute - wall.minute % GRID_MINUTES, second=0, microsecond=0)
     if floored == wall:
         return moment.astimezone(UTC)
-    return (floored + GRID).astimezone(UTC)
+    return floored.astimezone(UTC) + GRID
 
 
 def dates_between(first: date, last: date):

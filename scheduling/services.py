@@ -411,6 +411,7 @@ def appointment_book(
     The checks here give a friendly error; on PostgreSQL the exclusion constraints settle races
     between concurrent bookings (the loser gets SlotUnavailable, never a 500).
     """
+    starts_at = clock.utc(starts_at)
     if not appointment_type.is_active:
         raise TypeInactive(fields={"appointment_type": [TypeInactive.default_detail]})
     if patient.status != Patient.Status.ACTIVE:
@@ -506,6 +507,7 @@ def appointment_reschedule(
     via: str = VIA_STAFF,
 ) -> Appointment:
     """Move an appointment to a new time (and provider or room). One row; the event keeps from/to."""
+    starts_at = clock.utc(starts_at)
     appointment = _locked(appointment)
     if appointment.status not in RESCHEDULABLE:
         raise InvalidTransition(
