@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from clinic.audit import audit_record
+from clinic.audit import audit_record, changed_fields
 from clinic.errors import Conflict, Invalid, InvalidTransition
 from clinic.models import ClinicSettings
 from patients.models import Patient
@@ -910,3 +910,38 @@ def _waitlist_lapse_offers(appointment: Appointment) -> None:
         starts_at__lt=appointment.blocked_until,
         ends_at__gt=appointment.starts_at,
     ).update(status=WaitlistOffer.Status.LAPSED, resolved_at=timezone.now())
+
+
+# ---------------------------------------------------------------------------------------------
+# Calendar set-up: locations, rooms, providers, working hours, time off, appointment types
+# ---------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def schedule_record_save(*, instance, data: dict, actor):
+    """Create or update one calendar set-up record from validated data, audited."""
+    creating = instance._state.adding
+    changes = changed_fields(instance, data)
+    for field, value in data.items():
+        setattr(instance, field, value)
+    instance.full_clean()
+    instance.save()
+    audit_record(
+        actor=actor,
+        action=f"schedule.{instance._meta.model_name}_{'created' if creating else 'updated'}",
+        target=instance,
+        changes=changes,
+    )
+    return instance
+
+
+@transaction.atomic
+def schedule_record_delete(*, instance, actor) -> None:
+    """Remove working hours or time off entered by mistake (set-up data, not clinical records)."""
+    audit_record(
+        actor=actor,
+        action=f"schedule.{instance._meta.model_name}_deleted",
+        target=instance,
+        changes={"deleted": str(instance)},
+    )
+    instance.delete()

@@ -4,14 +4,17 @@ Time is fixed at Monday 1 March 2027, 08:00 in London (GMT) unless a test travel
 """
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from scheduling.models import AppointmentType, Provider, Room
 from tests.factories import (
+    AppointmentFactory,
     AppointmentTypeFactory,
     LocationFactory,
     PatientFactory,
@@ -23,6 +26,43 @@ from tests.scheduling.factories import WorkingHoursFactory
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2027, 3, 1, 8, 0, tzinfo=LONDON)
+
+
+def count_queries(call) -> int:
+    """Queries one call makes, after a first call has warmed per-process and per-user caches."""
+    call()
+    with CaptureQueriesContext(connection) as ctx:
+        call()
+    return len(ctx.captured_queries)
+
+
+def queries_with_1_and_30(clinic, call) -> tuple[int, int]:
+    """Queries ``call`` makes with one appointment on Tuesday 2 March, then with thirty.
+
+    The thirty are back-to-back quarter-hour visits of the surgeon from 09:00, each with its
+    own patient, so any per-row query in a list or calendar shows up as a difference.
+    """
+    short = AppointmentTypeFactory(
+        code="short",
+        name="Short review",
+        duration_minutes=15,
+        provider_roles=["surgeon"],
+        room_kind="consultation",
+    )
+
+    def add(i):
+        AppointmentFactory(
+            appointment_type=short,
+            provider=clinic.surgeon,
+            room=clinic.consultation_room,
+            starts_at=local(2027, 3, 2, 9) + timedelta(minutes=15 * i),
+        )
+
+    add(0)
+    one = count_queries(call)
+    for i in range(1, 30):
+        add(i)
+    return one, count_queries(call)
 
 
 def local(y, m, d, hh=0, mm=0) -> datetime:

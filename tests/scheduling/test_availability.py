@@ -6,13 +6,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from clinic.models import ClinicSettings
 from scheduling.selectors import availability_for, availability_next
 from tests.factories import AppointmentFactory, PatientFactory, RoomFactory
-from tests.scheduling.conftest import local, provider_for
+from tests.scheduling.conftest import local, provider_for, queries_with_1_and_30
 from tests.scheduling.factories import TimeOffFactory, WorkingHoursFactory
 
 pytestmark = pytest.mark.django_db
@@ -197,33 +195,16 @@ def test_next_available_searches_forward(clinic):
 
 def test_query_count_does_not_grow_with_appointments(clinic):
     patient = PatientFactory()
-
-    def count():
-        with CaptureQueriesContext(connection) as ctx:
-            availability_for(
-                appointment_type=clinic.toxin,
-                date_from=date(2027, 3, 1),
-                date_to=date(2027, 3, 14),
-                patient=patient,
-            )
-        return len(ctx.captured_queries)
-
-    AppointmentFactory(
-        appointment_type=clinic.toxin,
-        provider=clinic.injector,
-        room=clinic.procedure_room,
-        starts_at=local(2027, 3, 2, 9),
+    one, thirty = queries_with_1_and_30(
+        clinic,
+        lambda: availability_for(
+            appointment_type=clinic.consultation,
+            date_from=date(2027, 3, 1),
+            date_to=date(2027, 3, 14),
+            patient=patient,
+        ),
     )
-    count()  # creates the clinic settings row
-    few = count()
-    for i in range(30):
-        AppointmentFactory(
-            appointment_type=clinic.toxin,
-            provider=clinic.surgeon if i % 2 else clinic.injector,
-            room=clinic.procedure_room,
-            starts_at=local(2027, 3, 3 + i // 3, 9) + timedelta(hours=i % 3),
-        )
-    assert count() == few <= 8
+    assert one == thirty <= 8
 
 
 # --- daylight-saving changes -------------------------------------------------------------------
