@@ -3,7 +3,7 @@
 from datetime import date, datetime, timedelta
 from importlib import import_module
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -233,6 +233,9 @@ def _free_rooms(
         candidates.sort(key=lambda r: r.pk != prefer_room_id)
         if not candidates:
             raise SlotUnavailable("There is no room of the right kind at that location.", resource="room")
+    # Also covers the reinjection interval, checked after this: one patient's toxin bookings
+    # on different days do not overlap, so no exclusion constraint would catch that race.
+    _lock_resources(provider_id=provider.pk, patient_id=patient.pk, room_ids=[r.pk for r in candidates])
 
     busy_rooms: set[int] = set()
     for provider_id, room_id in TimeOff.objects.filter(
@@ -297,10 +300,34 @@ def _toxin_override(
     return reason
 
 
-def _lock_patient(patient) -> None:
-    # Toxin bookings of one patient are serialized: the interval rule spans dates that no
-    # exclusion constraint covers, and a row lock on the patient is a real row to lock.
-    Patient.objects.select_for_update().filter(pk=patient.pk).first()
+# Advisory-lock namespaces: one lock per provider, room and patient being booked.
+LOCK_NAMESPACES = {"provider": 73010, "room": 73011, "patient": 73012}
+
+
+def _lock_resources(*, provider_id: int, patient_id: int, room_ids) -> None:
+    """Serialize bookings that touch the same provider, room or patient (PostgreSQL).
+
+    A row lock cannot guard a slot that is still empty; an advisory lock on the resource's name
+    can. Holding them, the checks below see every booking committed before ours, so a lost
+    race gets the friendly error, and concurrent conflicting inserts no longer deadlock on the
+    exclusion constraints (which remain the guarantee). Locks are taken in one sorted order, so
+    two bookings never wait for each other in a circle; they are released at commit.
+    """
+    if connection.vendor != "postgresql":
+        return  # SQLite serializes writers on its own.
+    keys = sorted(
+        {
+            (LOCK_NAMESPACES["provider"], provider_id % 2**31),
+            (LOCK_NAMESPACES["patient"], patient_id % 2**31),
+            *((LOCK_NAMESPACES["room"], room_id % 2**31) for room_id in room_ids),
+        }
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(ns, id)) FROM "
+            "(SELECT ns, id FROM unnest(%s::int[], %s::int[]) AS k(ns, id) ORDER BY ns, id) AS ordered",
+            [[k[0] for k in keys], [k[1] for k in keys]],
+        )
 
 
 def _record(
@@ -378,18 +405,36 @@ def _recall_reopen(appointment: Appointment, *, actor) -> None:
         )
 
 
+# A plain exclusion constraint lets two transactions inserting conflicting rows at the same moment
+# each wait for the other; PostgreSQL breaks the tie by failing one with "deadlock detected".
+DEADLOCK = "40P01"
+SAVE_ATTEMPTS = 5
+
+
 def _insert_or_update(appointment: Appointment, *, update_fields: list[str] | None = None) -> None:
     """Save, translating an exclusion-constraint violation (a race lost) into SlotUnavailable."""
-    try:
-        with transaction.atomic():
-            appointment.save(update_fields=update_fields)
-    except IntegrityError as exc:
-        resource = _constraint_resource(exc)
-        if resource is None:
-            raise
-        raise SlotUnavailable(
-            f"The {resource} was booked by someone else a moment ago.", resource=resource
-        ) from exc
+    for attempt in range(SAVE_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                appointment.save(update_fields=update_fields)
+            return
+        except IntegrityError as exc:
+            resource = _constraint_resource(exc)
+            if resource is None:
+                raise
+            raise SlotUnavailable(
+                f"The {resource} was booked by someone else a moment ago.", resource=resource
+            ) from exc
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != DEADLOCK:
+                raise
+            # Saving again waits for the other booking to commit or roll back, then either
+            # meets its row (SlotUnavailable above) or finds the slot free after all.
+            if attempt + 1 == SAVE_ATTEMPTS:
+                raise SlotUnavailable("Several bookings for this time arrived at once; try again.") from exc
+            if update_fields is None:
+                appointment.pk = None
+                appointment._state.adding = True
 
 
 @transaction.atomic
@@ -418,8 +463,6 @@ def appointment_book(
         raise PatientInactive(fields={"patient": [PatientInactive.default_detail]})
     minutes = _booked_minutes(appointment_type, duration_minutes)
     ends_at = starts_at + timedelta(minutes=minutes)
-    if appointment_type.is_toxin:
-        _lock_patient(patient)
     rooms = _free_rooms(
         patient=patient,
         appointment_type=appointment_type,
@@ -520,8 +563,6 @@ def appointment_reschedule(
     minutes = _booked_minutes(appointment_type, duration_minutes)
     provider = provider or appointment.provider
     ends_at = starts_at + timedelta(minutes=minutes)
-    if appointment_type.is_toxin:
-        _lock_patient(appointment.patient)
     rooms = _free_rooms(
         patient=appointment.patient,
         appointment_type=appointment_type,
@@ -702,6 +743,9 @@ def appointment_correct(
 
 def _free_rooms_ignoring_hours(appointment: Appointment) -> None:
     """Raise SlotUnavailable if the appointment's own slot is now taken by another one."""
+    _lock_resources(
+        provider_id=appointment.provider_id, patient_id=appointment.patient_id, room_ids=[appointment.room_id]
+    )
     clash = (
         Appointment.objects.active()
         .holding(appointment.starts_at, appointment.blocked_until)

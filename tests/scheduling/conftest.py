@@ -12,7 +12,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from scheduling.models import AppointmentType, Provider, Room
+from scheduling.models import AppointmentType, Provider, Room, WorkingHours
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -22,7 +22,6 @@ from tests.factories import (
     RoomFactory,
     UserFactory,
 )
-from tests.scheduling.factories import WorkingHoursFactory
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2027, 3, 1, 8, 0, tzinfo=LONDON)
@@ -84,15 +83,14 @@ def frozen():
 def provider_for(role: str, username: str, *, user=None, weekdays=range(5), location=None, hours=((9, 17),)):
     user = user or UserFactory(username=username, roles=[role])
     provider = ProviderFactory(user=user, role=role)
-    for weekday in weekdays:
-        for start, end in hours:
-            WorkingHoursFactory(
-                provider=provider,
-                location=location or LocationFactory(),
-                weekday=weekday,
-                start_time=time(start),
-                end_time=time(end),
-            )
+    location = location or LocationFactory()
+    WorkingHours.objects.bulk_create(
+        WorkingHours(
+            provider=provider, location=location, weekday=weekday, start_time=time(start), end_time=time(end)
+        )
+        for weekday in weekdays
+        for start, end in hours
+    )
     return provider
 
 
@@ -119,9 +117,9 @@ def clinic(db, frozen) -> Clinic:
         procedure_room=RoomFactory(location=location, name="Procedure 1", kind="procedure"),
         therapy_room=RoomFactory(location=location, name="Therapy 1", kind="therapy"),
         theatre=RoomFactory(location=location, name="Theatre", kind="theatre"),
-        surgeon=provider_for("surgeon", "dr_hart"),
-        injector=provider_for("injector", "nurse_kay"),
-        therapist=provider_for("therapist", "theo"),
+        surgeon=provider_for("surgeon", "dr_hart", location=location),
+        injector=provider_for("injector", "nurse_kay", location=location),
+        therapist=provider_for("therapist", "theo", location=location),
         consultation=AppointmentTypeFactory(),
         toxin=AppointmentTypeFactory(
             code="toxin",
