@@ -59,7 +59,20 @@ class AvailabilityViewSet(viewsets.ViewSet):
             patient=params.get("patient"),
             duration_minutes=params.get("duration_minutes"),
         )
-        return Response(serializers.SlotSerializer(slots, many=True).data)
+        # Built directly: a search can return a thousand slots, and the serializer's per-object
+        # machinery would cost more than the search itself. Same shape as SlotSerializer.
+        zone = clock.clinic_tz()
+
+        def when(moment):
+            text = moment.astimezone(zone).isoformat()
+            return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+        return Response(
+            [
+                {"start": when(s.start), "end": when(s.end), "provider": s.provider.pk, "room": s.room.pk}
+                for s in slots
+            ]
+        )
 
 
 # --- appointments -----------------------------------------------------------------------------
