@@ -58,7 +58,7 @@ class Command(BaseCommand):
         rng = random.Random(7)
         sync_roles()
         started = clock_time.perf_counter()
-        toxin, count = self._seed(rng, n_providers, months)
+        toxin, count = self._seed(rng, n_providers, months, fresh=2 * runs)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE scheduling_appointment") if connection.vendor == "postgresql" else None
         self.stdout.write(
@@ -67,8 +67,8 @@ class Command(BaseCommand):
         )
         today = clock.local_today()
         first, last = today + timedelta(days=1), today + timedelta(days=14)
-        # The first hundred benchmark patients have no appointments: they are the ones booked.
-        patients = list(Patient.objects.filter(first_name="Bench").order_by("mrn")[:100])
+        # The first benchmark patients have no appointments: they are the ones booked.
+        patients = list(Patient.objects.filter(first_name="Bench").order_by("mrn")[: 2 * runs])
         user = get_user_model().objects.get(username="bench_desk")
         api = APIClient()
         api.force_authenticate(user)
@@ -110,12 +110,15 @@ class Command(BaseCommand):
 
         slots = availability_for(appointment_type=toxin, date_from=first, date_to=first + timedelta(days=30))
         rng.shuffle(slots)
-        # Slots at least an hour apart: booking one never takes a room another one needs.
+        # Slots that share neither provider nor room with another chosen one within the hour,
+        # booked in their own room: booking one never takes what another needs.
         chosen, taken = [], set()
         for slot in slots:
-            if slot.start not in taken and len(chosen) < runs * 2:
+            near = [slot.start + timedelta(minutes=m) for m in range(-45, 60, 15)]
+            keys = {("p", slot.provider.pk, t) for t in near} | {("r", slot.room.pk, t) for t in near}
+            if not keys & taken and len(chosen) < runs * 2:
                 chosen.append(slot)
-                taken.update(slot.start + timedelta(minutes=m) for m in range(-45, 60, 15))
+                taken |= keys
         book_slots = iter(chosen)
         free_patients = iter(patients)
 
@@ -125,6 +128,7 @@ class Command(BaseCommand):
                 patient=next(free_patients),
                 appointment_type=toxin,
                 provider=slot.provider,
+                room=slot.room,
                 starts_at=slot.start,
                 actor=user,
             )
@@ -139,6 +143,7 @@ class Command(BaseCommand):
                     "patient": next(free_patients).pk,
                     "appointment_type": "toxin",
                     "provider": slot.provider.pk,
+                    "room": slot.room.pk,
                     "start": slot.start.isoformat(),
                 },
                 format="json",
@@ -164,7 +169,7 @@ class Command(BaseCommand):
                 queries = len(ctx.captured_queries)
         return (*_pcts(samples), queries)
 
-    def _seed(self, rng, n_providers: int, months: int):
+    def _seed(self, rng, n_providers: int, months: int, fresh: int):
         User = get_user_model()
         location = Location.objects.create(name="Benchmark clinic")
         kinds = [("consultation", 4), ("procedure", 4), ("therapy", 3), ("theatre", 1)]
@@ -224,10 +229,10 @@ class Command(BaseCommand):
             Patient(
                 mrn=f"BENCH{i:07d}", first_name="Bench", last_name=f"Patient{i}", date_of_birth="1970-01-01"
             )
-            for i in range(3000)
+            for i in range(3000 + fresh)
         )
         # Patients in turn: one comes back only after thousands of others, so never twice at once.
-        patient_cycle = itertools.cycle(patients[100:])
+        patient_cycle = itertools.cycle(patients[fresh:])
         today = clock.local_today()
         rows = []
         room_free: dict[int, object] = {}
