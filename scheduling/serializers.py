@@ -3,6 +3,8 @@
 import re
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from patients.models import Patient
@@ -21,7 +23,7 @@ from .models import (
     WorkingHours,
 )
 from .selectors import MAX_RANGE_DAYS, appointment_type_resolve
-from .services import CANCELLED_BY, MAX_BOOKED_MINUTES, MIN_BOOKED_MINUTES
+from .services import CANCELLED_BY, CORRECTIONS, MAX_BOOKED_MINUTES, MIN_BOOKED_MINUTES
 
 MAX_ID = 2**63 - 1
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -38,6 +40,7 @@ def _validate_colour(value: str) -> str:
     return value.lower()
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class AppointmentTypeRefField(serializers.Field):
     """An appointment type given by id (``3``) or by code (``"toxin"``)."""
 
@@ -132,9 +135,13 @@ class FollowUpSerializer(serializers.Serializer):
 class AppointmentTypeSerializer(serializers.ModelSerializer):
     duration_minutes = serializers.IntegerField(min_value=5, max_value=24 * 60)
     buffer_after_minutes = serializers.IntegerField(min_value=0, max_value=MAX_BUFFER_MINUTES, required=False)
+    # Plain strings checked below: a second enum of the same roles would name them twice in the schema.
     provider_roles = serializers.ListField(
-        child=serializers.ChoiceField(choices=Provider.Role.choices), allow_empty=False
+        child=serializers.CharField(max_length=16),
+        allow_empty=False,
+        help_text="surgeon, injector, therapist",
     )
+    room_kind = serializers.CharField(max_length=16, help_text="consultation, procedure, theatre, therapy")
     follow_up_plan = FollowUpSerializer(many=True, required=False)
 
     class Meta:
@@ -158,7 +165,15 @@ class AppointmentTypeSerializer(serializers.ModelSerializer):
         return _validate_colour(value)
 
     def validate_provider_roles(self, value):
+        unknown = sorted(set(value) - set(Provider.Role.values))
+        if unknown:
+            raise serializers.ValidationError(f"Unknown roles: {', '.join(unknown)}.")
         return sorted(set(value))
+
+    def validate_room_kind(self, value):
+        if value not in Room.Kind.values:
+            raise serializers.ValidationError(f"Choose one of: {', '.join(Room.Kind.values)}.")
+        return value
 
 
 # --- appointments -----------------------------------------------------------------------------
@@ -269,7 +284,9 @@ class AppointmentReasonSerializer(serializers.Serializer):
 
 
 class AppointmentCorrectSerializer(serializers.Serializer):
-    to_status = serializers.ChoiceField(choices=Appointment.Status.choices)
+    to_status = serializers.ChoiceField(
+        choices=sorted({s for targets in CORRECTIONS.values() for s in targets})
+    )
     reason = serializers.CharField(max_length=500)
 
 
@@ -305,6 +322,8 @@ class SlotSerializer(serializers.Serializer):
 
 
 class WaitlistOfferSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True, help_text="open, accepted or lapsed")
+
     class Meta:
         model = WaitlistOffer
         fields = ["id", "provider", "room", "starts_at", "ends_at", "status", "created_at"]
@@ -314,6 +333,7 @@ class WaitlistEntrySerializer(serializers.ModelSerializer):
     patient = PatientRefSerializer()
     appointment_type = serializers.CharField(source="appointment_type.code")
     open_offers = WaitlistOfferSerializer(many=True, read_only=True)
+    status = serializers.CharField(read_only=True, help_text="waiting, booked or cancelled")
 
     class Meta:
         model = WaitlistEntry

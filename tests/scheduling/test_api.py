@@ -5,7 +5,7 @@ import pytest
 from clinic.models import AuditEvent
 from scheduling.models import Appointment, AppointmentType, TimeOff
 from tests.factories import AppointmentFactory, PatientFactory, UserFactory
-from tests.scheduling.conftest import local, queries_with_1_and_30
+from tests.scheduling.conftest import count_queries, local, provider_for, queries_with_1_and_30
 
 pytestmark = pytest.mark.django_db
 
@@ -455,3 +455,20 @@ def test_waitlist_add_offer_and_book_via_api(clinic, front_desk, patient):
     assert (
         front_desk.post(f"/api/v1/waitlist/{entry}/book/", {"offer": BIG}, format="json").status_code == 400
     )
+
+
+def test_waitlist_and_set_up_lists_have_constant_query_counts(clinic, front_desk, front_desk_user):
+    from scheduling.services import waitlist_add
+
+    def counts():
+        return [
+            count_queries(lambda url=url: front_desk.get(url))
+            for url in ("/api/v1/waitlist/", "/api/v1/providers/", "/api/v1/appointment-types/")
+        ]
+
+    waitlist_add(patient=PatientFactory(), appointment_type=clinic.therapy, actor=front_desk_user)
+    few = counts()
+    for i in range(10):
+        waitlist_add(patient=PatientFactory(), appointment_type=clinic.consultation, actor=front_desk_user)
+        provider_for("therapist", f"therapist{i}")
+    assert counts() == few
