@@ -4,7 +4,7 @@ Time is fixed at Monday 1 March 2027, 08:00 in London (GMT) unless a test travel
 """
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,7 +12,8 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from scheduling.models import AppointmentType, Provider, Room, WorkingHours
+from scheduling.models import AppointmentType, Provider, Recall, Room, WorkingHours
+from scheduling.services import recall_open
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -62,6 +63,20 @@ def queries_with_1_and_30(clinic, call) -> tuple[int, int]:
     for i in range(1, 30):
         add(i)
     return one, count_queries(call)
+
+
+def due_recall(patient):
+    """A reinjection recall due on 1 March 2027, as treatments opens after a session."""
+    return recall_open(
+        patient=patient,
+        kind=Recall.Kind.REINJECTION,
+        appointment_type_code="toxin",
+        anchor_date=date(2026, 11, 30),
+        earliest_date=date(2027, 2, 22),
+        due_date=date(2027, 3, 1),
+        overdue_date=date(2027, 3, 22),
+        source="toxin_session:1",
+    )
 
 
 def local(y, m, d, hh=0, mm=0) -> datetime:

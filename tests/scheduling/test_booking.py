@@ -22,7 +22,7 @@ from scheduling.exceptions import (
 from scheduling.models import Appointment, AppointmentEvent, Recall
 from scheduling.services import _insert_or_update, appointment_book, recall_open
 from tests.factories import AppointmentFactory, PatientFactory, RoomFactory
-from tests.scheduling.conftest import local, provider_for
+from tests.scheduling.conftest import due_recall, local, provider_for
 from tests.scheduling.factories import TimeOffFactory
 
 pytestmark = pytest.mark.django_db
@@ -324,19 +324,6 @@ def test_front_desk_cannot_override_the_interval(clinic, patient, front_desk_use
 
 
 # --- recalls, races, side effects -----------------------------------------------------------
-
-
-def due_recall(patient):
-    return recall_open(
-        patient=patient,
-        kind=Recall.Kind.REINJECTION,
-        appointment_type_code="toxin",
-        anchor_date=date(2026, 11, 30),
-        earliest_date=date(2027, 2, 22),
-        due_date=date(2027, 3, 1),
-        overdue_date=date(2027, 3, 22),
-        source="toxin_session:1",
-    )
 
 
 def test_booking_satisfies_the_open_recall_of_the_same_type(clinic, patient):

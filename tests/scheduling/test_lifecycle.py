@@ -1,14 +1,12 @@
 """The appointment lifecycle: legal transitions, corrections, rescheduling, recalls reopened."""
 
-from datetime import date
-
 import pytest
 import time_machine
 
 from clinic.errors import InvalidTransition
 from clinic.models import AuditEvent
 from scheduling.exceptions import NotToday, ReasonRequired, SlotUnavailable, TooEarly
-from scheduling.models import AppointmentEvent, Recall
+from scheduling.models import AppointmentEvent
 from scheduling.services import (
     appointment_book,
     appointment_cancel,
@@ -18,10 +16,9 @@ from scheduling.services import (
     appointment_correct,
     appointment_no_show,
     appointment_reschedule,
-    recall_open,
 )
 from tests.factories import PatientFactory
-from tests.scheduling.conftest import local
+from tests.scheduling.conftest import due_recall, local
 
 pytestmark = pytest.mark.django_db
 
@@ -231,16 +228,7 @@ def test_a_cancelled_appointment_cannot_be_rescheduled(appt, front_desk_user):
 
 @pytest.fixture
 def recall_booked(clinic, patient, front_desk_user):
-    recall = recall_open(
-        patient=patient,
-        kind=Recall.Kind.REINJECTION,
-        appointment_type_code="toxin",
-        anchor_date=date(2026, 11, 30),
-        earliest_date=date(2027, 2, 22),
-        due_date=date(2027, 3, 1),
-        overdue_date=date(2027, 3, 22),
-        source="toxin_session:1",
-    )
+    recall = due_recall(patient)
     toxin = appointment_book(
         patient=patient,
         appointment_type=clinic.toxin,
