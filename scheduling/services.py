@@ -611,7 +611,9 @@ def appointment_reschedule(
     if override:
         _audit(appointment, "toxin_interval_overridden", actor=actor, changes={"reason": override})
     _waitlist_lapse_offers(appointment)
-    _waitlist_offer_freed(appointment, starts_at=old[0], ends_at=old[1], provider=old[2], room=old[3])
+    if old[2] != provider or not (starts_at < old[1] and old[0] < appointment.blocked_until):
+        # Only a slot the move really left empty is offered (not one it still half covers).
+        _waitlist_offer_freed(appointment, starts_at=old[0], ends_at=old[1], provider=old[2], room=old[3])
     events.publish("rescheduled", appointment.pk)
     return appointment
 

@@ -430,3 +430,36 @@ def test_chart_panel_lists_upcoming_and_past(clinic, patient):
     panel = next(p for p in panels_for(clinic.surgeon.user) if p.key == "appointments")
     html = render_to_string(panel.template, panel.context(patient=patient, user=clinic.surgeon.user))
     assert "Tue 2 Mar 2027 10:00" in html and "No past appointments." in html
+
+
+def test_the_day_grid_is_a_well_formed_table(clinic, desk, patient):
+    # Every row, counting cells still covered by an appointment above, has one cell per column.
+    from html.parser import HTMLParser
+
+    booked(clinic, patient, local(2027, 3, 2, 9, 30))
+    booked(clinic, PatientFactory(), local(2027, 3, 2, 11), type_=clinic.toxin, provider=clinic.injector)
+    booked(clinic, PatientFactory(), local(2027, 3, 2, 11), type_=clinic.therapy, provider=clinic.therapist)
+
+    class Rows(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.rows, self.in_body = [], False
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "tbody":
+                self.in_body = True
+            elif self.in_body and tag == "tr":
+                self.rows.append([])
+            elif self.in_body and tag == "td":
+                self.rows[-1].append(int(dict(attrs).get("rowspan", 1)))
+
+    parser = Rows()
+    parser.feed(desk.get("/schedule/", {"date": "2027-03-02"}).content.decode())
+    covered = [0] * 3
+    for cells in parser.rows:
+        free = [i for i, left in enumerate(covered) if left == 0]
+        assert len(cells) == len(free)
+        covered = [max(left - 1, 0) for left in covered]
+        for column, span in zip(free, cells, strict=True):
+            covered[column] = span - 1
+    assert len(parser.rows) == 40  # 08:00 to 18:00 in quarter hours

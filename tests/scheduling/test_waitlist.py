@@ -148,3 +148,9 @@ def test_cancelled_entries_get_no_offers(clinic, busy_slot, front_desk_user, pat
     appointment_cancel(appointment=busy_slot, reason="Unwell", actor=front_desk_user)
     assert WaitlistEntry.objects.get().status == "cancelled"
     assert not WaitlistOffer.objects.exists()
+
+
+def test_a_small_move_that_still_covers_the_old_slot_offers_nothing(clinic, busy_slot, front_desk_user):
+    waitlist_add(patient=PatientFactory(), appointment_type=clinic.consultation, actor=front_desk_user)
+    appointment_reschedule(appointment=busy_slot, starts_at=local(2027, 3, 2, 10, 30), actor=front_desk_user)
+    assert not WaitlistOffer.objects.exists()
