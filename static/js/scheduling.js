@@ -52,6 +52,7 @@
     if (closer) {
       const dlg = closer.closest("dialog");
       if (dlg) dlg.close();
+      else window.history.back(); // the booking form opened as a page of its own
     }
     if (event.target.closest("[data-print]")) window.print();
   });
