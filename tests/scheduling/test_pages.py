@@ -463,3 +463,30 @@ def test_the_day_grid_is_a_well_formed_table(clinic, desk, patient):
         for column, span in zip(free, cells, strict=True):
             covered[column] = span - 1
     assert len(parser.rows) == 40  # 08:00 to 18:00 in quarter hours
+
+
+def test_drag_and_drop_onto_a_free_slot_moves_and_redraws(clinic, desk, patient):
+    appt = booked(clinic, patient, local(2027, 3, 2, 10))
+    response = desk.post(
+        f"/schedule/appointments/{appt.pk}/reschedule/",
+        {"start": "2027-03-02T14:00", "provider": clinic.surgeon.pk, "room": clinic.consultation_room.pk},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == "/schedule/?date=2027-03-02"
+    appt.refresh_from_db()
+    assert appt.starts_at == local(2027, 3, 2, 14)
+
+
+def test_booking_without_javascript_redirects_to_the_day(clinic, desk, patient):
+    response = desk.post(
+        "/schedule/book/",
+        {
+            "patient": patient.pk,
+            "appointment_type": clinic.therapy.pk,
+            "provider": clinic.therapist.pk,
+            "start": "2027-03-03T11:15",
+        },
+    )
+    assert response.status_code == 302 and response["Location"] == "/schedule/?date=2027-03-03"
+    assert Appointment.objects.get().starts_at == local(2027, 3, 3, 11, 15)
