@@ -3,3 +3,22 @@ from django.apps import AppConfig
 
 class SchedulingConfig(AppConfig):
     name = "scheduling"
+
+    def ready(self) -> None:
+        from patients.chart import ChartPanel, register_panel
+
+        from .selectors import appointments_for_patient
+
+        register_panel(
+            ChartPanel(
+                key="appointments",
+                title="Appointments",
+                template="scheduling/chart/appointments.html",
+                context=lambda *, patient, user: {
+                    "patient": patient,
+                    **appointments_for_patient(patient=patient),
+                },
+                permission="clinic.view_demographics",
+                order=10,
+            )
+        )
