@@ -195,6 +195,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Several models have a "status" (and "kind") field with different choices: name each enum.
+    "ENUM_NAME_OVERRIDES": {
+        "PatientStatusEnum": "patients.models.Patient.Status",
+        "AppointmentStatusEnum": "scheduling.models.Appointment.Status",
+        "RecallStatusEnum": "scheduling.models.Recall.Status",
+        "WaitlistEntryStatusEnum": "scheduling.models.WaitlistEntry.Status",
+        "WaitlistOfferStatusEnum": "scheduling.models.WaitlistOffer.Status",
+    },
 }
 
 # Security headers. HTTPS settings are on whenever DEBUG is off; behind a TLS-terminating
