@@ -203,6 +203,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Several models have a "status" (and "kind") field with different choices: name each enum.
+    "ENUM_NAME_OVERRIDES": {
+        "PatientStatusEnum": "patients.models.Patient.Status",
+        "AppointmentStatusEnum": "scheduling.models.Appointment.Status",
+        "RecallStatusEnum": "scheduling.models.Recall.Status",
+        "WaitlistEntryStatusEnum": "scheduling.models.WaitlistEntry.Status",
+        "WaitlistOfferStatusEnum": "scheduling.models.WaitlistOffer.Status",
+    },
 }
 
 # Security headers. HTTPS settings are on whenever DEBUG is off; behind a TLS-terminating
@@ -261,6 +269,8 @@ TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com")
 MESSAGE_BATCH_SIZE = env.int("MESSAGE_BATCH_SIZE", default=50)
 MESSAGE_DISPATCH_LIMIT = env.int("MESSAGE_DISPATCH_LIMIT", default=5000)
 MESSAGE_MAX_ATTEMPTS = env.int("MESSAGE_MAX_ATTEMPTS", default=6)
+# Dispatch right after a booking changes (confirmations within seconds) besides every minute.
+MESSAGES_DISPATCH_ON_CHANGE = env.bool("MESSAGES_DISPATCH_ON_CHANGE", default=True)
 # How long a patient link stays valid (days).
 PATIENT_LINK_MAX_AGE_DAYS = env.int("PATIENT_LINK_MAX_AGE_DAYS", default=30)
 

@@ -5,6 +5,28 @@ class SchedulingConfig(AppConfig):
     name = "scheduling"
 
     def ready(self) -> None:
+        from patients.chart import ChartPanel, register_panel
+
+        from .selectors import appointments_for_patient
+
+        register_panel(
+            ChartPanel(
+                key="appointments",
+                title="Appointments",
+                template="scheduling/chart/appointments.html",
+                context=lambda *, patient, user: {
+                    "patient": patient,
+                    **appointments_for_patient(patient=patient),
+                },
+                permission="clinic.view_demographics",
+                order=10,
+            )
+        )
+
+        from . import events
         from .reminders import chart as reminders_chart
+        from .reminders import hooks as reminders_hooks
 
         reminders_chart.register()
+        events.subscribe(reminders_hooks.plan_for_appointment_event, in_transaction=True)
+        events.subscribe(reminders_hooks.dispatch_now)

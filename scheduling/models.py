@@ -5,6 +5,8 @@ PostgreSQL exclusion constraints (migration 0002) settle races, since a SELECT .
 locks nothing when the slot being fought over is still empty.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -114,10 +116,22 @@ class TimeOff(models.Model):
                 name="scheduling_timeoff_provider_xor_room",
             ),
         ]
-        indexes = [models.Index(fields=["provider", "starts_at"], name="scheduling_timeoff_provider")]
+        indexes = [
+            models.Index(fields=["provider", "starts_at"], name="scheduling_timeoff_provider"),
+            # Room view and availability: a room's blocked periods in a window.
+            models.Index(fields=["room", "starts_at"], name="scheduling_timeoff_room"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider or self.room} off {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+# The longest time one appointment holds a provider or room: the longest duration (24 h) plus the
+# longest buffer. Window searches read appointments *starting* from this far before the window,
+# so they use the start-time indexes instead of scanning all history; migration 0004 makes the
+# database refuse longer rows on PostgreSQL.
+MAX_BUFFER_MINUTES = 240
+MAX_BLOCK_SPAN = timedelta(minutes=24 * 60 + MAX_BUFFER_MINUTES)
 
 
 class AppointmentType(models.Model):
@@ -146,10 +160,28 @@ class AppointmentType(models.Model):
                 condition=Q(duration_minutes__gt=0) & Q(duration_minutes__lte=24 * 60),
                 name="scheduling_appointmenttype_duration_range",
             ),
+            # Bounds how long an appointment holds its room (see MAX_BLOCK_SPAN).
+            models.CheckConstraint(
+                condition=Q(buffer_after_minutes__lte=MAX_BUFFER_MINUTES),
+                name="scheduling_appointmenttype_buffer_range",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class AppointmentQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status__in=Appointment.ACTIVE_STATUSES)
+
+    def holding(self, start, end):
+        """Rows whose held interval [starts_at, blocked_until) overlaps [start, end).
+
+        The lower bound on starts_at is implied by MAX_BLOCK_SPAN; stating it keeps the query on
+        the start-time indexes instead of every earlier row.
+        """
+        return self.filter(starts_at__lt=end, starts_at__gte=start - MAX_BLOCK_SPAN, blocked_until__gt=start)
 
 
 class Appointment(models.Model):
@@ -176,6 +208,8 @@ class Appointment(models.Model):
     notes = models.CharField(max_length=500, blank=True)
     # A clinician's reason for booking a toxin session inside the minimum interval.
     interval_override_reason = models.CharField(max_length=500, blank=True)
+    # Why it was cancelled (also on the "cancelled" event); kept on the row for lists and the API.
+    cancellation_reason = models.CharField(max_length=500, blank=True)
     booked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -184,6 +218,8 @@ class Appointment(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     history = HistoricalRecords()
+
+    objects = AppointmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["starts_at", "id"]
@@ -310,6 +346,110 @@ class Recall(models.Model):
     @property
     def audit_label(self) -> str:
         return f"recall {self.pk}"
+
+
+class WaitlistEntry(models.Model):
+    """A patient who wants an earlier slot for a type, optionally with one provider and dates.
+
+    When an appointment of that type is cancelled or moved away, the freed slot is offered to
+    the matching entries (WaitlistOffer); the front desk books it for one of them.
+    """
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        BOOKED = "booked", "Booked"
+        CANCELLED = "cancelled", "Cancelled"
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="waitlist_entries")
+    appointment_type = models.ForeignKey(AppointmentType, on_delete=models.PROTECT, related_name="+")
+    provider = models.ForeignKey(Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    earliest_date = models.DateField(null=True, blank=True)
+    latest_date = models.DateField(null=True, blank=True)
+    # The patient's existing later booking: taking an offer moves it instead of booking twice.
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="waitlist_entries"
+    )
+    notes = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=16, choices=Status, default=Status.WAITING)
+    booked_appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "waitlist entries"
+        constraints = [
+            # One open wish per patient and type: a second one would only double the offers.
+            models.UniqueConstraint(
+                fields=["patient", "appointment_type"],
+                condition=Q(status="waiting"),
+                name="scheduling_waitlistentry_one_waiting_per_type",
+            ),
+            models.CheckConstraint(
+                condition=Q(earliest_date__isnull=True)
+                | Q(latest_date__isnull=True)
+                | Q(latest_date__gte=F("earliest_date")),
+                name="scheduling_waitlistentry_dates_ordered",
+            ),
+        ]
+        indexes = [
+            # Matching a freed slot: waiting entries for one appointment type.
+            models.Index(fields=["appointment_type", "status"], name="scheduling_waitlist_match"),
+        ]
+
+    def __str__(self) -> str:
+        return f"waitlist {self.appointment_type} ({self.get_status_display()})"
+
+    @property
+    def audit_label(self) -> str:
+        return f"waitlist entry {self.pk}"
+
+
+class WaitlistOffer(models.Model):
+    """A freed slot offered to one waitlist entry. Taking it books (or moves) the appointment."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACCEPTED = "accepted", "Booked"
+        LAPSED = "lapsed", "Taken by someone else or withdrawn"
+
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.PROTECT, related_name="offers")
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="+")
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    # The appointment whose cancellation or move freed the slot.
+    freed_by = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=16, choices=Status, default=Status.OPEN)
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [
+            # A slot freed twice (cancelled, then the correction reverted and it freed again) is
+            # offered to an entry once.
+            models.UniqueConstraint(
+                fields=["entry", "provider", "starts_at"], name="scheduling_waitlistoffer_unique_slot"
+            ),
+        ]
+        indexes = [
+            # Day view and waitlist page: open offers in a time window.
+            models.Index(fields=["status", "starts_at"], name="scheduling_waitoffer_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"offer {self.starts_at:%Y-%m-%d %H:%M} ({self.get_status_display()})"
 
 
 class Message(models.Model):

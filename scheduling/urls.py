@@ -1,7 +1,30 @@
-"""Pages of the scheduling app."""
+"""Pages of the scheduling app (under /schedule/)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "scheduling"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.day, name="day"),
+    path("rooms/", views.rooms, name="rooms"),
+    path("week/", views.week, name="week"),
+    path("my-day/", views.my_day, name="my_day"),
+    path("arrivals/", views.arrivals, name="arrivals"),
+    path("arrivals/<int:pk>/check-in/", views.arrival_check_in, name="arrival_check_in"),
+    path("print/", views.print_day, name="print_day"),
+    path("next/", views.next_available, name="next_available"),
+    path("book/", views.book, name="book"),
+    path("book/patients/", views.book_patient_search, name="book_patient_search"),
+    path("book/register-patient/", views.book_register_patient, name="book_register_patient"),
+    path("appointments/<int:pk>/", views.appointment_detail, name="appointment"),
+    path("appointments/<int:pk>/cancel/", views.appointment_cancel, name="appointment_cancel"),
+    path("appointments/<int:pk>/correct/", views.appointment_correct, name="appointment_correct"),
+    path("appointments/<int:pk>/reschedule/", views.appointment_reschedule, name="appointment_reschedule"),
+    path("appointments/<int:pk>/<slug:action>/", views.appointment_action, name="appointment_action"),
+    path("waitlist/", views.waitlist, name="waitlist"),
+    path("waitlist/<int:pk>/remove/", views.waitlist_remove, name="waitlist_remove"),
+    path("waitlist/offers/<int:pk>/book/", views.waitlist_book, name="waitlist_book"),
+    path("providers/<int:pk>/calendar.ics", views.provider_ics, name="provider_ics"),
+]

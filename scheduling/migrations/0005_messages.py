@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('patients', '0001_initial'),
-        ('scheduling', '0002_no_overlap_constraints'),
+        ('scheduling', '0004_appointment_span_bounded'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

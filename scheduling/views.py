@@ -1,0 +1,592 @@
+"""Front-desk and clinician pages: calendars, booking, arrivals, the waitlist, exports.
+
+Pages call the same services as the API; a DomainError becomes a form error or a flash
+message, never a 500. Times are shown in the clinic's time zone.
+"""
+
+from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from clinic.audit import audit_record
+from clinic.errors import DomainError
+from clinic.views import capability_required
+from patients.selectors import patient_search
+from patients.services import patient_register
+
+from . import calendar, clock, forms, selectors, services
+from .ics import provider_calendar
+from .models import Appointment, AppointmentEvent, Location, Provider, WaitlistEntry, WaitlistOffer
+
+BOOK = "clinic.book_appointments"
+VIA = services.VIA_STAFF
+SEARCH_LIMIT = 10
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _day(request, key: str = "date") -> date:
+    try:
+        return date.fromisoformat(request.GET.get(key, "")[:10])
+    except ValueError:
+        return clock.local_today()
+
+
+def _location(request) -> Location | None:
+    value = request.GET.get("location", "")
+    return Location.objects.filter(pk=int(value)).first() if value.isdigit() and len(value) < 18 else None
+
+
+def _day_url(day: date, name: str = "scheduling:day", **params) -> str:
+    query = urlencode({"date": day.isoformat(), **{k: v for k, v in params.items() if v}})
+    return f"{reverse(name)}?{query}"
+
+
+def _redirect(request, url: str) -> HttpResponse:
+    """A full-page redirect for htmx and plain requests alike (the grid must be redrawn)."""
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return HttpResponseRedirect(url)
+
+
+def _form_error(form, exc: DomainError) -> None:
+    """Put a service's error on the form: on the fields it names, else above the form."""
+    placed = False
+    for name, problems in exc.fields.items():
+        if name in form.fields:
+            for problem in problems:
+                form.add_error(name, problem)
+            placed = True
+    if not placed or exc.detail != exc.default_detail:
+        form.add_error(None, _describe(exc))
+
+
+def _describe(exc: DomainError) -> str:
+    earliest = exc.extra.get("earliest")
+    if earliest and earliest not in exc.detail:
+        return f"{exc.detail} (earliest: {earliest})"
+    return exc.detail
+
+
+def _when(appointment) -> str:
+    return f"{clock.local(appointment.starts_at):%H:%M on %a %d %b}"
+
+
+def _search_results(request) -> list:
+    query = request.GET.get("q", "").strip()[:100]
+    if "\x00" in query or not query:
+        return []
+    return list(patient_search(query=query, limit=SEARCH_LIMIT))
+
+
+# --- calendars -------------------------------------------------------------------------------
+
+
+@capability_required(BOOK)
+def day(request):
+    """One column per provider, a row per quarter hour; free slots open the booking dialog."""
+    the_day = _day(request)
+    location = _location(request)
+    grid, cancelled = calendar.provider_day(day=the_day, location=location)
+    start, end = clock.day_bounds(the_day)
+    context = {
+        "grid": grid,
+        "cancelled": cancelled,
+        "offers": selectors.waitlist_open_offers(start=start, end=end),
+        "mode": "providers",
+        **_nav(the_day, location, "scheduling:day"),
+    }
+    return render(request, "scheduling/day.html", context)
+
+
+@capability_required(BOOK)
+def rooms(request):
+    the_day = _day(request)
+    location = _location(request)
+    context = {"grid": calendar.room_day(day=the_day, location=location), "mode": "rooms"}
+    return render(request, "scheduling/day.html", {**context, **_nav(the_day, location, "scheduling:rooms")})
+
+
+def _nav(the_day: date, location, name: str) -> dict:
+    return {
+        "day": the_day,
+        "today": clock.local_today(),
+        "location": location,
+        "locations": list(Location.objects.filter(is_active=True)),
+        "prev_url": _day_url(the_day - timedelta(days=1), name, location=location and location.pk),
+        "next_url": _day_url(the_day + timedelta(days=1), name, location=location and location.pk),
+        "today_url": _day_url(clock.local_today(), name, location=location and location.pk),
+    }
+
+
+@capability_required(BOOK)
+def week(request):
+    """A provider's week, Monday to Sunday."""
+    providers = list(Provider.objects.filter(is_active=True).select_related("user"))
+    chosen = request.GET.get("provider", "")
+    provider = next((p for p in providers if str(p.pk) == chosen), None)
+    if provider is None:
+        own = next((p for p in providers if p.user_id == request.user.pk), None)
+        provider = own or (providers[0] if providers else None)
+    the_day = _day(request)
+    monday = the_day - timedelta(days=the_day.weekday())
+    context = {
+        "providers": providers,
+        "provider": provider,
+        "monday": monday,
+        "grid": calendar.provider_week(provider=provider, monday=monday) if provider else None,
+        "prev_url": _day_url(
+            monday - timedelta(days=7), "scheduling:week", provider=provider and provider.pk
+        ),
+        "next_url": _day_url(
+            monday + timedelta(days=7), "scheduling:week", provider=provider and provider.pk
+        ),
+        "ics_from": monday,
+        "ics_to": monday + timedelta(days=27),
+    }
+    return render(request, "scheduling/week.html", context)
+
+
+@capability_required(BOOK)
+def my_day(request):
+    """The logged-in clinician's appointments today."""
+    provider = Provider.objects.filter(user=request.user).first()
+    today = clock.local_today()
+    appointments = []
+    if provider is not None:
+        start, end = clock.day_bounds(today)
+        appointments = list(
+            selectors.appointment_queryset()
+            .filter(provider=provider, starts_at__gte=start, starts_at__lt=end)
+            .order_by("starts_at", "id")
+        )
+    now = timezone.now()
+    upcoming = next((a for a in appointments if a.ends_at > now and a.is_active), None)
+    return render(
+        request,
+        "scheduling/my_day.html",
+        {"provider": provider, "appointments": appointments, "today": today, "up_next": upcoming},
+    )
+
+
+@capability_required(BOOK)
+def arrivals(request):
+    """Today's patients still to arrive or already here, with check-in."""
+    today = clock.local_today()
+    start, end = clock.day_bounds(today)
+    shown = (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED, Appointment.Status.CHECKED_IN)
+    appointments = list(
+        selectors.appointment_queryset()
+        .filter(starts_at__gte=start, starts_at__lt=end, status__in=shown)
+        .order_by("starts_at", "id")
+    )
+    return render(request, "scheduling/arrivals.html", {"appointments": appointments, "today": today})
+
+
+@require_POST
+@capability_required(BOOK)
+def arrival_check_in(request, pk: int):
+    appointment = get_object_or_404(selectors.appointment_queryset(), pk=pk)
+    try:
+        appointment = services.appointment_check_in(appointment=appointment, actor=request.user, via=VIA)
+        messages.success(request, f"{appointment.patient.display_name} checked in.")
+    except DomainError as exc:
+        messages.error(request, _describe(exc))
+    if request.htmx:
+        appointment = selectors.appointment_queryset().get(pk=pk)
+        return render(request, "scheduling/_arrival_row.html", {"a": appointment, "oob_messages": True})
+    return redirect("scheduling:arrivals")
+
+
+@capability_required(BOOK)
+def print_day(request):
+    """A printable list of one day's appointments, per provider."""
+    the_day = _day(request)
+    start, end = clock.day_bounds(the_day)
+    appointments = (
+        selectors.appointment_queryset()
+        .filter(starts_at__gte=start, starts_at__lt=end)
+        .exclude(status=Appointment.Status.CANCELLED)
+        .order_by("provider__user__last_name", "provider_id", "starts_at")
+    )
+    provider = request.GET.get("provider", "")
+    if provider.isdigit() and len(provider) < 18:
+        appointments = appointments.filter(provider_id=int(provider))
+    return render(request, "scheduling/print_day.html", {"day": the_day, "appointments": list(appointments)})
+
+
+# --- one appointment -------------------------------------------------------------------------
+
+
+def _appointment(pk: int) -> Appointment:
+    events = AppointmentEvent.objects.select_related("by").order_by("at", "id")
+    return get_object_or_404(
+        selectors.appointment_queryset().prefetch_related(Prefetch("events", queryset=events)), pk=pk
+    )
+
+
+@capability_required(BOOK, "clinic.view_demographics")
+def appointment_detail(request, pk: int):
+    appointment = _appointment(pk)
+    audit_record(
+        actor=request.user, action="appointment.viewed", target=appointment, patient_id=appointment.patient_id
+    )
+    return render(request, "scheduling/appointment.html", _detail_context(appointment))
+
+
+def _detail_context(appointment, **forms_in_use) -> dict:
+    allowed = {a for a, (sources, _) in services.TRANSITIONS.items() if appointment.status in sources}
+    return {
+        "a": appointment,
+        "actions": [a for a in ("confirm", "check_in", "complete", "no_show") if a in allowed],
+        "can_cancel": "cancel" in allowed,
+        "can_reschedule": appointment.status in services.RESCHEDULABLE,
+        "cancel_form": forms_in_use.get("cancel_form") or forms.CancelForm(appointment=appointment),
+        "correct_form": forms_in_use.get("correct_form") or forms.CorrectForm(appointment=appointment),
+        "corrections": services.corrections_for(appointment),
+    }
+
+
+ACTIONS = {
+    "confirm": (services.appointment_confirm, "Confirmed."),
+    "check_in": (services.appointment_check_in, "Checked in."),
+    "complete": (services.appointment_complete, "Marked as completed."),
+    "no_show": (services.appointment_no_show, "Marked as did not attend."),
+}
+
+
+@require_POST
+@capability_required(BOOK)
+def appointment_action(request, pk: int, action: str):
+    appointment = _appointment(pk)
+    if action not in ACTIONS:
+        raise PermissionDenied
+    service, done = ACTIONS[action]
+    try:
+        service(appointment=appointment, actor=request.user, via=VIA)
+        messages.success(request, done)
+    except DomainError as exc:
+        messages.error(request, _describe(exc))
+    return redirect(request.POST.get("next") if _safe_next(request) else appointment_url(pk))
+
+
+def _safe_next(request) -> bool:
+    # Only same-site paths: never an open redirect.
+    target = request.POST.get("next", "")
+    return target.startswith("/") and not target.startswith("//")
+
+
+def appointment_url(pk: int) -> str:
+    return reverse("scheduling:appointment", args=[pk])
+
+
+# Actions that need a form (a reason): form, service, message, the form's name in the page.
+FORM_ACTIONS = {
+    "cancel": (forms.CancelForm, services.appointment_cancel, "Appointment cancelled.", "cancel_form"),
+    "correct": (forms.CorrectForm, services.appointment_correct, "Status corrected.", "correct_form"),
+}
+
+
+def _form_action(request, pk: int, name: str):
+    form_class, service, done, form_name = FORM_ACTIONS[name]
+    appointment = _appointment(pk)
+    form = form_class(request.POST, appointment=appointment)
+    if form.is_valid():
+        try:
+            service(appointment=appointment, **form.cleaned_data, actor=request.user, via=VIA)
+            messages.success(request, done)
+            return redirect(appointment_url(pk))
+        except DomainError as exc:
+            _form_error(form, exc)
+    context = _detail_context(appointment, **{form_name: form})
+    return render(request, "scheduling/appointment.html", context, status=400)
+
+
+@require_POST
+@capability_required(BOOK)
+def appointment_cancel(request, pk: int):
+    return _form_action(request, pk, "cancel")
+
+
+@require_POST
+@capability_required(BOOK)
+def appointment_correct(request, pk: int):
+    return _form_action(request, pk, "correct")
+
+
+@capability_required(BOOK)
+def appointment_reschedule(request, pk: int):
+    """Pick a new slot (the same type's availability on a chosen date) or give a time."""
+    appointment = _appointment(pk)
+    if request.method == "POST":
+        form = forms.RescheduleForm(request.POST)
+        if form.is_valid():
+            try:
+                moved = services.appointment_reschedule(
+                    appointment=appointment,
+                    starts_at=form.cleaned_data["start"],
+                    provider=form.cleaned_data["provider"],
+                    room=form.cleaned_data["room"],
+                    actor=request.user,
+                    via=VIA,
+                )
+                messages.success(request, f"Moved to {_when(moved)}.")
+                return _redirect(request, _day_url(clock.local(moved.starts_at).date()))
+            except DomainError as exc:
+                _form_error(form, exc)
+        if request.htmx:
+            # A drag-and-drop move: say why it did not work, above the grid.
+            return render(
+                request, "scheduling/_flash.html", {"errors": form.non_field_errors() or form.errors}
+            )
+    else:
+        form = forms.RescheduleForm(initial={"start": clock.local(appointment.starts_at)})
+    the_day = (
+        _day(request)
+        if request.GET.get("date")
+        else max(clock.local_today(), clock.local(appointment.starts_at).date())
+    )
+    provider = appointment.provider if request.GET.get("any") != "1" else None
+    slots = selectors.availability_for(
+        appointment_type=appointment.appointment_type,
+        date_from=the_day,
+        date_to=the_day + timedelta(days=6),
+        provider=provider,
+        patient=appointment.patient,
+        duration_minutes=int((appointment.ends_at - appointment.starts_at).total_seconds() // 60)
+        if appointment.appointment_type.duration_set_per_booking
+        else None,
+        exclude_appointment_id=appointment.pk,
+        limit=60,
+    )
+    return render(
+        request,
+        "scheduling/reschedule.html",
+        {"a": appointment, "form": form, "slots": slots, "day": the_day, "any_provider": provider is None},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- booking ---------------------------------------------------------------------------------
+
+
+def _booking_initial(request) -> dict:
+    initial = {}
+    for key in ("patient", "appointment_type", "provider", "room"):
+        value = request.GET.get(key, "")
+        if value.isdigit() and len(value) < 18:
+            initial[key] = int(value)
+    start = request.GET.get("start", "")
+    try:
+        initial["start"] = clock.local(clock.utc(datetime.fromisoformat(start[:32]))) if start else None
+    except ValueError:
+        initial["start"] = None
+    return initial
+
+
+@capability_required(BOOK, "clinic.view_demographics")
+def book(request):
+    """The booking dialog (a full page without JavaScript)."""
+    if request.method == "POST":
+        form = forms.BookingForm(request.POST, user=request.user)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                appointment = services.appointment_book(
+                    patient=data["patient"],
+                    appointment_type=data["appointment_type"],
+                    provider=data["provider"],
+                    starts_at=data["start"],
+                    room=data["room"],
+                    duration_minutes=data["duration_minutes"],
+                    notes=data["notes"],
+                    override_reason=data.get("override_reason", ""),
+                    actor=request.user,
+                    via=VIA,
+                )
+                messages.success(
+                    request,
+                    f"Booked {appointment.appointment_type} for {appointment.patient.display_name} "
+                    f"at {_when(appointment)}.",
+                )
+                return _redirect(request, _day_url(clock.local(appointment.starts_at).date()))
+            except DomainError as exc:
+                _form_error(form, exc)
+        chosen = form.cleaned_data.get("patient") if hasattr(form, "cleaned_data") else None
+    else:
+        form = forms.BookingForm(initial=_booking_initial(request), user=request.user)
+        chosen = form.fields["patient"].queryset.filter(pk=form.initial.get("patient")).first()
+    context = {
+        "form": form,
+        "chosen": chosen,
+        "results": _search_results(request),
+        "query": request.GET.get("q", "")[:100],
+        "new_patient_form": forms.PatientQuickForm(),
+        "can_register": request.user.has_perm("clinic.edit_demographics"),
+    }
+    template = "scheduling/_book_form.html" if request.htmx else "scheduling/book.html"
+    return render(request, template, context)
+
+
+@capability_required(BOOK, "clinic.view_demographics")
+def book_patient_search(request):
+    """Inline patient search for the booking dialog and the waitlist (an htmx partial)."""
+    return render(
+        request,
+        "scheduling/_patient_results.html",
+        {"results": _search_results(request), "query": request.GET.get("q", "")[:100]},
+    )
+
+
+@require_POST
+@capability_required(BOOK, "clinic.edit_demographics")
+def book_register_patient(request):
+    """Register a new patient in place and select them in the booking dialog."""
+    form = forms.PatientQuickForm(request.POST)
+    patient = None
+    if form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
+        try:
+            patient = patient_register(data=data, actor=request.user)
+        except DomainError as exc:
+            _form_error(form, exc)
+    if request.htmx:
+        return render(
+            request,
+            "scheduling/_patient_picker.html",
+            {
+                "results": [patient] if patient else [],
+                "selected": patient,
+                "new_patient_form": forms.PatientQuickForm() if patient else form,
+                "can_register": True,
+            },
+        )
+    if patient is not None:
+        messages.success(request, f"Registered {patient.display_name} ({patient.mrn}).")
+        keep = {k: request.POST.get(k, "") for k in ("appointment_type", "provider", "start", "room")}
+        return redirect(f"{reverse('scheduling:book')}?{urlencode({**keep, 'patient': patient.pk})}")
+    booking = forms.BookingForm(initial=_booking_initial(request), user=request.user)
+    context = {"form": booking, "new_patient_form": form, "can_register": True, "results": []}
+    return render(request, "scheduling/book.html", context, status=400)
+
+
+@capability_required(BOOK)
+def next_available(request):
+    """The next free slots for a type (and optionally a provider or a patient)."""
+    form = forms.SearchSlotsForm(request.GET or None)
+    slots = []
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        slots = selectors.availability_next(
+            appointment_type=data["appointment_type"],
+            provider=data["provider"],
+            patient=data["patient"],
+            start_date=data["date_from"],
+            limit=24,
+        )
+    return render(request, "scheduling/next_available.html", {"form": form, "slots": slots})
+
+
+# --- waitlist --------------------------------------------------------------------------------
+
+
+@capability_required(BOOK, "clinic.view_demographics")
+def waitlist(request):
+    """Waiting patients, the freed slots offered to them, and a form to add one."""
+    if request.method == "POST":
+        form = forms.WaitlistForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            later = (
+                Appointment.objects.filter(
+                    patient=data["patient"],
+                    appointment_type=data["appointment_type"],
+                    status__in=services.RESCHEDULABLE,
+                    starts_at__gt=timezone.now(),
+                )
+                .order_by("starts_at")
+                .first()
+            )
+            try:
+                services.waitlist_add(**data, appointment=later, actor=request.user)
+                messages.success(request, f"{data['patient'].display_name} added to the waitlist.")
+                return redirect("scheduling:waitlist")
+            except DomainError as exc:
+                _form_error(form, exc)
+    else:
+        form = forms.WaitlistForm()
+    entries = list(
+        selectors.waitlist_queryset().filter(status=WaitlistEntry.Status.WAITING).order_by("created_at", "id")
+    )
+    offers = selectors.waitlist_open_offers()
+    by_entry = {}
+    for offer in offers:
+        by_entry.setdefault(offer.entry_id, []).append(offer)
+    for entry in entries:
+        entry.open_offers = by_entry.get(entry.pk, [])
+    return render(
+        request,
+        "scheduling/waitlist.html",
+        {"form": form, "entries": entries, "results": _search_results(request)},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_POST
+@capability_required(BOOK)
+def waitlist_remove(request, pk: int):
+    entry = get_object_or_404(WaitlistEntry, pk=pk)
+    try:
+        services.waitlist_cancel(entry=entry, reason=request.POST.get("reason", "")[:500], actor=request.user)
+        messages.success(request, "Removed from the waitlist.")
+    except DomainError as exc:
+        messages.error(request, _describe(exc))
+    return redirect("scheduling:waitlist")
+
+
+@require_POST
+@capability_required(BOOK)
+def waitlist_book(request, pk: int):
+    """Book a freed slot for the waiting patient it was offered to: one click."""
+    offer = get_object_or_404(WaitlistOffer.objects.select_related("entry__patient"), pk=pk)
+    try:
+        appointment = services.waitlist_offer_accept(offer=offer, actor=request.user, via=VIA)
+        messages.success(request, f"Booked {offer.entry.patient.display_name} at {_when(appointment)}.")
+    except DomainError as exc:
+        messages.error(request, _describe(exc))
+    return redirect(request.POST.get("next") if _safe_next(request) else reverse("scheduling:waitlist"))
+
+
+# --- export ----------------------------------------------------------------------------------
+
+
+@capability_required(BOOK)
+def provider_ics(request, pk: int):
+    """A provider's schedule as an iCalendar file (default: this week and the next three)."""
+    provider = get_object_or_404(Provider.objects.select_related("user"), pk=pk)
+    first = _day(request, "from")
+    if "from" not in request.GET:
+        first = clock.local_today() - timedelta(days=clock.local_today().weekday())
+    last = _day(request, "to") if "to" in request.GET else first + timedelta(days=27)
+    last = min(max(last, first), first + timedelta(days=366))
+    body = provider_calendar(provider=provider, first=first, last=last, host=request.get_host())
+    audit_record(
+        actor=request.user,
+        action="schedule.calendar_exported",
+        target=provider,
+        changes={"from": first.isoformat(), "to": last.isoformat()},
+    )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="schedule-{provider.pk}-{first:%Y%m%d}.ics"'
+    return response

@@ -1,0 +1,474 @@
+"""The scheduling API: wiring, permissions, payloads, error codes and constant query counts."""
+
+import pytest
+
+from clinic.models import AuditEvent
+from scheduling.models import Appointment, AppointmentType, TimeOff
+from tests.factories import AppointmentFactory, PatientFactory, UserFactory
+from tests.scheduling.conftest import count_queries, local, provider_for, queries_with_1_and_30
+
+pytestmark = pytest.mark.django_db
+
+BIG = 2**70
+
+
+def booking(clinic, who, **kw):
+    return {
+        "patient": who.pk,
+        "appointment_type": "consultation",
+        "provider": clinic.surgeon.pk,
+        "start": "2027-03-02T10:00:00+00:00",
+        **kw,
+    }
+
+
+# --- availability -----------------------------------------------------------------------------
+
+
+def test_availability_lists_slots_with_ids_in_the_clinic_zone(clinic, front_desk):
+    response = front_desk.get(
+        "/api/v1/availability/",
+        {
+            "appointment_type": "toxin",
+            "date_from": "2027-03-29",
+            "date_to": "2027-03-29",
+            "provider": clinic.injector.pk,
+        },
+    )
+    assert response.status_code == 200
+    first = response.json()[0]
+    assert first == {
+        "start": "2027-03-29T09:00:00+01:00",  # BST after the change
+        "end": "2027-03-29T09:30:00+01:00",
+        "provider": clinic.injector.pk,
+        "room": clinic.procedure_room.pk,
+    }
+
+
+def test_availability_accepts_a_type_id(clinic, front_desk):
+    response = front_desk.get(
+        "/api/v1/availability/",
+        {"appointment_type": clinic.therapy.pk, "date_from": "2027-03-02", "date_to": "2027-03-02"},
+    )
+    assert response.status_code == 200
+    assert {s["provider"] for s in response.json()} == {clinic.therapist.pk}
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"date_from": "2027-03-02", "date_to": "2027-03-02"}, "appointment_type"),
+        (
+            {"appointment_type": "nope", "date_from": "2027-03-02", "date_to": "2027-03-02"},
+            "appointment_type",
+        ),
+        ({"appointment_type": "toxin", "date_from": "2027-03-05", "date_to": "2027-03-02"}, "date_to"),
+        ({"appointment_type": "toxin", "date_from": "2027-03-01", "date_to": "2027-05-01"}, "date_to"),
+        ({"appointment_type": "toxin", "date_from": "yesterday", "date_to": "2027-03-02"}, "date_from"),
+        (
+            {
+                "appointment_type": "toxin",
+                "date_from": "2027-03-02",
+                "date_to": "2027-03-02",
+                "provider": BIG,
+            },
+            "provider",
+        ),
+        (
+            {"appointment_type": "toxin", "date_from": "2027-03-02", "date_to": "2027-03-02", "patient": "x"},
+            "patient",
+        ),
+        (
+            {"appointment_type": "to\x00xin", "date_from": "2027-03-02", "date_to": "2027-03-02"},
+            "appointment_type",
+        ),
+    ],
+)
+def test_availability_bad_input_is_400_with_the_field(clinic, front_desk, params, field):
+    response = front_desk.get("/api/v1/availability/", params)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert field in response.json()["fields"]
+
+
+def test_availability_needs_authentication(anon_api):
+    assert anon_api.get("/api/v1/availability/").status_code == 401
+
+
+def test_availability_query_count_is_constant(clinic, front_desk):
+    params = {"appointment_type": "consultation", "date_from": "2027-03-01", "date_to": "2027-03-14"}
+    one, thirty = queries_with_1_and_30(clinic, lambda: front_desk.get("/api/v1/availability/", params))
+    assert one == thirty
+
+
+# --- booking ---------------------------------------------------------------------------------
+
+
+def test_front_desk_books_and_gets_201_with_the_appointment(clinic, front_desk, patient):
+    response = front_desk.post("/api/v1/appointments/", booking(clinic, patient), format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["status"] == "booked"
+    assert body["patient"]["id"] == patient.pk
+    assert body["appointment_type"]["code"] == "consultation"
+    assert body["room"]["id"] == clinic.consultation_room.pk
+    assert body["starts_at"] == "2027-03-02T10:00:00Z" or body["starts_at"].startswith("2027-03-02T10:00:00")
+    assert body["booked_via"] == "api"
+    assert [e["action"] for e in body["events"]] == ["booked"]
+
+
+def test_a_start_without_offset_is_read_in_the_clinic_zone(clinic, front_desk, patient):
+    response = front_desk.post(
+        "/api/v1/appointments/", booking(clinic, patient, start="2027-03-29T10:00:00"), format="json"
+    )
+    assert response.status_code == 201
+    assert Appointment.objects.get().starts_at == local(2027, 3, 29, 10)
+
+
+def test_double_booking_is_409_slot_unavailable_naming_the_resource(clinic, front_desk, patient):
+    front_desk.post("/api/v1/appointments/", booking(clinic, patient), format="json")
+    response = front_desk.post("/api/v1/appointments/", booking(clinic, PatientFactory()), format="json")
+    assert response.status_code == 409
+    assert response.json()["code"] == "slot_unavailable"
+    assert response.json()["resource"] == "provider"
+
+
+def test_therapist_cannot_be_booked_for_toxin(clinic, front_desk, patient):
+    response = front_desk.post(
+        "/api/v1/appointments/",
+        booking(clinic, patient, appointment_type="toxin", provider=clinic.therapist.pk),
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "provider_not_allowed"
+    assert "provider" in response.json()["fields"]
+
+
+@pytest.mark.parametrize(
+    ("override", "status", "code"),
+    [
+        ({"start": "2027-03-02T07:00:00+00:00"}, 409, "outside_working_hours"),
+        ({"start": "2027-02-26T10:00:00+00:00"}, 400, "in_the_past"),
+        ({"start": "2027-03-02T10:05:00+00:00"}, 400, "off_grid"),
+        ({"start": "not a time"}, 400, "invalid"),
+        ({"patient": BIG}, 400, "invalid"),
+        ({"provider": "abc"}, 400, "invalid"),
+        ({"room": -1}, 400, "invalid"),
+        ({"notes": "a\x00b"}, 400, "invalid"),
+        ({"duration_minutes": BIG}, 400, "invalid"),
+        ({"duration_minutes": 90}, 400, "invalid_duration"),
+        ({"appointment_type": "missing"}, 400, "invalid"),
+    ],
+)
+def test_bad_bookings_get_a_clear_code(clinic, front_desk, patient, override, status, code):
+    response = front_desk.post("/api/v1/appointments/", booking(clinic, patient, **override), format="json")
+    assert response.status_code == status, response.json()
+    assert response.json()["code"] == code
+    assert not Appointment.objects.exists()
+
+
+def test_missing_fields_are_named(front_desk):
+    response = front_desk.post("/api/v1/appointments/", {}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["fields"]) == {"patient", "appointment_type", "provider", "start"}
+
+
+def _old_toxin(clinic, patient):
+    AppointmentFactory(
+        patient=patient,
+        appointment_type=clinic.toxin,
+        provider=clinic.injector,
+        room=clinic.procedure_room,
+        starts_at=local(2027, 1, 4, 10),
+        status="completed",
+    )
+    return booking(clinic, patient, appointment_type="toxin", provider=clinic.injector.pk)
+
+
+def test_reinjection_too_soon_is_409_with_the_earliest_date(clinic, front_desk, patient):
+    response = front_desk.post("/api/v1/appointments/", _old_toxin(clinic, patient), format="json")
+    assert response.status_code == 409
+    assert response.json()["code"] == "reinjection_too_soon"
+    assert response.json()["earliest"] == "2027-03-29"
+
+
+def test_injector_overrides_with_a_reason(clinic, injector, patient):
+    payload = {**_old_toxin(clinic, patient), "override_reason": "Agreed top-up"}
+    response = injector.post("/api/v1/appointments/", payload, format="json")
+    assert response.status_code == 201
+    assert response.json()["interval_override_reason"] == "Agreed top-up"
+
+
+def test_front_desk_override_is_403(clinic, front_desk, patient):
+    payload = {**_old_toxin(clinic, patient), "override_reason": "Patient insists"}
+    response = front_desk.post("/api/v1/appointments/", payload, format="json")
+    assert response.status_code == 403
+    assert response.json()["code"] == "override_not_permitted"
+
+
+def test_anonymous_cannot_book(anon_api, clinic, patient):
+    assert anon_api.post("/api/v1/appointments/", booking(clinic, patient), format="json").status_code == 401
+
+
+def test_a_user_without_a_role_cannot_book(clinic, patient):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(UserFactory(username="norole"))
+    assert client.post("/api/v1/appointments/", booking(clinic, patient), format="json").status_code == 403
+
+
+def test_surgery_duration_is_given_per_booking(clinic, front_desk, patient):
+    payload = booking(clinic, patient, appointment_type="surgery", duration_minutes=120)
+    response = front_desk.post("/api/v1/appointments/", payload, format="json")
+    assert response.status_code == 201
+    assert response.json()["ends_at"].startswith("2027-03-02T12:00:00")
+
+
+# --- lifecycle -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def booked(clinic, front_desk, patient):
+    response = front_desk.post(
+        "/api/v1/appointments/", booking(clinic, patient, start="2027-03-01T10:00:00+00:00"), format="json"
+    )
+    return response.json()["id"]
+
+
+def test_lifecycle_actions(front_desk, booked):
+    url = f"/api/v1/appointments/{booked}"
+    assert front_desk.post(f"{url}/confirm/").json()["status"] == "confirmed"
+    assert front_desk.post(f"{url}/check_in/").json()["status"] == "checked_in"
+    response = front_desk.post(f"{url}/complete/")
+    assert response.status_code == 409 and response.json()["code"] == "too_early"
+
+
+def test_cancel_requires_a_reason_and_then_cannot_check_in(front_desk, booked):
+    url = f"/api/v1/appointments/{booked}"
+    missing = front_desk.post(f"{url}/cancel/", {}, format="json")
+    assert missing.status_code == 400 and "reason" in missing.json()["fields"]
+    done = front_desk.post(f"{url}/cancel/", {"reason": "Unwell", "cancelled_by": "patient"}, format="json")
+    assert done.status_code == 200
+    assert (done.json()["status"], done.json()["cancellation_reason"]) == ("cancelled", "Unwell")
+    again = front_desk.post(f"{url}/check_in/")
+    assert again.status_code == 409 and again.json()["code"] == "invalid_transition"
+
+
+def test_reschedule_via_api(front_desk, booked):
+    response = front_desk.post(
+        f"/api/v1/appointments/{booked}/reschedule/", {"start": "2027-03-03T14:00:00+00:00"}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["starts_at"].startswith("2027-03-03T14:00:00")
+    assert response.json()["events"][-1]["action"] == "rescheduled"
+
+
+def test_no_show_and_correction_via_api(front_desk, booked):
+    import time_machine
+
+    with time_machine.travel(local(2027, 3, 1, 11), tick=False):
+        assert front_desk.post(f"/api/v1/appointments/{booked}/no_show/").json()["status"] == "no_show"
+        response = front_desk.post(
+            f"/api/v1/appointments/{booked}/correct/",
+            {"to_status": "completed", "reason": "Was seen"},
+            format="json",
+        )
+    assert response.json()["status"] == "completed"
+
+
+def test_unknown_appointment_is_404(front_desk):
+    assert front_desk.post(f"/api/v1/appointments/{BIG}/confirm/").status_code == 404
+    assert front_desk.post("/api/v1/appointments/999999/confirm/").status_code == 404
+
+
+def test_retrieve_is_audited_as_a_view_of_the_patient(front_desk, booked, patient):
+    front_desk.get(f"/api/v1/appointments/{booked}/")
+    assert AuditEvent.objects.filter(action="appointment.viewed", patient_id=patient.pk).count() == 1
+
+
+# --- list ------------------------------------------------------------------------------------
+
+
+def test_list_filters(clinic, front_desk):
+    AppointmentFactory(
+        appointment_type=clinic.consultation,
+        provider=clinic.surgeon,
+        room=clinic.consultation_room,
+        starts_at=local(2027, 3, 2, 10),
+    )
+    AppointmentFactory(
+        appointment_type=clinic.therapy,
+        provider=clinic.therapist,
+        room=clinic.therapy_room,
+        starts_at=local(2027, 3, 3, 10),
+        status="cancelled",
+    )
+
+    def ids(**params):
+        response = front_desk.get("/api/v1/appointments/", params)
+        assert response.status_code == 200, response.json()
+        return [a["appointment_type"]["code"] for a in response.json()["results"]]
+
+    assert ids() == ["consultation", "therapy"]
+    assert ids(date_from="2027-03-03") == ["therapy"]
+    assert ids(date_to="2027-03-02") == ["consultation"]
+    assert ids(provider=clinic.therapist.pk) == ["therapy"]
+    assert ids(room=clinic.consultation_room.pk) == ["consultation"]
+    assert ids(status="cancelled") == ["therapy"]
+    assert ids(appointment_type="therapy") == ["therapy"]
+    assert ids(ordering="-starts_at") == ["therapy", "consultation"]
+
+
+@pytest.mark.parametrize(
+    "params", [{"provider": BIG}, {"status": "lost"}, {"date_from": "soon"}, {"patient": "x"}]
+)
+def test_list_bad_filters_are_400(front_desk, params):
+    response = front_desk.get("/api/v1/appointments/", params)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+
+
+def test_list_ignores_ordering_outside_the_allow_list(clinic, front_desk):
+    response = front_desk.get("/api/v1/appointments/", {"ordering": "patient__last_name"})
+    assert response.status_code == 200
+
+
+def test_list_query_count_does_not_grow(clinic, front_desk):
+    one, thirty = queries_with_1_and_30(
+        clinic, lambda: front_desk.get("/api/v1/appointments/", {"date_from": "2027-03-01"})
+    )
+    assert one == thirty
+
+
+# --- calendar set-up -------------------------------------------------------------------------
+
+
+def test_staff_read_the_set_up(clinic, front_desk):
+    for url in ("providers", "rooms", "locations", "appointment-types", "working-hours", "time-off"):
+        assert front_desk.get(f"/api/v1/{url}/").status_code == 200, url
+    providers = front_desk.get("/api/v1/providers/").json()["results"]
+    assert {p["role"] for p in providers} == {"surgeon", "injector", "therapist"}
+    assert providers[0]["working_hours"]
+
+
+def test_only_managers_write_the_set_up(clinic, front_desk, manager):
+    payload = {
+        "code": "review",
+        "name": "Review",
+        "duration_minutes": 30,
+        "provider_roles": ["surgeon"],
+        "room_kind": "consultation",
+    }
+    assert front_desk.post("/api/v1/appointment-types/", payload, format="json").status_code == 403
+    response = manager.post("/api/v1/appointment-types/", payload, format="json")
+    assert response.status_code == 201, response.json()
+    assert AppointmentType.objects.get(code="review").buffer_after_minutes == 0
+    assert AuditEvent.objects.filter(action="schedule.appointmenttype_created").exists()
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"provider_roles": ["janitor"]}, "provider_roles"),
+        ({"provider_roles": []}, "provider_roles"),
+        ({"duration_minutes": 99999999999}, "duration_minutes"),
+        ({"buffer_after_minutes": 500}, "buffer_after_minutes"),
+        ({"colour": "red"}, "colour"),
+        (
+            {"follow_up_plan": [{"after_days": 0, "appointment_type": "post_op", "label": "x"}]},
+            "follow_up_plan",
+        ),
+        ({"code": "toxin"}, "code"),
+    ],
+)
+def test_bad_appointment_types_are_400(clinic, manager, payload, field):
+    base = {
+        "code": "review",
+        "name": "Review",
+        "duration_minutes": 30,
+        "provider_roles": ["surgeon"],
+        "room_kind": "consultation",
+    }
+    response = manager.post("/api/v1/appointment-types/", {**base, **payload}, format="json")
+    assert response.status_code == 400
+    assert field in response.json()["fields"]
+
+
+def test_manager_adds_and_removes_time_off(clinic, manager):
+    payload = {
+        "provider": clinic.surgeon.pk,
+        "starts_at": "2027-03-02T09:00:00Z",
+        "ends_at": "2027-03-02T12:00:00Z",
+        "reason": "Meeting",
+    }
+    response = manager.post("/api/v1/time-off/", payload, format="json")
+    assert response.status_code == 201
+    both = manager.post("/api/v1/time-off/", {**payload, "room": clinic.consultation_room.pk}, format="json")
+    assert both.status_code == 400
+    assert manager.delete(f"/api/v1/time-off/{response.json()['id']}/").status_code == 204
+    assert not TimeOff.objects.exists()
+
+
+def test_set_up_records_are_not_deleted(clinic, manager):
+    assert manager.delete(f"/api/v1/rooms/{clinic.therapy_room.pk}/").status_code == 405
+
+
+def test_working_hours_must_end_after_they_start(clinic, manager):
+    payload = {
+        "provider": clinic.surgeon.pk,
+        "location": clinic.therapy_room.location_id,
+        "weekday": 5,
+        "start_time": "12:00",
+        "end_time": "09:00",
+    }
+    response = manager.post("/api/v1/working-hours/", payload, format="json")
+    assert response.status_code == 400 and "end_time" in response.json()["fields"]
+    assert manager.post("/api/v1/working-hours/", {**payload, "weekday": 9}, format="json").status_code == 400
+
+
+# --- waitlist --------------------------------------------------------------------------------
+
+
+def test_waitlist_add_offer_and_book_via_api(clinic, front_desk, patient):
+    first = front_desk.post("/api/v1/appointments/", booking(clinic, PatientFactory()), format="json").json()
+    added = front_desk.post(
+        "/api/v1/waitlist/", {"patient": patient.pk, "appointment_type": "consultation"}, format="json"
+    )
+    assert added.status_code == 201
+    entry = added.json()["id"]
+    assert (
+        front_desk.post(
+            "/api/v1/waitlist/", {"patient": patient.pk, "appointment_type": "consultation"}, format="json"
+        ).json()["code"]
+        == "already_waiting"
+    )
+
+    front_desk.post(f"/api/v1/appointments/{first['id']}/cancel/", {"reason": "Unwell"}, format="json")
+
+    offers = front_desk.get(f"/api/v1/waitlist/{entry}/").json()["open_offers"]
+    assert len(offers) == 1
+    booked = front_desk.post(f"/api/v1/waitlist/{entry}/book/", {"offer": offers[0]["id"]}, format="json")
+    assert booked.status_code == 201
+    assert booked.json()["patient"]["id"] == patient.pk
+    assert front_desk.get(f"/api/v1/waitlist/{entry}/").json()["status"] == "booked"
+    assert (
+        front_desk.post(f"/api/v1/waitlist/{entry}/book/", {"offer": BIG}, format="json").status_code == 400
+    )
+
+
+def test_waitlist_and_set_up_lists_have_constant_query_counts(clinic, front_desk, front_desk_user):
+    from scheduling.services import waitlist_add
+
+    def counts():
+        return [
+            count_queries(lambda url=url: front_desk.get(url))
+            for url in ("/api/v1/waitlist/", "/api/v1/providers/", "/api/v1/appointment-types/")
+        ]
+
+    waitlist_add(patient=PatientFactory(), appointment_type=clinic.therapy, actor=front_desk_user)
+    few = counts()
+    for i in range(10):
+        waitlist_add(patient=PatientFactory(), appointment_type=clinic.consultation, actor=front_desk_user)
+        provider_for("therapist", f"therapist{i}")
+    assert counts() == few

@@ -1,0 +1,215 @@
+"""Double booking under real concurrency: parallel PostgreSQL connections racing for one slot.
+
+Each thread has its own database connection and its own transaction; a barrier releases them
+together. Through the booking service the advisory locks line them up and the checks answer;
+straight inserts leave only the exclusion constraints to decide.
+"""
+
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+
+from scheduling.exceptions import ReinjectionTooSoon, SlotUnavailable
+from scheduling.models import Appointment, Provider, Room
+from scheduling.services import _insert_or_update, appointment_book
+from tests.factories import PatientFactory, RoomFactory
+from tests.scheduling.conftest import local, provider_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+THREADS = 50
+
+
+def race(attempts):
+    """Run each attempt in its own thread and connection, all released at once."""
+    barrier = threading.Barrier(len(attempts))
+    outcomes = [None] * len(attempts)
+
+    def run(index, attempt):
+        try:
+            barrier.wait(timeout=30)
+            attempt()
+            outcomes[index] = "booked"
+        except (SlotUnavailable, ReinjectionTooSoon) as exc:
+            outcomes[index] = exc.code
+        except Exception as exc:  # anything else is a failure the test must show
+            outcomes[index] = repr(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(attempts)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return outcomes
+
+
+def test_fifty_bookings_of_one_provider_slot_give_exactly_one_appointment(clinic):
+    patients = PatientFactory.create_batch(THREADS)
+    start = local(2027, 3, 2, 10)
+
+    def attempt(patient):
+        return lambda: appointment_book(
+            patient=patient,
+            appointment_type=clinic.consultation,
+            provider=clinic.surgeon,
+            starts_at=start,
+            actor=None,
+        )
+
+    outcomes = race([attempt(p) for p in patients])
+
+    assert Counter(outcomes) == {"booked": 1, "slot_unavailable": THREADS - 1}
+    assert Appointment.objects.filter(starts_at=start).count() == 1
+
+
+def test_fifty_bookings_of_one_patient_with_different_providers_give_exactly_one(clinic):
+    patient = PatientFactory()
+    location = clinic.consultation_room.location
+    pairs = [
+        (
+            provider_for("surgeon", f"racer{i}", location=location, weekdays=[1]),
+            RoomFactory(location=location, name=f"Race room {i}", kind="consultation"),
+        )
+        for i in range(THREADS)
+    ]
+    start = local(2027, 3, 2, 10)
+
+    def attempt(provider, room):
+        return lambda: appointment_book(
+            patient=patient,
+            appointment_type=clinic.consultation,
+            provider=provider,
+            room=room,
+            starts_at=start,
+            actor=None,
+        )
+
+    outcomes = race([attempt(p, r) for p, r in pairs])
+
+    assert Counter(outcomes) == {"booked": 1, "slot_unavailable": THREADS - 1}
+    assert Appointment.objects.filter(patient=patient).count() == 1
+
+
+def test_toxin_bookings_on_different_days_keep_the_interval_under_a_race(clinic):
+    patient = PatientFactory()
+    days = 20
+
+    def attempt(offset):
+        return lambda: appointment_book(
+            patient=patient,
+            appointment_type=clinic.toxin,
+            provider=clinic.injector,
+            starts_at=local(2027, 3, 8, 10) + timedelta(days=7 * (offset // 5) + offset % 5),
+            actor=None,
+        )
+
+    outcomes = race([attempt(i) for i in range(days)])
+
+    assert Counter(outcomes) == {"booked": 1, "reinjection_too_soon": days - 1}
+
+
+def test_the_exclusion_constraint_alone_settles_fifty_simultaneous_inserts(clinic):
+    # Bypasses the service's checks and locks: each thread inserts straight away, so only the
+    # database constraint stands between them. One patient with fifty different providers and
+    # rooms is the pattern in which concurrent inserts deadlock on the constraint; those must
+    # end as SlotUnavailable too.
+    location = clinic.consultation_room.location
+    patient = PatientFactory()
+    users = get_user_model().objects.bulk_create(
+        get_user_model()(username=f"raw{i}", password="!") for i in range(THREADS)
+    )
+    providers = Provider.objects.bulk_create(Provider(user=u, role="surgeon") for u in users)
+    rooms = Room.objects.bulk_create(
+        Room(location=location, name=f"Raw room {i}", kind="consultation") for i in range(THREADS)
+    )
+    rows = [
+        Appointment(
+            patient=patient,
+            appointment_type=clinic.consultation,
+            provider=provider,
+            room=room,
+            starts_at=local(2027, 3, 2, 10),
+            ends_at=local(2027, 3, 2, 11),
+            blocked_until=local(2027, 3, 2, 11),
+        )
+        for provider, room in zip(providers, rooms, strict=True)
+    ]
+
+    outcomes = race([lambda row=row: transaction.atomic(_insert_or_update)(row) for row in rows])
+
+    assert Counter(outcomes) == {"booked": 1, "slot_unavailable": THREADS - 1}
+    assert Appointment.objects.filter(patient=patient).count() == 1
+
+
+def test_a_deadlock_between_two_bookings_ends_as_slot_unavailable(clinic):
+    # Two transactions each hold a booking the other's next insert conflicts with: A waits for
+    # B on one patient, B waits for A on another. PostgreSQL fails A (its deadlock timeout is
+    # the shorter); the service retries, meets the same deadlock, and gives up with a 409.
+    location = clinic.consultation_room.location
+    patients = PatientFactory.create_batch(3)
+    users = get_user_model().objects.bulk_create(
+        get_user_model()(username=f"dl{i}", password="!") for i in range(4)
+    )
+    providers = Provider.objects.bulk_create(Provider(user=u, role="surgeon") for u in users)
+    rooms = Room.objects.bulk_create(
+        Room(location=location, name=f"DL room {i}", kind="consultation") for i in range(4)
+    )
+
+    def row(patient, i):
+        return Appointment(
+            patient=patient,
+            appointment_type=clinic.consultation,
+            provider=providers[i],
+            room=rooms[i],
+            starts_at=local(2027, 3, 2, 10),
+            ends_at=local(2027, 3, 2, 11),
+            blocked_until=local(2027, 3, 2, 11),
+        )
+
+    b_holds = threading.Event()
+    a_holds = threading.Event()
+    outcome = {}
+
+    def a():
+        try:
+            with transaction.atomic():
+                connection.cursor().execute("SET LOCAL deadlock_timeout = '50ms'")
+                b_holds.wait(timeout=10)
+                row(patients[2], 0).save()
+                a_holds.set()
+                _insert_or_update(row(patients[0], 1))  # waits for B's row of patient 0
+            outcome["a"] = "booked"
+        except SlotUnavailable as exc:
+            outcome["a"] = exc.detail
+        except Exception as exc:
+            outcome["a"] = repr(exc)
+        finally:
+            connection.close()
+
+    def b():
+        try:
+            with transaction.atomic():
+                row(patients[0], 2).save()
+                b_holds.set()
+                a_holds.wait(timeout=10)
+                row(patients[2], 3).save()  # waits for A's row of patient 2
+            outcome["b"] = "booked"
+        except Exception as exc:
+            outcome["b"] = type(exc).__name__
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert outcome["a"] == "Several bookings for this time arrived at once; try again."
+    assert outcome["b"] == "booked"
