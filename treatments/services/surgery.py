@@ -9,7 +9,7 @@ from clinic.errors import Invalid
 from scheduling.models import AppointmentType, Provider, Recall
 from scheduling.services import recall_open
 
-from ..models import Complication, Encounter, FollowUpPlanItem, Procedure, Surgery
+from ..models import DEFAULT_POST_OP_PLAN, Complication, Encounter, FollowUpPlanItem, Procedure, Surgery
 from .encounters import Child, Draft, KindSpec, local_date
 
 logger = logging.getLogger(__name__)
@@ -38,6 +38,11 @@ class SurgerySpec(KindSpec):
             raise Invalid(fields=missing)
         # A surgery happens when it starts.
         draft.encounter.occurred_at = draft.detail.started_at
+        if draft.creating and "follow_up_plan" not in draft.rows:
+            draft.rows["follow_up_plan"] = [
+                FollowUpPlanItem(position=i, label=label, after_days=days)
+                for i, (label, days) in enumerate(DEFAULT_POST_OP_PLAN)
+            ]
 
     def _rows(self, draft: Draft, name: str) -> list:
         if name in draft.rows:
