@@ -51,6 +51,16 @@ class EncounterFilter(django_filters.FilterSet):
     occurred_before = django_filters.IsoDateTimeFilter(field_name="encounter__occurred_at", lookup_expr="lt")
 
 
+def audit_listing(request, action: str) -> None:
+    """Lists of clinical records are reads of patient data: who listed whose records."""
+    patient = request.query_params.get("patient", "")
+    audit_record(
+        actor=request.user,
+        action=action,
+        patient_id=int(patient) if patient.isdigit() and len(patient) < 19 else None,
+    )
+
+
 def _addenda():
     return Prefetch(
         "encounter__addenda", queryset=Addendum.objects.select_related("author").order_by("at", "id")
@@ -72,6 +82,10 @@ class EncounterKindViewSet(
     related: tuple[str, ...] = ()
     prefetch: tuple = ()
 
+    def get_permissions(self):
+        # Reading needs view_clinical; writing, the capability of the kind (record_toxin, ...).
+        return [require("clinic.view_clinical", write=(self.spec.capability,))()]
+
     def get_queryset(self):
         return (
             self.model.objects.select_related(
@@ -92,12 +106,7 @@ class EncounterKindViewSet(
         return self.serializer_class
 
     def list(self, request, *args, **kwargs):
-        patient = request.query_params.get("patient", "")
-        audit_record(
-            actor=request.user,
-            action=f"{self.spec.kind}.listed",
-            patient_id=int(patient) if patient.isdigit() and len(patient) < 19 else None,
-        )
+        audit_listing(request, f"{self.spec.kind}.listed")
         return super().list(request, *args, **kwargs)
 
     def retrieve(self, request, *args, **kwargs):
@@ -163,7 +172,6 @@ class ToxinSessionViewSet(EncounterKindViewSet):
     spec = services.TOXIN
     model = ToxinSession
     serializer_class = serializers.ToxinSessionSerializer
-    permission_classes = [require("clinic.view_clinical", write=("clinic.record_toxin",))]
     related = ("lot", "interval_overridden_by")
     prefetch = (Prefetch("injections", queryset=Injection.objects.order_by("position", "id")),)
 
@@ -176,7 +184,6 @@ class TherapyVisitViewSet(EncounterKindViewSet):
     spec = services.THERAPY
     model = TherapyVisit
     serializer_class = serializers.TherapyVisitSerializer
-    permission_classes = [require("clinic.view_clinical", write=("clinic.record_therapy",))]
     prefetch = ("exercises", "patterns", "recommendations")
 
 
@@ -184,7 +191,6 @@ class SurgeryViewSet(EncounterKindViewSet):
     spec = services.SURGERY
     model = Surgery
     serializer_class = serializers.SurgerySerializer
-    permission_classes = [require("clinic.view_clinical", write=("clinic.record_surgery",))]
     prefetch = ("procedures", "complications", "follow_up_plan")
 
 
@@ -192,14 +198,12 @@ class ConsultationViewSet(EncounterKindViewSet):
     spec = services.CONSULTATION
     model = Consultation
     serializer_class = serializers.ConsultationSerializer
-    permission_classes = [require("clinic.view_clinical", write=("clinic.record_consultation",))]
 
 
 class FollowUpViewSet(EncounterKindViewSet):
     spec = services.FOLLOW_UP
     model = FollowUp
     serializer_class = serializers.FollowUpSerializer
-    permission_classes = [require("clinic.view_clinical", write=("clinic.record_consultation",))]
 
 
 class EncounterListFilter(django_filters.FilterSet):
@@ -221,12 +225,7 @@ class EncounterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     )
 
     def list(self, request, *args, **kwargs):
-        patient = request.query_params.get("patient", "")
-        audit_record(
-            actor=request.user,
-            action="encounter.listed",
-            patient_id=int(patient) if patient.isdigit() and len(patient) < 19 else None,
-        )
+        audit_listing(request, "encounter.listed")
         return super().list(request, *args, **kwargs)
 
 
@@ -252,6 +251,10 @@ class TreatmentPlanViewSet(
         .prefetch_related("stages")
         .order_by("-created_at", "-id")
     )
+
+    def list(self, request, *args, **kwargs):
+        audit_listing(request, "treatment_plan.listed")
+        return super().list(request, *args, **kwargs)
 
     def retrieve(self, request, *args, **kwargs):
         plan = self.get_object()
@@ -297,6 +300,20 @@ class AssessmentViewSet(
     serializer_class = serializers.AssessmentSerializer
     filterset_class = AssessmentFilter
     queryset = Assessment.objects.select_related("rater").order_by("-assessed_at", "-id")
+
+    def list(self, request, *args, **kwargs):
+        audit_listing(request, "assessment.listed")
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        assessment = self.get_object()
+        audit_record(
+            actor=request.user,
+            action="assessment.viewed",
+            target=assessment,
+            patient_id=assessment.patient_id,
+        )
+        return Response(self.get_serializer(assessment).data)
 
     def get_serializer_class(self):
         if self.action == "entered_in_error":
