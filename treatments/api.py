@@ -406,14 +406,7 @@ class ToxinLotViewSet(
     @action(detail=True, methods=["get"])
     def patients(self, request, pk=None):
         """Every patient who received this lot, with the session dates (a lot recall)."""
-        lot = self.get_object()
-        recipients = selectors.lot_recipients(lot=lot)
-        audit_record(
-            actor=request.user,
-            action="toxin_lot.recipients_viewed",
-            target=lot,
-            changes={"patients": [r["patient"].pk for r in recipients]},
-        )
+        recipients = services.lot_recall(lot=self.get_object(), actor=request.user)
         return Response(serializers.LotRecipientSerializer(recipients, many=True).data)
 
 

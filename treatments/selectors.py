@@ -11,6 +11,7 @@ from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.utils import timezone
 
 from . import instruments
+from .common import format_units, local_date
 from .models import (
     MUSCLE_ORDER,
     Assessment,
@@ -28,7 +29,6 @@ from .models import (
     ToxinSession,
     TreatmentPlan,
 )
-from .services.encounters import format_units, local_date
 
 # --- Encounters and timeline -------------------------------------------------------------------
 

@@ -12,6 +12,12 @@ CLINIC_NOON = datetime(2027, 3, 15, 12, 0, tzinfo=timezone.get_default_timezone(
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The persona fixtures create several users per test; the production hasher is slow on purpose.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _clinic_clock():
     with time_machine.travel(CLINIC_NOON, tick=True):
         yield

@@ -13,7 +13,14 @@ from .encounters import (
 from .plans import plan_create, plan_update
 from .surgery import SURGERY, open_post_op_recalls, post_op_window
 from .therapy import THERAPY
-from .toxin import TOXIN, dose_limit_set, open_reinjection_recall, toxin_lot_create, toxin_lot_update
+from .toxin import (
+    TOXIN,
+    dose_limit_set,
+    lot_recall,
+    open_reinjection_recall,
+    toxin_lot_create,
+    toxin_lot_update,
+)
 
 SPECS: dict[str, KindSpec] = {s.kind: s for s in (CONSULTATION, FOLLOW_UP, TOXIN, THERAPY, SURGERY)}
 
@@ -56,6 +63,7 @@ __all__ = [
     "encounter_sign",
     "encounter_update",
     "follow_up_record",
+    "lot_recall",
     "open_post_op_recalls",
     "open_reinjection_recall",
     "plan_create",

@@ -8,8 +8,9 @@ from clinic.audit import audit_record
 from clinic.errors import Conflict, Invalid
 
 from .. import instruments
+from ..common import local_date
 from ..models import Assessment
-from .encounters import FUTURE_TOLERANCE, as_actor, local_date
+from .encounters import FUTURE_TOLERANCE, as_actor
 
 
 @transaction.atomic

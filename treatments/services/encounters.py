@@ -8,8 +8,7 @@ the same path from the API and from the pages.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import timedelta
 
 from django.db import models, transaction
 from django.utils import timezone
@@ -18,6 +17,7 @@ from simple_history.utils import bulk_create_with_history
 from clinic.audit import audit_record, changed_fields
 from clinic.errors import Invalid
 
+from ..common import local_date
 from ..exceptions import NotTheClinician, RecordNotSigned, RecordSigned
 from ..models import Addendum, Consultation, Encounter, FollowUp
 
@@ -25,16 +25,6 @@ ENCOUNTER_FIELDS = ("clinician", "occurred_at", "appointment", "plan_stage", "no
 
 # Clocks drift and a note is sometimes started a moment early; beyond this it is a typing slip.
 FUTURE_TOLERANCE = timedelta(minutes=15)
-
-
-def local_date(moment) -> date:
-    return timezone.localdate(moment)
-
-
-def format_units(units: Decimal) -> str:
-    """42.50 -> "42.5", 40.00 -> "40"."""
-    text = f"{units:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def as_actor(user):

@@ -9,8 +9,9 @@ from clinic.errors import Invalid
 from scheduling.models import AppointmentType, Provider, Recall
 from scheduling.services import recall_open
 
+from ..common import local_date
 from ..models import DEFAULT_POST_OP_PLAN, Complication, Encounter, FollowUpPlanItem, Procedure, Surgery
-from .encounters import Child, Draft, KindSpec, local_date
+from .encounters import Child, Draft, KindSpec
 
 logger = logging.getLogger(__name__)
 

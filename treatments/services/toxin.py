@@ -11,6 +11,7 @@ from clinic.models import ClinicSettings
 from scheduling.models import AppointmentType, Provider, Recall
 from scheduling.services import recall_open
 
+from ..common import format_units, local_date
 from ..exceptions import LotExpired, LotInUse, LotProductMismatch, ReinjectionTooSoon
 from ..models import (
     UNITS_PER_ROW_CEILING,
@@ -23,7 +24,8 @@ from ..models import (
     ToxinLot,
     ToxinSession,
 )
-from .encounters import Child, Draft, KindSpec, as_actor, format_units, local_date
+from ..selectors import lot_recipients
+from .encounters import Child, Draft, KindSpec, as_actor
 
 logger = logging.getLogger(__name__)
 
@@ -293,6 +295,18 @@ def toxin_lot_update(*, lot: ToxinLot, actor, data: dict) -> ToxinLot:
     _save_lot(lot, actor)
     audit_record(actor=actor, action="toxin_lot.updated", target=lot, changes=changes)
     return lot
+
+
+def lot_recall(*, lot: ToxinLot, actor) -> list[dict]:
+    """Who received this lot (a recall of the lot): read, and recorded as a read of their data."""
+    recipients = lot_recipients(lot=lot)
+    audit_record(
+        actor=actor,
+        action="toxin_lot.recipients_viewed",
+        target=lot,
+        changes={"patients": [r["patient"].pk for r in recipients]},
+    )
+    return recipients
 
 
 @transaction.atomic
