@@ -193,6 +193,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Choice sets shared by several fields get one stable name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "InjectionSideEnum": "treatments.models.Side",
+        "SurgerySideEnum": "treatments.models.SurgerySide",
+        "ModalityEnum": "treatments.models.Modality",
+    },
 }
 
 # Security headers. HTTPS settings are on whenever DEBUG is off; behind a TLS-terminating

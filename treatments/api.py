@@ -9,7 +9,7 @@ Access (capabilities, see clinic.roles):
 
 import django_filters
 from django.db.models import Count, Prefetch
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -67,6 +67,17 @@ def _addenda():
     )
 
 
+# An encounter's detail record has the encounter's id as its primary key.
+_ENCOUNTER_ID = extend_schema(parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)])
+
+
+@extend_schema_view(
+    retrieve=_ENCOUNTER_ID,
+    update=_ENCOUNTER_ID,
+    partial_update=_ENCOUNTER_ID,
+    sign=_ENCOUNTER_ID,
+    addenda=_ENCOUNTER_ID,
+)
 class EncounterKindViewSet(
     mixins.CreateModelMixin,
     mixins.ListModelMixin,

@@ -67,11 +67,14 @@ def trend_charts(trend: GradingTrend) -> list[Chart]:
         return round(LEFT + (day - start).days / span * plot_width, 1)
 
     x_ticks = _x_ticks(start, end, x_of)
+    # Toxin sessions: a small triangle under the axis; surgeries: a dashed line across the plot.
+    marker_top = HEIGHT - BOTTOM + 2
     events = [
         {
             "x": x_of(e.on),
             "kind": e.kind,
             "label": f"{e.on:%d %b %Y}: {e.label}",
+            "marker": f"M{x_of(e.on)},{marker_top} l-5,9 h10 z",
             "encounter_id": e.encounter_id,
         }
         for e in trend.events

@@ -307,6 +307,7 @@ def _encounter_form(request, page: KindPage, *, patient, detail=None, appointmen
                 formset.extra = 0
     context = {
         "page": page,
+        "heading": f"Edit draft: {page.title.lower()}" if detail is not None else f"New {page.title.lower()}",
         "patient": patient,
         "form": form,
         "formsets": formsets,

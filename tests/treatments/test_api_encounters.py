@@ -7,9 +7,17 @@ from django.utils import timezone
 
 from scheduling.models import Recall
 from tests.factories import AppointmentFactory, PatientFactory
+from treatments import services
 from treatments.models import Encounter, ToxinDoseLimit
 
-from .factories import SUNNYBROOK_NORMAL, ToxinLotFactory, record_consultation, record_therapy, record_toxin
+from .factories import (
+    SUNNYBROOK_NORMAL,
+    ToxinLotFactory,
+    record_consultation,
+    record_surgery,
+    record_therapy,
+    record_toxin,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -349,7 +357,14 @@ def test_follow_up_looks_at_the_last_treatment_by_default(surgeon, injector_user
 SIGNED_EDITS = [
     ("toxin-sessions", "injector", lambda p, u: record_toxin(p, u), {"note": "x"}),
     ("therapy-visits", "therapist", lambda p, u: record_therapy(p, u), {"goals": "x"}),
+    ("surgeries", "surgeon", lambda p, u: record_surgery(p, u), {"findings": "x"}),
     ("consultations", "surgeon", lambda p, u: record_consultation(p, u), {"examination": "x"}),
+    (
+        "follow-ups",
+        "surgeon",
+        lambda p, u: services.follow_up_record(patient=p, actor=u, data={"occurred_at": timezone.now()}),
+        {"response": "worse"},
+    ),
 ]
 
 
