@@ -8,6 +8,7 @@ Access (capabilities, see clinic.roles):
 """
 
 import django_filters
+from django import forms
 from django.db.models import Count, Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -41,11 +42,18 @@ from .models import (
 BIGINT = 2**63 - 1
 
 
+class IdFilter(django_filters.NumberFilter):
+    """A record id: a whole number within the column's range (no 1.5, no 10**30)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=1, max_value=BIGINT, **kwargs)
+
+
 class EncounterFilter(django_filters.FilterSet):
-    patient = django_filters.NumberFilter(field_name="encounter__patient_id", min_value=1, max_value=BIGINT)
-    clinician = django_filters.NumberFilter(
-        field_name="encounter__clinician_id", min_value=1, max_value=BIGINT
-    )
+    patient = IdFilter(field_name="encounter__patient_id")
+    clinician = IdFilter(field_name="encounter__clinician_id")
     status = django_filters.ChoiceFilter(field_name="encounter__status", choices=Encounter.Status.choices)
     occurred_after = django_filters.IsoDateTimeFilter(field_name="encounter__occurred_at", lookup_expr="gte")
     occurred_before = django_filters.IsoDateTimeFilter(field_name="encounter__occurred_at", lookup_expr="lt")
@@ -218,7 +226,7 @@ class FollowUpViewSet(EncounterKindViewSet):
 
 
 class EncounterListFilter(django_filters.FilterSet):
-    patient = django_filters.NumberFilter(field_name="patient_id", min_value=1, max_value=BIGINT)
+    patient = IdFilter(field_name="patient_id")
     kind = django_filters.ChoiceFilter(choices=Encounter.Kind.choices)
     status = django_filters.ChoiceFilter(choices=Encounter.Status.choices)
 
@@ -241,7 +249,7 @@ class EncounterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
 
 class TreatmentPlanFilter(django_filters.FilterSet):
-    patient = django_filters.NumberFilter(field_name="patient_id", min_value=1, max_value=BIGINT)
+    patient = IdFilter(field_name="patient_id")
     status = django_filters.ChoiceFilter(choices=TreatmentPlan.Status.choices)
 
 
@@ -294,7 +302,7 @@ class TreatmentPlanViewSet(
 
 
 class AssessmentFilter(django_filters.FilterSet):
-    patient = django_filters.NumberFilter(field_name="patient_id", min_value=1, max_value=BIGINT)
+    patient = IdFilter(field_name="patient_id")
     instrument = django_filters.CharFilter(max_length=32)
 
 

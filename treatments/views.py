@@ -315,7 +315,16 @@ def _encounter_form(request, page: KindPage, *, patient, detail=None, appointmen
         "interval_error": form.is_bound and bool(form.errors.get("override_reason")),
     }
     if page.spec.kind == Encounter.Kind.TOXIN:
+        # The form shows the patient's previous maps and responses: a read of their record.
         context.update(_toxin_context(request, patient, detail, form))
+        if request.method == "GET":
+            audit_record(
+                actor=request.user,
+                action="patient.clinical_viewed",
+                target=patient,
+                patient_id=patient.pk,
+                changes={"page": "toxin_form"},
+            )
     return render(request, page.template, context, status=status)
 
 

@@ -182,3 +182,16 @@ def test_lot_list_and_recall_query_counts_do_not_grow(injector, injector_user):
     )
     assert len(injector.get(f"/api/v1/toxin-lots/{lot.pk}/patients/").json()) == 20
     assert twenty == one
+
+
+@pytest.mark.parametrize("value", ["abc", "99999999999999999999999", "-1", "1.5"])
+@pytest.mark.parametrize("endpoint", ["encounters", "toxin-sessions", "assessments", "treatment-plans"])
+def test_bad_filter_values_answer_400_not_500(surgeon, endpoint, value):
+    response = surgeon.get(f"/api/v1/{endpoint}/?patient={value}")
+    assert response.status_code == 400
+    assert "patient" in response.json()["fields"]
+
+
+def test_dose_limit_list_query_count_is_fixed(injector):
+    injector.get("/api/v1/toxin-dose-limits/")
+    assert _count(injector, "/api/v1/toxin-dose-limits/") == _count(injector, "/api/v1/toxin-dose-limits/")
