@@ -63,7 +63,7 @@ class Item:
         if self.is_categorical:
             return [(o.value, o.label) for o in self.options]
         return [
-            (n, f"{n} - {self.anchors[n]}" if n in self.anchors else str(n))
+            (n, f"{n}: {self.anchors[n]}" if n in self.anchors else str(n))
             for n in range(self.minimum, self.maximum + 1)
         ]
 
@@ -257,12 +257,12 @@ SUNNYBROOK = register(
 # --- House-Brackmann ---------------------------------------------------------------------------
 
 HOUSE_BRACKMANN_GRADES = {
-    1: "I - normal",
-    2: "II - mild dysfunction",
-    3: "III - moderate dysfunction",
-    4: "IV - moderately severe dysfunction",
-    5: "V - severe dysfunction",
-    6: "VI - total paralysis",
+    1: "I, normal",
+    2: "II, mild dysfunction",
+    3: "III, moderate dysfunction",
+    4: "IV, moderately severe dysfunction",
+    5: "V, severe dysfunction",
+    6: "VI, total paralysis",
 }
 
 HOUSE_BRACKMANN = register(
