@@ -9,16 +9,6 @@ from ..exceptions import ActivePlanExists, StageInUse
 from ..models import Modality, PlanStage, TreatmentPlan
 from .encounters import as_actor
 
-PLAN_FIELDS = (
-    "status",
-    "goals",
-    "modalities",
-    "severity",
-    "lifestyle",
-    "surgery_comfort",
-    "previous_experience",
-    "notes",
-)
 STAGE_FIELDS = ("modality", "description", "target_start", "target_end", "status")
 
 

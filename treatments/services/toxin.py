@@ -241,17 +241,6 @@ def open_reinjection_recall(*, encounter: Encounter, actor) -> Recall | None:
 
 # --- Lot register ------------------------------------------------------------------------------
 
-LOT_FIELDS = (
-    "product",
-    "lot_number",
-    "expiry_date",
-    "vial_units",
-    "supplier",
-    "received_on",
-    "is_active",
-    "notes",
-)
-
 
 def _normalise_lot(values: dict) -> dict:
     values = dict(values)
