@@ -210,6 +210,9 @@ SPECTACULAR_SETTINGS = {
         "RecallStatusEnum": "scheduling.models.Recall.Status",
         "WaitlistEntryStatusEnum": "scheduling.models.WaitlistEntry.Status",
         "WaitlistOfferStatusEnum": "scheduling.models.WaitlistOffer.Status",
+        "InjectionSideEnum": "treatments.models.Side",
+        "SurgerySideEnum": "treatments.models.SurgerySide",
+        "ModalityEnum": "treatments.models.Modality",
     },
 }
 

@@ -126,7 +126,7 @@ class ProviderSerializer(serializers.ModelSerializer):
         return _validate_colour(value)
 
 
-class FollowUpSerializer(serializers.Serializer):
+class TypeFollowUpSerializer(serializers.Serializer):
     after_days = serializers.IntegerField(min_value=1, max_value=3650)
     appointment_type = serializers.SlugField(max_length=32)
     label = serializers.CharField(max_length=100)
@@ -142,7 +142,7 @@ class AppointmentTypeSerializer(serializers.ModelSerializer):
         help_text="surgeon, injector, therapist",
     )
     room_kind = serializers.CharField(max_length=16, help_text="consultation, procedure, theatre, therapy")
-    follow_up_plan = FollowUpSerializer(many=True, required=False)
+    follow_up_plan = TypeFollowUpSerializer(many=True, required=False)
 
     class Meta:
         model = AppointmentType

@@ -1,0 +1,54 @@
+"""Domain errors of clinical records, each with a stable code (see clinic.errors)."""
+
+from clinic.errors import Conflict, DomainError, Invalid
+
+
+class RecordSigned(Conflict):
+    code = "record_signed"
+    default_detail = "This record is signed and can no longer be changed; add an addendum instead."
+
+
+class RecordNotSigned(Conflict):
+    code = "record_not_signed"
+    default_detail = "Addenda are for signed records; edit the draft instead."
+
+
+class NotTheClinician(DomainError):
+    code = "not_encounter_clinician"
+    status = 403
+    default_detail = "Only the clinician who saw the patient can sign this record."
+
+
+class ReinjectionTooSoon(Conflict):
+    """Extra keys: earliest (ISO date), previous (ISO date), override_allowed (bool)."""
+
+    code = "reinjection_too_soon"
+    default_detail = (
+        "The previous toxin session was less than the minimum interval ago; "
+        "an override with a reason is needed."
+    )
+
+
+class LotExpired(Invalid):
+    code = "lot_expired"
+    default_detail = "This lot had expired on the session date."
+
+
+class LotProductMismatch(Invalid):
+    code = "lot_product_mismatch"
+    default_detail = "The lot is not a lot of the session's product."
+
+
+class StageInUse(Conflict):
+    code = "stage_in_use"
+    default_detail = "A plan stage with encounters linked to it cannot be removed; mark it skipped instead."
+
+
+class LotInUse(Conflict):
+    code = "lot_in_use"
+    default_detail = "This lot has been used in sessions; its product cannot change."
+
+
+class ActivePlanExists(Conflict):
+    code = "active_plan_exists"
+    default_detail = "The patient already has an active plan: put it on hold or complete it first."

@@ -1,0 +1,604 @@
+"""API shapes of clinical records. Validation of shape and ranges lives here; the clinical
+rules (intervals, lots, signing) live in the services the views call."""
+
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from patients.models import Patient
+from scheduling.models import Appointment
+
+from . import instruments, selectors
+from .models import (
+    Addendum,
+    Assessment,
+    Complication,
+    Consultation,
+    Encounter,
+    FollowUp,
+    FollowUpPlanItem,
+    HomeExercise,
+    Injection,
+    InjectorRecommendation,
+    Modality,
+    Muscle,
+    PlanStage,
+    Procedure,
+    Side,
+    Surgery,
+    SurgerySide,
+    SynkinesisPattern,
+    Technique,
+    TherapyVisit,
+    ToxinDoseLimit,
+    ToxinLot,
+    ToxinSession,
+    TreatmentPlan,
+)
+
+User = get_user_model()
+
+TEXT = 20000  # long free text (notes, operative notes): generous, but bounded
+MAX_ROWS = 60  # child rows per record: far above any real map or plan, bounds the request
+
+
+def _text(source=None, max_length=TEXT, **kw):
+    if source:
+        kw["source"] = source
+    return serializers.CharField(required=False, allow_blank=True, max_length=max_length, **kw)
+
+
+class UserRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(source="display_name", read_only=True)
+
+
+class AddendumSerializer(serializers.ModelSerializer):
+    author = UserRefSerializer(read_only=True)
+    text = serializers.CharField(max_length=TEXT)
+
+    class Meta:
+        model = Addendum
+        fields = ["id", "author", "at", "text"]
+        read_only_fields = ["id", "author", "at"]
+
+
+class SignSerializer(serializers.Serializer):
+    """Signing takes no input."""
+
+
+# --- Encounters --------------------------------------------------------------------------------
+
+
+class EncounterDetailSerializer(serializers.ModelSerializer):
+    """The common part of every encounter, flattened beside the kind's own fields.
+
+    Input: the encounter fields arrive nested under ``encounter`` in validated_data (their
+    source is ``encounter.x``); ``flat_data`` lifts them out for the services.
+    """
+
+    id = serializers.IntegerField(source="pk", read_only=True)
+    patient = serializers.PrimaryKeyRelatedField(source="encounter.patient", queryset=Patient.objects.all())
+    clinician = serializers.PrimaryKeyRelatedField(
+        source="encounter.clinician",
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        help_text="Who saw the patient; defaults to the requesting user.",
+    )
+    appointment = serializers.PrimaryKeyRelatedField(
+        source="encounter.appointment", queryset=Appointment.objects.all(), required=False, allow_null=True
+    )
+    plan_stage = serializers.PrimaryKeyRelatedField(
+        source="encounter.plan_stage", queryset=PlanStage.objects.all(), required=False, allow_null=True
+    )
+    occurred_at = serializers.DateTimeField(source="encounter.occurred_at")
+    note = _text("encounter.note")
+    kind = serializers.CharField(source="encounter.kind", read_only=True)
+    status = serializers.CharField(source="encounter.status", read_only=True)
+    summary = serializers.CharField(source="encounter.summary", read_only=True)
+    signed_at = serializers.DateTimeField(source="encounter.signed_at", read_only=True)
+    signed_by = UserRefSerializer(source="encounter.signed_by", read_only=True)
+    created_at = serializers.DateTimeField(source="encounter.created_at", read_only=True)
+    addenda = AddendumSerializer(source="encounter.addenda", many=True, read_only=True)
+
+    ENCOUNTER_FIELDS = [
+        "id",
+        "patient",
+        "kind",
+        "clinician",
+        "appointment",
+        "plan_stage",
+        "occurred_at",
+        "note",
+        "status",
+        "summary",
+        "signed_at",
+        "signed_by",
+        "created_at",
+        "addenda",
+    ]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["clinician"] = {
+            "id": instance.encounter.clinician_id,
+            "name": instance.encounter.clinician.display_name,
+        }
+        return data
+
+    def validate(self, attrs):
+        patient = attrs.get("encounter", {}).get("patient")
+        if (
+            self.instance is not None
+            and patient is not None
+            and patient.pk != self.instance.encounter.patient_id
+        ):
+            raise serializers.ValidationError({"patient": ["A record cannot move to another patient."]})
+        return attrs
+
+    @staticmethod
+    def flat_data(validated: dict) -> dict:
+        data = dict(validated)
+        return {**data.pop("encounter", {}), **data}
+
+
+def _rows(serializer_class, **kw):
+    return serializer_class(many=True, max_length=MAX_ROWS, **kw)
+
+
+class InjectionSerializer(serializers.ModelSerializer):
+    muscle = serializers.ChoiceField(choices=Muscle.choices)
+    side = serializers.ChoiceField(choices=Side.choices)
+    units = serializers.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=Decimal("10000"),
+        coerce_to_string=True,
+    )
+    points = serializers.IntegerField(min_value=1, max_value=50, default=1)
+
+    class Meta:
+        model = Injection
+        fields = ["muscle", "side", "units", "points"]
+
+
+class ToxinSessionSerializer(EncounterDetailSerializer):
+    injections = _rows(InjectionSerializer, allow_empty=False)
+    lot = serializers.PrimaryKeyRelatedField(queryset=ToxinLot.objects.all())
+    dilution_ml = serializers.DecimalField(
+        max_digits=4, decimal_places=2, min_value=Decimal("0.1"), max_value=Decimal("20")
+    )
+    lot_number = serializers.CharField(source="lot.lot_number", read_only=True)
+    lot_expiry_date = serializers.DateField(source="lot.expiry_date", read_only=True)
+    vial_units = serializers.IntegerField(source="lot.vial_units", read_only=True)
+    units_per_0_1_ml = serializers.DecimalField(max_digits=8, decimal_places=2, read_only=True)
+    total_units = serializers.SerializerMethodField(help_text="In the session's product's units.")
+    warnings = serializers.SerializerMethodField(help_text="The clinic's dose limits this map goes beyond.")
+    response_onset_days = serializers.IntegerField(min_value=0, max_value=90, required=False, allow_null=True)
+    response_duration_weeks = serializers.IntegerField(
+        min_value=0, max_value=104, required=False, allow_null=True
+    )
+    response_other = _text(max_length=300)
+    override_reason = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="Needed (from a clinician allowed to override) inside the minimum reinjection interval.",
+    )
+    interval_overridden_by = UserRefSerializer(read_only=True)
+
+    class Meta:
+        model = ToxinSession
+        fields = [
+            *EncounterDetailSerializer.ENCOUNTER_FIELDS,
+            "product",
+            "lot",
+            "lot_number",
+            "lot_expiry_date",
+            "vial_units",
+            "dilution_ml",
+            "units_per_0_1_ml",
+            "injections",
+            "total_units",
+            "warnings",
+            "days_since_previous",
+            "override_reason",
+            "interval_override_reason",
+            "interval_overridden_by",
+            "response_onset_days",
+            "response_duration_weeks",
+            "response_ptosis",
+            "response_oral_incompetence",
+            "response_smile_weakness",
+            "response_other",
+        ]
+        read_only_fields = ["days_since_previous", "interval_override_reason"]
+
+    def get_total_units(self, session) -> str:
+        return f"{selectors.session_total(session):.2f}"
+
+    def get_warnings(self, session) -> list[str]:
+        limits = self.context.get("dose_limits")
+        if limits is None:
+            limits = selectors.dose_limits()
+        return selectors.dose_warnings(
+            product=session.product, injections=session.injections.all(), limit=limits.get(session.product)
+        )
+
+
+class HomeExerciseSerializer(serializers.ModelSerializer):
+    exercise = serializers.CharField(max_length=200)
+    repetitions = serializers.IntegerField(min_value=1, max_value=500)
+    hold_seconds = serializers.IntegerField(min_value=0, max_value=600, default=0)
+    times_per_day = serializers.IntegerField(min_value=1, max_value=24, default=1)
+
+    class Meta:
+        model = HomeExercise
+        fields = ["exercise", "repetitions", "hold_seconds", "times_per_day"]
+
+
+class SynkinesisPatternSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SynkinesisPattern
+        fields = ["trigger", "region", "severity"]
+
+
+class RecommendationSerializer(serializers.ModelSerializer):
+    muscle = serializers.ChoiceField(choices=Muscle.choices)
+    side = serializers.ChoiceField(choices=Side.choices)
+    note = _text(max_length=300)
+
+    class Meta:
+        model = InjectorRecommendation
+        fields = ["muscle", "side", "note"]
+
+
+class TherapyVisitSerializer(EncounterDetailSerializer):
+    techniques = serializers.ListField(
+        child=serializers.ChoiceField(choices=Technique.choices),
+        max_length=len(Technique.values),
+        required=False,
+    )
+    duration_minutes = serializers.IntegerField(min_value=1, max_value=480, required=False, allow_null=True)
+    adherence_note = _text(max_length=300)
+    goals = _text()
+    progress = _text()
+    exercises = _rows(HomeExerciseSerializer, required=False)
+    patterns = _rows(SynkinesisPatternSerializer, required=False)
+    recommendations = _rows(RecommendationSerializer, required=False)
+
+    class Meta:
+        model = TherapyVisit
+        fields = [
+            *EncounterDetailSerializer.ENCOUNTER_FIELDS,
+            "techniques",
+            "duration_minutes",
+            "adherence",
+            "adherence_note",
+            "goals",
+            "progress",
+            "exercises",
+            "patterns",
+            "recommendations",
+        ]
+
+
+class ProcedureSerializer(serializers.ModelSerializer):
+    procedure = serializers.ChoiceField(source="kind", choices=Procedure.Kind.choices)
+    muscle = serializers.ChoiceField(choices=Muscle.choices, required=False, allow_blank=True)
+    branches_divided = _text(max_length=300)
+    branches_preserved = _text(max_length=300)
+    gold_weight_grams = serializers.DecimalField(
+        max_digits=3,
+        decimal_places=1,
+        min_value=Decimal("0.1"),
+        max_value=Decimal("5"),
+        required=False,
+        allow_null=True,
+    )
+    implant_lot = _text(max_length=64)
+    detail = _text(max_length=500)
+
+    class Meta:
+        model = Procedure
+        fields = [
+            "procedure",
+            "muscle",
+            "branches_divided",
+            "branches_preserved",
+            "gold_weight_grams",
+            "implant_lot",
+            "detail",
+        ]
+
+
+class ComplicationSerializer(serializers.ModelSerializer):
+    description = serializers.CharField(max_length=500)
+
+    class Meta:
+        model = Complication
+        fields = ["description", "grade"]
+
+
+class FollowUpPlanItemSerializer(serializers.ModelSerializer):
+    label = serializers.CharField(max_length=50)
+    after_days = serializers.IntegerField(min_value=1, max_value=730)
+
+    class Meta:
+        model = FollowUpPlanItem
+        fields = ["label", "after_days"]
+
+
+class SurgerySerializer(EncounterDetailSerializer):
+    occurred_at = serializers.DateTimeField(source="encounter.occurred_at", read_only=True)
+    side = serializers.ChoiceField(choices=SurgerySide.choices)
+    assistants = _text(max_length=300)
+    findings = _text()
+    operative_note = _text()
+    procedures = _rows(ProcedureSerializer, allow_empty=False)
+    complications = _rows(ComplicationSerializer, required=False)
+    follow_up_plan = _rows(
+        FollowUpPlanItemSerializer,
+        required=False,
+        help_text="Post-operative visits; each opens a recall. Default: 1 week, 6 weeks, 3 months.",
+    )
+
+    class Meta:
+        model = Surgery
+        fields = [
+            *EncounterDetailSerializer.ENCOUNTER_FIELDS,
+            "side",
+            "anaesthesia",
+            "assistants",
+            "started_at",
+            "ended_at",
+            "procedures",
+            "findings",
+            "complications",
+            "operative_note",
+            "follow_up_plan",
+        ]
+
+
+class ConsultationSerializer(EncounterDetailSerializer):
+    history = _text("history_of_palsy")
+    examination = _text()
+    symptoms = _text()
+    goals = _text()
+    plan_summary = _text()
+
+    class Meta:
+        model = Consultation
+        fields = [
+            *EncounterDetailSerializer.ENCOUNTER_FIELDS,
+            "history",
+            "examination",
+            "symptoms",
+            "severity",
+            "goals",
+            "plan_summary",
+        ]
+
+
+class FollowUpSerializer(EncounterDetailSerializer):
+    treatment = serializers.PrimaryKeyRelatedField(
+        queryset=Encounter.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The treatment looked at; defaults to the last toxin session or surgery.",
+    )
+    response_note = _text()
+
+    class Meta:
+        model = FollowUp
+        fields = [*EncounterDetailSerializer.ENCOUNTER_FIELDS, "treatment", "response", "response_note"]
+
+
+class EncounterSerializer(serializers.ModelSerializer):
+    """Any encounter, as the timeline lists it."""
+
+    clinician = UserRefSerializer(read_only=True)
+    addendum_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Encounter
+        fields = [
+            "id",
+            "patient",
+            "kind",
+            "clinician",
+            "appointment",
+            "plan_stage",
+            "occurred_at",
+            "status",
+            "summary",
+            "signed_at",
+            "addendum_count",
+        ]
+        read_only_fields = fields
+
+
+# --- Plans -------------------------------------------------------------------------------------
+
+
+class PlanStageSerializer(serializers.ModelSerializer):
+    id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    description = serializers.CharField(max_length=500)
+
+    class Meta:
+        model = PlanStage
+        fields = ["id", "modality", "description", "target_start", "target_end", "status"]
+
+
+class TreatmentPlanSerializer(serializers.ModelSerializer):
+    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
+    author = UserRefSerializer(read_only=True)
+    goals = serializers.CharField(max_length=TEXT)
+    modalities = serializers.ListField(
+        child=serializers.ChoiceField(choices=Modality.choices),
+        max_length=len(Modality.values),
+        allow_empty=False,
+    )
+    previous_experience = _text()
+    notes = _text()
+    stages = _rows(PlanStageSerializer, required=False)
+
+    class Meta:
+        model = TreatmentPlan
+        fields = [
+            "id",
+            "patient",
+            "author",
+            "status",
+            "goals",
+            "modalities",
+            "severity",
+            "lifestyle",
+            "surgery_comfort",
+            "previous_experience",
+            "notes",
+            "stages",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "author", "created_at", "updated_at"]
+        # "One active plan per patient" is the service's to answer (409 active_plan_exists).
+        validators = []
+
+    def validate(self, attrs):
+        if (
+            self.instance is not None
+            and "patient" in attrs
+            and attrs["patient"].pk != self.instance.patient_id
+        ):
+            raise serializers.ValidationError({"patient": ["A plan cannot move to another patient."]})
+        return attrs
+
+
+# --- Gradings ----------------------------------------------------------------------------------
+
+
+class AssessmentSerializer(serializers.ModelSerializer):
+    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
+    instrument = serializers.CharField(max_length=32)
+    instrument_name = serializers.SerializerMethodField()
+    items = serializers.JSONField(
+        help_text="Raw items by key, e.g. Sunnybrook rest_eye, voluntary_brow_lift, synkinesis_snarl; "
+        "SAQ saq_1..saq_9; House-Brackmann grade. Errors name the item: fields.items.<key>."
+    )
+    side = serializers.ChoiceField(choices=SurgerySide.choices, required=False, allow_blank=True)
+    encounter = serializers.PrimaryKeyRelatedField(
+        queryset=Encounter.objects.all(), required=False, allow_null=True
+    )
+    note = _text(max_length=500)
+    rater = UserRefSerializer(read_only=True)
+
+    class Meta:
+        model = Assessment
+        fields = [
+            "id",
+            "patient",
+            "instrument",
+            "instrument_name",
+            "items",
+            "scores",
+            "formula_version",
+            "assessed_at",
+            "side",
+            "rater",
+            "rater_kind",
+            "encounter",
+            "note",
+            "status",
+            "status_reason",
+            "created_at",
+        ]
+        read_only_fields = [
+            "scores",
+            "formula_version",
+            "rater_kind",
+            "status",
+            "status_reason",
+            "created_at",
+        ]
+
+    def get_instrument_name(self, assessment) -> str:
+        definition = instruments.get(assessment.instrument)
+        return definition.name if definition else assessment.instrument
+
+    def validate_items(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be an object of item key to value.")
+        if len(value) > 200:
+            raise serializers.ValidationError("Too many items.")
+        return value
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+# --- Lots and dose limits ----------------------------------------------------------------------
+
+
+class ToxinLotSerializer(serializers.ModelSerializer):
+    lot_number = serializers.CharField(max_length=64)
+    vial_units = serializers.IntegerField(min_value=1, max_value=100000)
+    supplier = _text(max_length=200)
+    notes = _text()
+    session_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = ToxinLot
+        fields = [
+            "id",
+            "product",
+            "lot_number",
+            "expiry_date",
+            "vial_units",
+            "supplier",
+            "received_on",
+            "is_active",
+            "notes",
+            "session_count",
+        ]
+        # Uniqueness is checked by the service on the normalised lot number.
+        validators = []
+
+
+class LotRecipientSerializer(serializers.Serializer):
+    patient = serializers.SerializerMethodField()
+    sessions = serializers.ListField(child=serializers.DictField(), read_only=True)
+
+    def get_patient(self, entry) -> dict:
+        patient = entry["patient"]
+        return {"id": patient.pk, "mrn": patient.mrn, "name": patient.display_name}
+
+
+class ToxinDoseLimitSerializer(serializers.ModelSerializer):
+    limit = Decimal("100000")
+    max_units_per_session = serializers.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=limit,
+        required=False,
+        allow_null=True,
+    )
+    max_units_per_site = serializers.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=limit,
+        required=False,
+        allow_null=True,
+    )
+    note = _text(max_length=300)
+
+    class Meta:
+        model = ToxinDoseLimit
+        fields = ["product", "max_units_per_session", "max_units_per_site", "note", "updated_at"]
+        read_only_fields = ["product", "updated_at"]

@@ -1,0 +1,116 @@
+"""Gradings: every instrument goes through assessment_record, which validates the raw items
+and stores them with the scores the instrument registry computes."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from clinic.audit import audit_record
+from clinic.errors import Conflict, Invalid
+
+from .. import instruments
+from ..common import local_date
+from ..models import Assessment
+from .encounters import FUTURE_TOLERANCE, as_actor
+
+
+@transaction.atomic
+def assessment_record(
+    *,
+    patient,
+    instrument: str,
+    items,
+    assessed_at,
+    actor=None,
+    rater=None,
+    rater_kind: str | None = None,
+    side: str | None = None,
+    encounter=None,
+    note: str = "",
+) -> Assessment:
+    """Record one grading.
+
+    Staff gradings: ``actor`` (and by default ``rater``) is the clinician. A questionnaire the
+    patient fills in from a link: ``actor=None``, ``rater_kind="patient"``; no staff user is
+    involved and the rater is the patient.
+    """
+    definition = instruments.get(instrument)
+    if definition is None:
+        known = ", ".join(i.code for i in instruments.all_instruments())
+        raise Invalid(fields={"instrument": [f"Unknown instrument; one of: {known}."]})
+    try:
+        cleaned = instruments.validate_items(definition, items)
+    except instruments.ItemsInvalid as exc:
+        raise Invalid(fields={"items": exc.errors}) from exc
+
+    errors = {}
+    if assessed_at is None:
+        errors["assessed_at"] = ["This field is required."]
+    elif assessed_at > timezone.now() + FUTURE_TOLERANCE:
+        errors["assessed_at"] = ["Cannot be in the future."]
+    elif local_date(assessed_at) < patient.date_of_birth:
+        errors["assessed_at"] = ["Is before the patient's date of birth."]
+    if encounter is not None and encounter.patient_id != patient.pk:
+        errors["encounter"] = ["This encounter is another patient's."]
+
+    if rater_kind is None:
+        rater_kind = Assessment.RaterKind.CLINICIAN if as_actor(actor) else Assessment.RaterKind.PATIENT
+    if rater_kind == Assessment.RaterKind.CLINICIAN:
+        rater = rater or as_actor(actor)
+        if rater is None:
+            errors["rater"] = ["A clinician's grading names the clinician."]
+    else:
+        rater = None
+    if side is None:
+        # A clinician grades the affected side; a patient's questionnaire is about the whole face.
+        side = patient.affected_side if rater_kind == Assessment.RaterKind.CLINICIAN else ""
+    if errors:
+        raise Invalid(fields=errors)
+
+    assessment = Assessment(
+        patient=patient,
+        instrument=definition.code,
+        items=cleaned,
+        scores=instruments.compute(definition, cleaned),
+        formula_version=definition.formula_version,
+        assessed_at=assessed_at,
+        side=side,
+        rater_kind=rater_kind,
+        rater=rater,
+        encounter=encounter,
+        note=note,
+    )
+    if as_actor(actor) is not None:
+        assessment._history_user = actor
+    assessment.save()
+    audit_record(
+        actor=actor,
+        action="assessment.recorded",
+        target=assessment,
+        patient_id=patient.pk,
+        changes={"instrument": definition.code, "scores": assessment.scores, "rater_kind": rater_kind},
+    )
+    return assessment
+
+
+@transaction.atomic
+def assessment_mark_entered_in_error(*, assessment: Assessment, actor, reason: str) -> Assessment:
+    """Gradings are not edited; one recorded by mistake is marked so, with why, and leaves the trend."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid(fields={"reason": ["Say why this grading is wrong."]})
+    assessment = Assessment.objects.select_for_update().get(pk=assessment.pk)
+    if assessment.status == Assessment.Status.ENTERED_IN_ERROR:
+        raise Conflict("This grading is already marked as entered in error.")
+    assessment.status = Assessment.Status.ENTERED_IN_ERROR
+    assessment.status_reason = reason[:300]
+    if as_actor(actor) is not None:
+        assessment._history_user = actor
+    assessment.save(update_fields=["status", "status_reason"])
+    audit_record(
+        actor=actor,
+        action="assessment.entered_in_error",
+        target=assessment,
+        patient_id=assessment.patient_id,
+        changes={"reason": assessment.status_reason},
+    )
+    return assessment

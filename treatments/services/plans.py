@@ -1,0 +1,128 @@
+"""Treatment plans and their stages."""
+
+from django.db import IntegrityError, transaction
+
+from clinic.audit import audit_record, changed_fields
+from clinic.errors import Invalid
+
+from ..exceptions import ActivePlanExists, StageInUse
+from ..models import Modality, PlanStage, TreatmentPlan
+from .encounters import as_actor
+
+STAGE_FIELDS = ("modality", "description", "target_start", "target_end", "status")
+
+
+def _check_plan(plan: TreatmentPlan) -> None:
+    modalities = plan.modalities
+    if not isinstance(modalities, list) or any(m not in Modality.values for m in modalities):
+        raise Invalid(fields={"modalities": [f"Each must be one of: {', '.join(Modality.values)}."]})
+    plan.modalities = [m for m in Modality.values if m in modalities]
+    if not (plan.goals or "").strip():
+        raise Invalid(fields={"goals": ["Write down the goals agreed with the patient."]})
+    if plan.status == TreatmentPlan.Status.ACTIVE:
+        other = (
+            TreatmentPlan.objects.filter(patient_id=plan.patient_id, status=TreatmentPlan.Status.ACTIVE)
+            .exclude(pk=plan.pk)
+            .first()
+        )
+        if other is not None:
+            raise ActivePlanExists(active_plan=other.pk)
+
+
+def _check_stages(stages: list[dict]) -> None:
+    errors = []
+    for stage in stages:
+        stage_errors = {}
+        start, end = stage.get("target_start"), stage.get("target_end")
+        if start and end and end < start:
+            stage_errors["target_end"] = ["Must not be before the target start."]
+        if not (stage.get("description") or "").strip():
+            stage_errors["description"] = ["Describe the stage."]
+        errors.append(stage_errors)
+    if any(errors):
+        raise Invalid(fields={"stages": errors})
+
+
+def _save_plan(plan: TreatmentPlan, actor) -> None:
+    if as_actor(actor) is not None:
+        plan._history_user = actor
+    try:
+        with transaction.atomic():
+            plan.save()
+    except IntegrityError as exc:
+        # Two clinicians activating plans for one patient at once: the constraint decides.
+        if "treatments_plan_one_active_per_patient" in str(exc):
+            raise ActivePlanExists() from exc
+        raise
+
+
+def _sync_stages(plan: TreatmentPlan, stages: list[dict], actor) -> None:
+    """Stages with an ``id`` are updated, new ones created, missing ones removed unless
+    encounters are linked to them (the link is clinical history)."""
+    existing = {s.pk: s for s in plan.stages.all()}
+    keep = set()
+    for position, values in enumerate(stages):
+        values = dict(values)
+        stage_id = values.pop("id", None)
+        if stage_id is not None:
+            stage = existing.get(stage_id)
+            if stage is None:
+                raise Invalid(fields={"stages": [f"Stage {stage_id} is not a stage of this plan."]})
+            keep.add(stage_id)
+        else:
+            stage = PlanStage(plan=plan)
+        for name in STAGE_FIELDS:
+            if name in values:
+                setattr(stage, name, values[name])
+        stage.position = position
+        if as_actor(actor) is not None:
+            stage._history_user = actor
+        stage.save()
+    for stage_id, stage in existing.items():
+        if stage_id in keep:
+            continue
+        if stage.encounters.exists():
+            raise StageInUse(fields={"stages": [f"Stage “{stage.description}” has encounters linked to it."]})
+        if as_actor(actor) is not None:
+            stage._history_user = actor
+        stage.delete()
+
+
+@transaction.atomic
+def plan_create(*, patient, actor, data: dict) -> TreatmentPlan:
+    data = dict(data)
+    stages = data.pop("stages", [])
+    plan = TreatmentPlan(patient=patient, author=actor, **data)
+    _check_plan(plan)
+    _check_stages(stages)
+    _save_plan(plan, actor)
+    _sync_stages(plan, stages, actor)
+    audit_record(
+        actor=actor,
+        action="treatment_plan.created",
+        target=plan,
+        patient_id=patient.pk,
+        changes={"status": plan.status},
+    )
+    return plan
+
+
+@transaction.atomic
+def plan_update(*, plan: TreatmentPlan, actor, data: dict) -> TreatmentPlan:
+    plan = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
+    data = dict(data)
+    stages = data.pop("stages", None)
+    changes = changed_fields(plan, data)
+    for name, value in data.items():
+        setattr(plan, name, value)
+    _check_plan(plan)
+    if stages is not None:
+        _check_stages(stages)
+        changes["stages"] = "updated"
+    _save_plan(plan, actor)
+    if stages is not None:
+        _sync_stages(plan, stages, actor)
+    audit_record(
+        actor=actor, action="treatment_plan.updated", target=plan, patient_id=plan.patient_id, changes=changes
+    )
+    return plan

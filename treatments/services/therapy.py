@@ -1,0 +1,56 @@
+"""Therapy (NMRT) visits: techniques, home programme, synkinesis patterns, advice to the injector."""
+
+from clinic.errors import Invalid
+
+from ..models import (
+    Encounter,
+    HomeExercise,
+    InjectorRecommendation,
+    SynkinesisPattern,
+    Technique,
+    TherapyVisit,
+)
+from .encounters import Child, Draft, KindSpec
+
+
+class TherapySpec(KindSpec):
+    kind = Encounter.Kind.THERAPY
+    model = TherapyVisit
+    capability = "clinic.record_therapy"
+    fields = ("techniques", "duration_minutes", "adherence", "adherence_note", "goals", "progress")
+    children = (
+        Child("exercises", HomeExercise, "visit"),
+        Child("patterns", SynkinesisPattern, "visit"),
+        Child("recommendations", InjectorRecommendation, "visit"),
+    )
+
+    def validate(self, draft: Draft, actor) -> None:
+        techniques = draft.detail.techniques
+        if not isinstance(techniques, list) or any(t not in Technique.values for t in techniques):
+            raise Invalid(fields={"techniques": [f"Each must be one of: {', '.join(Technique.values)}."]})
+        if len(set(techniques)) != len(techniques):
+            raise Invalid(fields={"techniques": ["A technique is listed twice."]})
+        # Keep the catalogue's order so that visits read alike.
+        draft.detail.techniques = [t for t in Technique.values if t in techniques]
+
+    def summarise(self, draft: Draft) -> str:
+        visit = draft.detail
+        parts = [", ".join(visit.technique_labels)] if visit.techniques else []
+        exercises = draft.rows.get("exercises")
+        recommendations = draft.rows.get("recommendations")
+        if exercises is None and not draft.creating:
+            exercises = list(visit.exercises.all())
+        if recommendations is None and not draft.creating:
+            recommendations = list(visit.recommendations.all())
+        if exercises:
+            parts.append(f"{len(exercises)} home exercise{'s' if len(exercises) != 1 else ''}")
+        if recommendations:
+            parts.append(
+                "to injector: "
+                + ", ".join(f"{r.get_muscle_display()} ({r.side})" for r in recommendations[:3])
+                + ("…" if len(recommendations) > 3 else "")
+            )
+        return " · ".join(parts)
+
+
+THERAPY = TherapySpec()

@@ -1,0 +1,312 @@
+"""Toxin sessions (injection maps), the lot register and the clinic's dose limits."""
+
+import logging
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+
+from clinic.audit import audit_record, changed_fields
+from clinic.errors import Invalid
+from clinic.models import ClinicSettings
+from scheduling.models import AppointmentType, Provider, Recall
+from scheduling.services import recall_open
+
+from ..common import format_units, local_date
+from ..exceptions import LotExpired, LotInUse, LotProductMismatch, ReinjectionTooSoon
+from ..models import (
+    UNITS_PER_ROW_CEILING,
+    Encounter,
+    Injection,
+    Muscle,
+    Product,
+    Side,
+    ToxinDoseLimit,
+    ToxinLot,
+    ToxinSession,
+)
+from ..selectors import lot_recipients
+from .encounters import Child, Draft, KindSpec, as_actor
+
+logger = logging.getLogger(__name__)
+
+OVERRIDE_PERMISSION = "clinic.override_toxin_interval"
+
+
+def previous_toxin_encounter(*, patient_id: int, occurred_at, exclude_pk=None) -> Encounter | None:
+    """The patient's last toxin session at or before ``occurred_at`` (drafts count: the toxin
+    was given whether or not the note is signed yet)."""
+    qs = Encounter.objects.filter(
+        patient_id=patient_id, kind=Encounter.Kind.TOXIN, occurred_at__lte=occurred_at
+    )
+    if exclude_pk is not None:
+        qs = qs.exclude(pk=exclude_pk)
+    return qs.order_by("-occurred_at", "-id").first()
+
+
+class ToxinSpec(KindSpec):
+    kind = Encounter.Kind.TOXIN
+    model = ToxinSession
+    capability = "clinic.record_toxin"
+    fields = (
+        "product",
+        "lot",
+        "dilution_ml",
+        "response_onset_days",
+        "response_duration_weeks",
+        "response_ptosis",
+        "response_oral_incompetence",
+        "response_smile_weakness",
+        "response_other",
+    )
+    children = (Child("injections", Injection, "session"),)
+    extra = ("override_reason",)
+
+    def _rows(self, draft: Draft) -> list[Injection]:
+        if "injections" in draft.rows:
+            return draft.rows["injections"]
+        if draft.creating:
+            return []
+        return list(Injection.objects.filter(session_id=draft.detail.pk))
+
+    def validate(self, draft: Draft, actor) -> None:
+        session = draft.detail
+        self._validate_rows(session.product, self._rows(draft))
+        self._validate_lot(session, local_date(draft.encounter.occurred_at))
+        self._check_interval(draft, actor)
+
+    @staticmethod
+    def _validate_rows(product: str, rows: list[Injection]) -> None:
+        if not rows:
+            raise Invalid(fields={"injections": ["An injection map needs at least one row."]})
+        ceiling = UNITS_PER_ROW_CEILING[product]
+        errors: list[dict] = []
+        seen: set[tuple[str, str]] = set()
+        for row in rows:
+            row_errors: dict[str, list[str]] = {}
+            if row.muscle not in Muscle.values:
+                row_errors["muscle"] = ["Not a muscle of the list."]
+            if row.side not in Side.values:
+                row_errors["side"] = ["Must be left or right."]
+            if row.units is None or row.units <= 0:
+                row_errors["units"] = ["Must be more than 0."]
+            elif row.units > ceiling:
+                row_errors["units"] = [
+                    f"More than {format_units(ceiling)} units of {Product(product).label} in one row: "
+                    "check for a typing slip."
+                ]
+            if row.points is None or not 1 <= row.points <= 50:
+                row_errors["points"] = ["Must be from 1 to 50."]
+            if (row.muscle, row.side) in seen:
+                row_errors["muscle"] = [
+                    "This muscle and side is already in the map: put the units in one row."
+                ]
+            seen.add((row.muscle, row.side))
+            errors.append(row_errors)
+        if any(errors):
+            raise Invalid(fields={"injections": errors})
+
+    @staticmethod
+    def _validate_lot(session: ToxinSession, session_date) -> None:
+        lot = session.lot
+        if lot.product != session.product:
+            raise LotProductMismatch(
+                fields={
+                    "lot": [
+                        f"Lot {lot.lot_number} is {lot.get_product_display()}, "
+                        f"not {Product(session.product).label}."
+                    ]
+                }
+            )
+        if lot.is_expired_on(session_date):
+            raise LotExpired(
+                fields={
+                    "lot": [
+                        f"Lot {lot.lot_number} expired on {lot.expiry_date:%d %b %Y}, before the session."
+                    ]
+                }
+            )
+
+    @staticmethod
+    def _check_interval(draft: Draft, actor) -> None:
+        encounter, session = draft.encounter, draft.detail
+        previous = previous_toxin_encounter(
+            patient_id=encounter.patient_id, occurred_at=encounter.occurred_at, exclude_pk=encounter.pk
+        )
+        if "override_reason" in draft.extra:
+            reason = (draft.extra["override_reason"] or "").strip()
+            given_now = bool(reason)
+        else:
+            reason, given_now = session.interval_override_reason, False
+        if previous is None:
+            session.days_since_previous = None
+            session.interval_override_reason, session.interval_overridden_by = "", None
+            return
+        previous_date = local_date(previous.occurred_at)
+        days = (local_date(encounter.occurred_at) - previous_date).days
+        session.days_since_previous = days
+        minimum = ClinicSettings.load().min_reinjection_interval_days
+        if days >= minimum:
+            session.interval_override_reason, session.interval_overridden_by = "", None
+            return
+        allowed = bool(actor) and actor.has_perm(OVERRIDE_PERMISSION)
+        if reason and (allowed or (not given_now and session.interval_overridden_by_id)):
+            if given_now:
+                session.interval_override_reason = reason
+                session.interval_overridden_by = actor
+                draft.notes["override"] = {
+                    "reason": reason,
+                    "days_since_previous": days,
+                    "minimum_days": minimum,
+                }
+            return
+        earliest = previous_date + timedelta(days=minimum)
+        detail = (
+            f"The previous toxin session was {days} days earlier ({previous_date:%d %b %Y}); the minimum "
+            f"interval is {minimum} days. "
+            + (
+                "Give a reason to override it."
+                if allowed
+                else "Only a clinician allowed to override the interval can record this session."
+            )
+        )
+        raise ReinjectionTooSoon(
+            detail,
+            fields={"override_reason": [detail]},
+            earliest=earliest.isoformat(),
+            previous=previous_date.isoformat(),
+            days_since_previous=days,
+            minimum_days=minimum,
+            override_allowed=allowed,
+        )
+
+    def summarise(self, draft: Draft) -> str:
+        rows = self._rows(draft)
+        total = sum((r.units for r in rows), start=0)
+        points = sum(r.points for r in rows)
+        session = draft.detail
+        return (
+            f"{Product(session.product).label} {format_units(total)} U in {points} points"
+            f" · lot {session.lot.lot_number}"
+        )
+
+    def after_save(self, draft: Draft, actor) -> None:
+        encounter = draft.encounter
+        override = draft.notes.get("override")
+        if override:
+            audit_record(
+                actor=actor,
+                action="toxin.interval_overridden",
+                target=encounter,
+                patient_id=encounter.patient_id,
+                changes=override,
+            )
+        if draft.creating:
+            open_reinjection_recall(encounter=encounter, actor=actor)
+
+
+TOXIN = ToxinSpec()
+
+
+def open_reinjection_recall(*, encounter: Encounter, actor) -> Recall | None:
+    """Tell scheduling when this patient is due back for toxin.
+
+    Only for the patient's latest session: a session entered afterwards for an earlier date
+    (a backfilled record) has been superseded by the later one.
+    """
+    later = Encounter.objects.filter(
+        patient_id=encounter.patient_id, kind=Encounter.Kind.TOXIN, occurred_at__gt=encounter.occurred_at
+    ).exists()
+    if later:
+        return None
+    if not AppointmentType.objects.filter(code="toxin").exists():
+        logger.warning("No 'toxin' appointment type: no reinjection recall for encounter %s", encounter.pk)
+        return None
+    settings = ClinicSettings.load()
+    anchor = local_date(encounter.occurred_at)
+    earliest = anchor + timedelta(days=settings.min_reinjection_interval_days)
+    return recall_open(
+        patient=encounter.patient,
+        kind=Recall.Kind.REINJECTION,
+        appointment_type_code="toxin",
+        anchor_date=anchor,
+        earliest_date=earliest,
+        due_date=earliest,
+        overdue_date=anchor + timedelta(weeks=settings.recall_overdue_weeks),
+        source=f"toxin_session:{encounter.pk}",
+        label="Toxin reinjection",
+        preferred_provider=Provider.objects.filter(user_id=encounter.clinician_id, is_active=True).first(),
+        actor=actor,
+    )
+
+
+# --- Lot register ------------------------------------------------------------------------------
+
+
+def _normalise_lot(values: dict) -> dict:
+    values = dict(values)
+    if "lot_number" in values:
+        # Lot numbers are read off vials; case and stray spaces are not part of them.
+        values["lot_number"] = " ".join(str(values["lot_number"]).split()).upper()
+    return values
+
+
+def _save_lot(lot: ToxinLot, actor) -> None:
+    if as_actor(actor) is not None:
+        lot._history_user = actor
+    try:
+        with transaction.atomic():
+            lot.save()
+    except IntegrityError as exc:
+        if "treatments_toxinlot_unique_lot" in str(exc):
+            raise Invalid(
+                fields={"lot_number": ["This lot of this product is already in the register."]}
+            ) from exc
+        raise
+
+
+@transaction.atomic
+def toxin_lot_create(*, actor, data: dict) -> ToxinLot:
+    lot = ToxinLot(created_by=as_actor(actor), **_normalise_lot(data))
+    _save_lot(lot, actor)
+    audit_record(actor=actor, action="toxin_lot.created", target=lot, changes={"lot_number": lot.lot_number})
+    return lot
+
+
+@transaction.atomic
+def toxin_lot_update(*, lot: ToxinLot, actor, data: dict) -> ToxinLot:
+    lot = ToxinLot.objects.select_for_update().get(pk=lot.pk)
+    data = _normalise_lot(data)
+    changes = changed_fields(lot, data)
+    if "product" in changes and lot.sessions.exists():
+        raise LotInUse(fields={"product": ["This lot has been used in sessions; its product cannot change."]})
+    for name, value in data.items():
+        setattr(lot, name, value)
+    _save_lot(lot, actor)
+    audit_record(actor=actor, action="toxin_lot.updated", target=lot, changes=changes)
+    return lot
+
+
+def lot_recall(*, lot: ToxinLot, actor) -> list[dict]:
+    """Who received this lot (a recall of the lot): read, and recorded as a read of their data."""
+    recipients = lot_recipients(lot=lot)
+    audit_record(
+        actor=actor,
+        action="toxin_lot.recipients_viewed",
+        target=lot,
+        changes={"patients": [r["patient"].pk for r in recipients]},
+    )
+    return recipients
+
+
+@transaction.atomic
+def dose_limit_set(*, product: str, actor, data: dict) -> ToxinDoseLimit:
+    limit, _ = ToxinDoseLimit.objects.select_for_update().get_or_create(product=product)
+    changes = changed_fields(limit, data)
+    for name, value in data.items():
+        setattr(limit, name, value)
+    limit.updated_by = as_actor(actor)
+    if as_actor(actor) is not None:
+        limit._history_user = actor
+    limit.save()
+    audit_record(actor=actor, action="toxin_dose_limit.updated", target=limit, changes=changes)
+    return limit
