@@ -202,11 +202,13 @@ def messages_plan_for_recall(*, recall: Recall, now: datetime | None = None) -> 
     now = now or timezone.now()
     policy = ClinicSettings.load()
     planned = 0
+    today = timezone.localdate(now, _tz())
     for kind, day in recall_reminder_dates(recall, policy):
-        if day < timezone.localdate(now, _tz()) and kind == Kind.RECALL_DUE:
-            # Opened late (e.g. a session recorded after the fact): the first reminder goes now;
-            # the second keeps its date.
-            day = timezone.localdate(now, _tz())
+        if day < today:
+            if kind != Kind.RECALL_DUE:
+                # Opened late (a session recorded after the fact): one reminder now is enough.
+                continue
+            day = today
         planned += message_schedule(
             patient=recall.patient,
             kind=kind,
@@ -233,10 +235,14 @@ def questionnaire_request_schedule(
     (default: the clinic's questionnaire_after_toxin_days, ~2 weeks after a toxin session)."""
     if after_days is None:
         after_days = ClinicSettings.load().questionnaire_after_toxin_days
+    due_day = anchor_date + timedelta(days=after_days)
+    if due_day < timezone.localdate(timezone.now(), _tz()):
+        # A session recorded long after the fact: asking how it went weeks later measures nothing.
+        return 0
     return message_schedule(
         patient=patient,
         kind=Kind.QUESTIONNAIRE,
-        due_at=local_datetime(anchor_date + timedelta(days=after_days)),
+        due_at=local_datetime(due_day),
         target=source,
         context={"instrument": instrument, "when": "after", "source": source},
     )
