@@ -204,15 +204,16 @@ def messages_plan_for_recall(*, recall: Recall, now: datetime | None = None) -> 
     planned = 0
     today = timezone.localdate(now, _tz())
     for kind, day in recall_reminder_dates(recall, policy):
+        due_at = local_datetime(day)
         if day < today:
             if kind != Kind.RECALL_DUE:
                 # Opened late (a session recorded after the fact): one reminder now is enough.
                 continue
-            day = today
+            due_at = now
         planned += message_schedule(
             patient=recall.patient,
             kind=kind,
-            due_at=local_datetime(day),
+            due_at=due_at,
             target=f"recall:{recall.pk}",
             recall=recall,
         )

@@ -2,7 +2,6 @@
 
 import base64
 import json
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
@@ -10,6 +9,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from scheduling.reminders import channels
+from tests.smtp import SmtpSink, free_port
 
 
 class FakeTwilio(BaseHTTPRequestHandler):
@@ -91,31 +91,6 @@ def test_twilio_not_configured_is_permanent(settings):
     settings.TWILIO_ACCOUNT_SID = ""
     with pytest.raises(channels.PermanentSendError, match="not configured"):
         channels.TwilioSmsBackend()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class SmtpSink:
-    """A real SMTP server (aiosmtpd) in this process that keeps what it receives."""
-
-    def __init__(self, *, refuse_rcpt: str | None = None, code: int = 550):
-        self.messages: list = []
-        self.refuse_rcpt = refuse_rcpt
-        self.code = code
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.refuse_rcpt and address == self.refuse_rcpt:
-            return f"{self.code} mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope)
-        return "250 Message accepted for delivery"
 
 
 @pytest.fixture
