@@ -89,6 +89,14 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # Plain-text emails and SMS: no HTML escaping ("O'Brien" must not become "O&#x27;Brien").
+        "NAME": "text",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {"autoescape": False},
+    },
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'clinic.sqlite3'}")}
@@ -252,3 +260,23 @@ CLINIC_NAME = env.str("CLINIC_NAME", default="Facial Nerve Clinic")
 # Phone numbers without a country prefix are read as numbers of this region; stored in E.164.
 PHONENUMBER_DEFAULT_REGION = env.str("PHONE_REGION", default="GB")
 PHONENUMBER_DB_FORMAT = "E164"
+
+# Messaging to patients (scheduling.channels, scheduling.reminders).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
+EMAIL_MESSAGE_ID_DOMAIN = env.str("EMAIL_MESSAGE_ID_DOMAIN", default="clinic.local")
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com")
+# Messages handed to one send task; the dispatcher claims at most MESSAGE_DISPATCH_LIMIT a run.
+MESSAGE_BATCH_SIZE = env.int("MESSAGE_BATCH_SIZE", default=50)
+MESSAGE_DISPATCH_LIMIT = env.int("MESSAGE_DISPATCH_LIMIT", default=5000)
+MESSAGE_MAX_ATTEMPTS = env.int("MESSAGE_MAX_ATTEMPTS", default=6)
+# Dispatch right after a booking changes (confirmations within seconds) besides every minute.
+MESSAGES_DISPATCH_ON_CHANGE = env.bool("MESSAGES_DISPATCH_ON_CHANGE", default=True)
+# How long a patient link stays valid (days).
+PATIENT_LINK_MAX_AGE_DAYS = env.int("PATIENT_LINK_MAX_AGE_DAYS", default=30)
+
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-due-messages": {"task": "scheduling.tasks.messages_dispatch_task", "schedule": 60.0},
+}

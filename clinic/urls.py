@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from patients import api as patients_api
 from scheduling import api as scheduling_api
+from scheduling.reminders import api as reminders_api
 from treatments import api as treatments_api
 
 from . import views
@@ -14,7 +15,7 @@ from .health import health
 
 router = DefaultRouter()
 router.register("audit-events", api_views.AuditEventViewSet, basename="audit-event")
-for app_api in (patients_api, scheduling_api, treatments_api):
+for app_api in (patients_api, scheduling_api, reminders_api, treatments_api):
     app_api.register(router)
 
 api_v1 = [
@@ -36,6 +37,8 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("schedule/", include("scheduling.urls")),
     path("clinical/", include("treatments.urls")),
+    path("p/", include("scheduling.reminders.link_urls")),
+    path("recalls/", include("scheduling.reminders.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

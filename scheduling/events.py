@@ -14,19 +14,29 @@ logger = logging.getLogger("scheduling.events")
 
 Listener = Callable[[str, int], None]
 _listeners: list[Listener] = []
+# Listeners that write rows which must commit (or roll back) with the change itself, such as
+# the reminder messages a booking implies: a crash between commit and an after-commit hook
+# must not leave a booking without its confirmation and reminder.
+_in_transaction: list[Listener] = []
 
 
-def subscribe(listener: Listener) -> None:
-    if listener not in _listeners:
-        _listeners.append(listener)
+def subscribe(listener: Listener, *, in_transaction: bool = False) -> None:
+    target = _in_transaction if in_transaction else _listeners
+    if listener not in target:
+        target.append(listener)
 
 
 def unsubscribe(listener: Listener) -> None:
-    if listener in _listeners:
-        _listeners.remove(listener)
+    for target in (_listeners, _in_transaction):
+        if listener in target:
+            target.remove(listener)
 
 
 def publish(action: str, appointment_id: int) -> None:
+    for listener in list(_in_transaction):
+        # Runs inside the caller's transaction: an error here rolls the change back.
+        listener(action, appointment_id)
+
     def deliver() -> None:
         logger.info("appointment.%s", action, extra={"appointment_id": appointment_id})
         for listener in list(_listeners):

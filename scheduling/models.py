@@ -450,3 +450,115 @@ class WaitlistOffer(models.Model):
 
     def __str__(self) -> str:
         return f"offer {self.starts_at:%Y-%m-%d %H:%M} ({self.get_status_display()})"
+
+
+class Message(models.Model):
+    """One message to a patient: a row with a due time, claimed and sent by the dispatcher.
+
+    Work due months ahead is a row, never a Celery task with a far ETA (Redis redelivers those
+    after its visibility timeout; RabbitMQ kills them at its consumer timeout). The unique
+    ``dedupe_key`` makes a second send of the same reminder impossible, not unlikely.
+    """
+
+    class Kind(models.TextChoices):
+        APPOINTMENT_CONFIRMATION = "appointment_confirmation", "Appointment confirmation"
+        APPOINTMENT_CHANGED = "appointment_changed", "Appointment changed"
+        APPOINTMENT_CANCELLED = "appointment_cancelled", "Appointment cancelled"
+        APPOINTMENT_REMINDER = "appointment_reminder", "Appointment reminder"
+        RECALL_DUE = "recall_due", "Recall: due"
+        RECALL_SECOND = "recall_second", "Recall: second reminder"
+        QUESTIONNAIRE = "questionnaire", "Questionnaire request"
+        CAMPAIGN = "campaign", "Clinic notice"
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        SMS = "sms", "SMS"
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        QUEUED = "queued", "Queued"  # claimed by the dispatcher, handed to a send task
+        SENDING = "sending", "Sending"  # the provider call has started
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+        CANCELLED = "cancelled", "Cancelled"
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="messages")
+    kind = models.CharField(max_length=32, choices=Kind)
+    channel = models.CharField(max_length=8, choices=Channel)
+    # The consent purpose this message needs (patients.MessagingConsent.Purpose).
+    purpose = models.CharField(max_length=32)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status, default=Status.SCHEDULED)
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="messages"
+    )
+    recall = models.ForeignKey(
+        Recall, null=True, blank=True, on_delete=models.PROTECT, related_name="messages"
+    )
+    # "<target>:<kind>:<channel>:<due date>": one message per target, kind, channel and due date.
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    context = models.JSONField(default=dict, blank=True)
+    to_address = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Why it was skipped or failed: a stable code, then words for people.
+    reason_code = models.CharField(max_length=32, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    provider_id = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-due_at", "-id"]
+        indexes = [
+            # The dispatcher: scheduled rows that are due, oldest first.
+            models.Index(fields=["due_at"], name="scheduling_message_due", condition=Q(status="scheduled")),
+            # Stale claims (a worker died mid-batch).
+            models.Index(
+                fields=["claimed_at"],
+                name="scheduling_message_claimed",
+                condition=Q(status__in=["queued", "sending"]),
+            ),
+            # The message log per patient and overall, newest first; the failures view.
+            models.Index(fields=["patient", "-due_at"], name="scheduling_message_patient"),
+            models.Index(fields=["status", "-due_at"], name="scheduling_message_status"),
+            models.Index(fields=["appointment"], name="scheduling_message_appt"),
+            models.Index(fields=["recall"], name="scheduling_message_recall"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.channel} ({self.status})"
+
+    @property
+    def audit_label(self) -> str:
+        return f"message {self.pk}"
+
+
+class RecallContact(models.Model):
+    """A contact attempt logged on the recall worklist (phone call, letter, note)."""
+
+    class Method(models.TextChoices):
+        PHONE = "phone", "Phone call"
+        VOICEMAIL = "voicemail", "Voicemail left"
+        LETTER = "letter", "Letter"
+        IN_PERSON = "in_person", "In person"
+        NOTE = "note", "Note"
+
+    recall = models.ForeignKey(Recall, on_delete=models.PROTECT, related_name="contacts")
+    method = models.CharField(max_length=16, choices=Method)
+    outcome = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["recall", "-at"], name="scheduling_recallcontact_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} {self.at:%Y-%m-%d}"

@@ -93,7 +93,37 @@ def recall_open(
         patient_id=patient.pk,
         changes={"kind": kind, "due_date": recall.due_date.isoformat(), "source": source},
     )
+    # The reminders are planned in the same transaction: a recall never exists without them.
+    from .reminders.services import messages_plan_for_recall
+
+    messages_plan_for_recall(recall=recall)
     return recall
+
+
+@transaction.atomic
+def recall_supersede(*, patient, kind: str, keep_source: str, actor=None) -> int:
+    """Complete the patient's other open recalls of ``kind``: a newer event (a new toxin session)
+    replaces what they were waiting for. Their pending reminders are cancelled."""
+    from .reminders.services import messages_cancel_for_recall
+
+    closed = 0
+    for recall in (
+        Recall.objects.select_for_update()
+        .filter(patient=patient, kind=kind, status=Recall.Status.OPEN)
+        .exclude(source=keep_source)
+    ):
+        recall.status = Recall.Status.COMPLETED
+        recall.save(update_fields=["status", "updated_at"])
+        messages_cancel_for_recall(recall=recall, reason="superseded by a newer recall")
+        audit_record(
+            actor=actor,
+            action="recall.superseded",
+            target=recall,
+            patient_id=patient.pk,
+            changes={"by": keep_source},
+        )
+        closed += 1
+    return closed
 
 
 # ---------------------------------------------------------------------------------------------

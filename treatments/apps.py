@@ -5,6 +5,7 @@ class TreatmentsConfig(AppConfig):
     name = "treatments"
 
     def ready(self) -> None:
-        from . import panels
+        from . import panels, questionnaires
 
         panels.register()
+        questionnaires.register()

@@ -7,7 +7,8 @@ register = template.Library()
 NAV = [
     ("scheduling:day", "Schedule", "clinic.book_appointments"),
     ("patients:list", "Patients", "clinic.view_demographics"),
-    ("scheduling:recalls", "Recalls", "clinic.work_recalls"),
+    ("reminders:recalls", "Recalls", "clinic.work_recalls"),
+    ("reminders:messages", "Messages", "clinic.work_recalls"),
     ("treatments:lots", "Toxin lots", "clinic.manage_lots"),
     ("clinic:audit", "Audit trail", "clinic.view_audit"),
     ("api-docs", "API", None),
@@ -25,5 +26,9 @@ def nav_links(context):
             url = reverse(name)
         except NoReverseMatch:
             continue
-        links.append({"url": url, "label": label, "active": request.path.startswith(url) and url != "/"})
+        links.append({"url": url, "label": label, "active": False})
+    # The most specific link whose address starts the current path is the current page.
+    matches = [link for link in links if request.path.startswith(link["url"]) and link["url"] != "/"]
+    if matches:
+        max(matches, key=lambda link: len(link["url"]))["active"] = True
     return links

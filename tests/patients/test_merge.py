@@ -50,7 +50,8 @@ def test_merge_moves_appointments_and_recalls_to_the_survivor(manager_user):
 
     assert set(Appointment.objects.filter(patient=survivor)) == set(appointments)
     assert Recall.objects.get(pk=recall.pk).patient == survivor
-    assert result.moved == {"scheduling.appointment": 2, "scheduling.recall": 1}
+    assert result.moved["scheduling.appointment"] == 2
+    assert result.moved["scheduling.recall"] == 1
     assert result.not_moved == {}
 
 

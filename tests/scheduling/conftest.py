@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from scheduling.models import AppointmentType, Provider, Recall, Room, WorkingHours
+from scheduling.reminders import channels as sms_channel
 from scheduling.services import recall_open
 from tests.factories import (
     AppointmentFactory,
@@ -166,3 +167,15 @@ def clinic(db, frozen) -> Clinic:
 @pytest.fixture
 def patient(db):
     return PatientFactory()
+
+
+@pytest.fixture(autouse=True)
+def _sms_outbox():
+    sms_channel.outbox.clear()
+    yield sms_channel.outbox
+    sms_channel.outbox.clear()
+
+
+@pytest.fixture
+def sms_outbox():
+    return sms_channel.outbox

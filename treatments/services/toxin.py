@@ -9,7 +9,8 @@ from clinic.audit import audit_record, changed_fields
 from clinic.errors import Invalid
 from clinic.models import ClinicSettings
 from scheduling.models import AppointmentType, Provider, Recall
-from scheduling.services import recall_open
+from scheduling.reminders.services import questionnaire_request_schedule
+from scheduling.services import recall_open, recall_supersede
 
 from ..common import format_units, local_date
 from ..exceptions import LotExpired, LotInUse, LotProductMismatch, ReinjectionTooSoon
@@ -202,6 +203,12 @@ class ToxinSpec(KindSpec):
             )
         if draft.creating:
             open_reinjection_recall(encounter=encounter, actor=actor)
+            # The SAQ about two weeks after each session (DOMAIN.md), by the clinic's setting.
+            questionnaire_request_schedule(
+                patient=encounter.patient,
+                anchor_date=local_date(encounter.occurred_at),
+                source=f"toxin_session:{encounter.pk}",
+            )
 
 
 TOXIN = ToxinSpec()
@@ -224,6 +231,9 @@ def open_reinjection_recall(*, encounter: Encounter, actor) -> Recall | None:
     settings = ClinicSettings.load()
     anchor = local_date(encounter.occurred_at)
     earliest = anchor + timedelta(days=settings.min_reinjection_interval_days)
+    source = f"toxin_session:{encounter.pk}"
+    # This session is what the previous reinjection recall was waiting for.
+    recall_supersede(patient=encounter.patient, kind=Recall.Kind.REINJECTION, keep_source=source, actor=actor)
     return recall_open(
         patient=encounter.patient,
         kind=Recall.Kind.REINJECTION,
@@ -232,7 +242,7 @@ def open_reinjection_recall(*, encounter: Encounter, actor) -> Recall | None:
         earliest_date=earliest,
         due_date=earliest,
         overdue_date=anchor + timedelta(weeks=settings.recall_overdue_weeks),
-        source=f"toxin_session:{encounter.pk}",
+        source=source,
         label="Toxin reinjection",
         preferred_provider=Provider.objects.filter(user_id=encounter.clinician_id, is_active=True).first(),
         actor=actor,

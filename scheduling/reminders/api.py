@@ -1,0 +1,133 @@
+"""API: /api/v1/recalls/ (worklist, contacts, close) and /api/v1/messages/ (read-only log)."""
+
+import django_filters
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
+
+from clinic.permissions import require
+
+from ..models import Message, Recall, RecallContact
+from . import selectors, services
+
+
+class RecallSerializer(serializers.ModelSerializer):
+    bucket = serializers.SerializerMethodField()
+    appointment_type = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    patient_name = serializers.CharField(source="patient.display_name", read_only=True)
+    last_contact_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    last_contact_method = serializers.CharField(read_only=True, allow_null=True)
+    messages_sent = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Recall
+        fields = [
+            "id", "patient", "patient_name", "kind", "appointment_type", "preferred_provider", "anchor_date",
+            "earliest_date", "due_date", "overdue_date", "status", "bucket", "label", "booked_appointment",
+            "last_contact_at", "last_contact_method", "messages_sent", "created_at",
+        ]  # fmt: skip
+
+    def get_bucket(self, recall) -> str:
+        return selectors.recall_bucket(recall, self.context["today"])
+
+
+class RecallContactSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RecallContact
+        fields = ["id", "method", "outcome", "at", "by"]
+        read_only_fields = ["id", "at", "by"]
+
+
+class RecallCloseSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class RecallFilter(django_filters.FilterSet):
+    bucket = django_filters.ChoiceFilter(choices=selectors.Bucket.CHOICES, method="noop")
+    kind = django_filters.ChoiceFilter(choices=Recall.Kind.choices)
+    provider = django_filters.NumberFilter(field_name="preferred_provider_id", min_value=1, max_value=2**31)
+    patient = django_filters.NumberFilter(field_name="patient_id", min_value=1, max_value=2**62)
+    due_from = django_filters.DateFilter(field_name="due_date", lookup_expr="gte")
+    due_to = django_filters.DateFilter(field_name="due_date", lookup_expr="lte")
+
+    class Meta:
+        model = Recall
+        fields = ["bucket", "kind", "provider", "patient", "due_from", "due_to"]
+
+    def noop(self, queryset, name, value):
+        # Applied by the selector, which knows today's date.
+        return queryset
+
+
+class RecallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The recall worklist: patients due back, with buckets due / overdue / upcoming / booked."""
+
+    permission_classes = [require("clinic.work_recalls")]
+    serializer_class = RecallSerializer
+    filterset_class = RecallFilter
+    ordering_fields = ["due_date", "overdue_date", "created_at"]
+
+    def get_queryset(self):
+        return selectors.recall_worklist(
+            today=timezone.localdate(), bucket=self.request.query_params.get("bucket") or None
+        )
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "today": timezone.localdate()}
+
+    @extend_schema(request=RecallContactSerializer, responses={201: RecallContactSerializer})
+    @action(detail=True, methods=["post"])
+    def contacts(self, request, pk=None):
+        """Log a contact attempt (phone call, letter ...)."""
+        recall = self.get_object()
+        serializer = RecallContactSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        contact = services.recall_contact_log(recall=recall, actor=request.user, **serializer.validated_data)
+        return Response(RecallContactSerializer(contact).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=RecallCloseSerializer, responses={200: RecallSerializer})
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        """Close an open recall: no further reminders."""
+        recall = self.get_object()
+        serializer = RecallCloseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.recall_close(recall=recall, reason=serializer.validated_data["reason"], actor=request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=recall.pk)).data)
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Message
+        fields = [
+            "id", "patient", "kind", "channel", "purpose", "due_at", "status", "reason_code", "reason",
+            "attempts", "to_address", "subject", "sent_at", "appointment", "recall", "created_at",
+        ]  # fmt: skip
+
+
+class MessageFilter(django_filters.FilterSet):
+    patient = django_filters.NumberFilter(field_name="patient_id", min_value=1, max_value=2**62)
+    due_from = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+    due_to = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+
+    class Meta:
+        model = Message
+        fields = ["patient", "status", "kind", "channel", "reason_code", "due_from", "due_to"]
+
+
+class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Every message planned, sent, failed or skipped, with its reason. Read-only."""
+
+    permission_classes = [require("clinic.work_recalls")]
+    serializer_class = MessageSerializer
+    filterset_class = MessageFilter
+    ordering_fields = ["due_at", "created_at"]
+    queryset = Message.objects.order_by("-due_at", "-id")
+
+
+def register(router: DefaultRouter) -> None:
+    router.register("recalls", RecallViewSet, basename="recall")
+    router.register("messages", MessageViewSet, basename="message")

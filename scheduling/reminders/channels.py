@@ -1,0 +1,170 @@
+"""Channel backends: how a rendered message leaves the building.
+
+Email goes through Django's email framework (SMTP or any backend set by EMAIL_URL). SMS goes
+through one small interface with three backends: ``console`` (development), ``test`` (an
+in-memory outbox for tests) and ``twilio`` (Twilio's REST API). Every backend raises one of two
+errors, so the sender can tell a provider that is down for a while (retry with backoff) from a
+message that can never be delivered (record the failure and move on).
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from dataclasses import dataclass, field
+
+import requests
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.message import make_msgid
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
+
+
+class SendError(Exception):
+    code = "send_error"
+
+
+class TransientSendError(SendError):
+    """The provider is unreachable or busy: the same message may go through later."""
+
+    code = "provider_unavailable"
+
+
+class PermanentSendError(SendError):
+    """The provider refused this message (bad number, unsubscribed): retrying will not help."""
+
+    code = "provider_rejected"
+
+
+@dataclass
+class EmailContent:
+    to: str
+    subject: str
+    text: str
+    html: str | None = None
+    attachments: list[tuple[str, bytes, str]] = field(default_factory=list)
+
+
+def send_email(content: EmailContent) -> str:
+    """Send one email; returns the Message-ID."""
+    message_id = make_msgid(domain=settings.EMAIL_MESSAGE_ID_DOMAIN)
+    message = EmailMultiAlternatives(
+        subject=content.subject,
+        body=content.text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[content.to],
+        connection=get_connection(timeout=settings.EMAIL_TIMEOUT),
+        headers={"Message-ID": message_id},
+    )
+    if content.html:
+        message.attach_alternative(content.html, "text/html")
+    for filename, data, mimetype in content.attachments:
+        message.attach(filename, data, mimetype)
+    try:
+        message.send(fail_silently=False)
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise PermanentSendError(f"recipient refused: {_smtp_codes(exc.recipients)}") from exc
+    except smtplib.SMTPResponseException as exc:
+        # 4xx replies are temporary by definition (RFC 5321); 5xx are final.
+        if 400 <= exc.smtp_code < 500:
+            raise TransientSendError(f"SMTP {exc.smtp_code}") from exc
+        raise PermanentSendError(f"SMTP {exc.smtp_code}") from exc
+    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+        raise TransientSendError(f"SMTP unavailable: {type(exc).__name__}") from exc
+    return message_id
+
+
+def _smtp_codes(recipients: dict) -> str:
+    return ", ".join(str(code) for code, _ in recipients.values())
+
+
+class SmsBackend:
+    """Send one SMS; return the provider's message id. Raise Transient/PermanentSendError."""
+
+    def send(self, *, to: str, body: str) -> str:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class ConsoleSmsBackend(SmsBackend):
+    """Development: print the SMS to the worker's output."""
+
+    def send(self, *, to: str, body: str) -> str:
+        print(f"--- SMS to {to} ---\n{body}\n---", flush=True)
+        return "console"
+
+
+# The test backend's outbox, like django.core.mail.outbox.
+outbox: list[dict] = []
+
+
+class TestSmsBackend(SmsBackend):
+    """Tests: keep sent messages in ``channels.outbox``; numbers listed in
+    ``settings.SMS_TEST_FAIL`` fail as {number: "transient" | "permanent"}."""
+
+    def send(self, *, to: str, body: str) -> str:
+        failure = getattr(settings, "SMS_TEST_FAIL", {}).get(to)
+        if failure == "transient":
+            raise TransientSendError("test provider unavailable")
+        if failure == "permanent":
+            raise PermanentSendError("test provider rejected the number")
+        outbox.append({"to": to, "body": body})
+        return f"test-{len(outbox)}"
+
+
+class TwilioSmsBackend(SmsBackend):
+    """Twilio's Messages API (https://www.twilio.com/docs/messaging/api/message-resource).
+
+    ``TWILIO_API_BASE`` points the backend at another host (the tests run a local fake).
+    """
+
+    # Twilio error codes that mean "this number will never take this message".
+    PERMANENT_CODES = {21211, 21214, 21408, 21610, 21612, 21614, 30003, 30005, 30006}
+
+    def __init__(self) -> None:
+        self.sid = settings.TWILIO_ACCOUNT_SID
+        self.token = settings.TWILIO_AUTH_TOKEN
+        self.sender = settings.TWILIO_FROM_NUMBER
+        self.base = settings.TWILIO_API_BASE.rstrip("/")
+        if not (self.sid and self.token and self.sender):
+            raise PermanentSendError(
+                "Twilio is not configured (TWILIO_ACCOUNT_SID, _AUTH_TOKEN, _FROM_NUMBER)"
+            )
+
+    def send(self, *, to: str, body: str) -> str:
+        url = f"{self.base}/2010-04-01/Accounts/{self.sid}/Messages.json"
+        try:
+            response = requests.post(
+                url,
+                data={"To": to, "From": self.sender, "Body": body},
+                auth=(self.sid, self.token),
+                timeout=10,
+            )
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise TransientSendError(f"Twilio unreachable: {type(exc).__name__}") from exc
+        if response.status_code == 429 or response.status_code >= 500:
+            raise TransientSendError(f"Twilio HTTP {response.status_code}")
+        try:
+            payload = response.json()
+        except ValueError as exc:
+            raise TransientSendError(f"Twilio sent no JSON (HTTP {response.status_code})") from exc
+        if response.status_code >= 400:
+            code = payload.get("code")
+            detail = f"Twilio error {code}: {payload.get('message', '')}"[:300]
+            if code in self.PERMANENT_CODES or response.status_code in (400, 404):
+                raise PermanentSendError(detail)
+            raise TransientSendError(detail)
+        return str(payload.get("sid", ""))
+
+
+SMS_BACKENDS = {
+    "console": "scheduling.reminders.channels.ConsoleSmsBackend",
+    "test": "scheduling.reminders.channels.TestSmsBackend",
+    "twilio": "scheduling.reminders.channels.TwilioSmsBackend",
+}
+
+
+def sms_backend() -> SmsBackend:
+    path = SMS_BACKENDS.get(settings.SMS_BACKEND, settings.SMS_BACKEND)
+    return import_string(path)()

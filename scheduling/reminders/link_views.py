@@ -1,0 +1,358 @@
+"""What a patient sees after following a link from a message. No login: the signed token is
+the authority, for one patient, one action and one target only."""
+
+import base64
+import hashlib
+import hmac
+import logging
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from clinic.errors import DomainError
+from patients.models import MessagingConsent, Patient
+from patients.services import consent_opt_out, consent_record
+
+from ..models import Appointment, Message, Provider, Recall, Room
+from ..selectors import availability_for
+from ..services import VIA_PATIENT_LINK, appointment_book, appointment_cancel, appointment_confirm
+from .links import Action, LinkExpired, LinkInvalid, PatientLink, link_read
+from .questionnaires import questionnaire_for
+
+logger = logging.getLogger(__name__)
+
+
+def _problem(request, *, expired: bool):
+    return render(
+        request,
+        "links/problem.html",
+        {"expired": expired},
+        status=410 if expired else 400,
+    )
+
+
+@never_cache
+def open_link(request, token: str):
+    try:
+        link = link_read(token)
+    except LinkExpired:
+        return _problem(request, expired=True)
+    except LinkInvalid:
+        return _problem(request, expired=False)
+    patient = Patient.objects.filter(pk=link.patient_id, status=Patient.Status.ACTIVE).first()
+    if patient is None:
+        return _problem(request, expired=False)
+    handler = HANDLERS[link.action]
+    return handler(request, link=link, patient=patient, token=token)
+
+
+def _unsubscribe(request, *, link: PatientLink, patient: Patient, token: str):
+    channel, _, purpose = link.target.partition(":")
+    if channel not in MessagingConsent.Channel.values or purpose not in MessagingConsent.Purpose.values:
+        return _problem(request, expired=False)
+    purposes = [purpose]
+    if request.method == "POST":
+        if request.POST.get("scope") == "all":
+            purposes = list(MessagingConsent.Purpose.values)
+        with transaction.atomic():
+            for each in purposes:
+                consent_record(
+                    patient=patient,
+                    channel=channel,
+                    purpose=each,
+                    granted=False,
+                    method=MessagingConsent.Method.LINK,
+                    actor=None,
+                )
+        return render(
+            request,
+            "links/unsubscribed.html",
+            {
+                "channel": MessagingConsent.Channel(channel).label,
+                "purposes": [MessagingConsent.Purpose(p).label for p in purposes],
+            },
+        )
+    return render(
+        request,
+        "links/unsubscribe.html",
+        {
+            "token": token,
+            "channel": MessagingConsent.Channel(channel).label,
+            "purpose": MessagingConsent.Purpose(purpose).label,
+        },
+    )
+
+
+def _appointment_for(link: PatientLink, patient: Patient) -> Appointment | None:
+    if not link.target.isdigit():
+        return None
+    return (
+        Appointment.objects.select_related("room__location", "provider__user", "appointment_type")
+        .filter(pk=int(link.target), patient=patient)
+        .first()
+    )
+
+
+def _confirm(request, *, link: PatientLink, patient: Patient, token: str):
+    appointment = _appointment_for(link, patient)
+    if appointment is None:
+        return _problem(request, expired=False)
+    error = ""
+    if request.method == "POST" and appointment.status == Appointment.Status.BOOKED:
+        try:
+            appointment = appointment_confirm(appointment=appointment, actor=None, via=VIA_PATIENT_LINK)
+        except DomainError as exc:
+            error = exc.detail
+    return render(
+        request,
+        "links/confirm.html",
+        {"appointment": appointment, "when": _local(appointment.starts_at), "error": error},
+    )
+
+
+CANCEL_REASONS = [
+    ("cannot_attend", "I cannot come at that time"),
+    ("unwell", "I am unwell"),
+    ("no_longer_needed", "I no longer need the appointment"),
+    ("other", "Another reason"),
+]
+
+
+def _cancel(request, *, link: PatientLink, patient: Patient, token: str):
+    appointment = _appointment_for(link, patient)
+    if appointment is None:
+        return _problem(request, expired=False)
+    error = ""
+    cancellable = appointment.status in (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED)
+    if request.method == "POST" and cancellable:
+        reason = dict(CANCEL_REASONS).get(request.POST.get("reason", ""), "Cancelled by the patient")
+        try:
+            appointment = appointment_cancel(
+                appointment=appointment,
+                reason=f"Patient link: {reason}",
+                actor=None,
+                cancelled_by="patient",
+                via=VIA_PATIENT_LINK,
+            )
+        except DomainError as exc:
+            error = exc.detail
+    return render(
+        request,
+        "links/cancel.html",
+        {
+            "appointment": appointment,
+            "when": _local(appointment.starts_at),
+            "reasons": CANCEL_REASONS,
+            "error": error,
+            "token": token,
+        },
+    )
+
+
+def _local(moment):
+    return timezone.localtime(moment)
+
+
+def _slot_value(slot) -> str:
+    return f"{slot.start.isoformat()}|{slot.provider.pk}|{slot.room.pk}"
+
+
+def recall_slots(*, recall: Recall, patient: Patient, from_day: date, days: int = 14) -> list:
+    """Slots a patient may pick for a recall: never before its earliest date; their usual
+    clinician's first, then everyone else's."""
+    first_day = max(from_day, recall.earliest_date, timezone.localdate())
+    last_day = first_day + timedelta(days=days - 1)
+    preferred = []
+    if recall.preferred_provider_id:
+        preferred = availability_for(
+            appointment_type=recall.appointment_type,
+            date_from=first_day,
+            date_to=last_day,
+            provider=recall.preferred_provider,
+            patient=patient,
+        )
+    others = [
+        slot
+        for slot in availability_for(
+            appointment_type=recall.appointment_type, date_from=first_day, date_to=last_day, patient=patient
+        )
+        if slot.provider.pk != recall.preferred_provider_id
+    ]
+    return preferred + others
+
+
+def _book(request, *, link: PatientLink, patient: Patient, token: str):
+    recall = (
+        Recall.objects.select_related(
+            "appointment_type", "preferred_provider__user", "booked_appointment__room__location"
+        )
+        .filter(pk=int(link.target) if link.target.isdigit() else 0, patient=patient)
+        .first()
+    )
+    if recall is None:
+        return _problem(request, expired=False)
+    if recall.status != Recall.Status.OPEN:
+        booked = recall.booked_appointment
+        return render(
+            request,
+            "links/book_done.html",
+            {"appointment": booked, "when": _local(booked.starts_at) if booked else None, "already": True},
+        )
+    error = ""
+    if request.method == "POST":
+        start, provider_id, room_id = (request.POST.get("slot", "") + "||").split("|")[:3]
+        try:
+            starts_at = datetime.fromisoformat(start)
+            provider = Provider.objects.get(pk=int(provider_id))
+            room = Room.objects.get(pk=int(room_id))
+        except (ValueError, Provider.DoesNotExist, Room.DoesNotExist):
+            error = "Please choose one of the times below."
+        else:
+            if starts_at.date() < recall.earliest_date or starts_at.tzinfo is None:
+                error = "Please choose one of the times below."
+            else:
+                try:
+                    appointment = appointment_book(
+                        patient=patient,
+                        appointment_type=recall.appointment_type,
+                        provider=provider,
+                        starts_at=starts_at,
+                        room=room,
+                        actor=None,
+                        via=VIA_PATIENT_LINK,
+                    )
+                except DomainError:
+                    error = "Sorry, that time has just been taken. Please choose another."
+                else:
+                    return render(
+                        request,
+                        "links/book_done.html",
+                        {"appointment": appointment, "when": _local(appointment.starts_at), "already": False},
+                    )
+    try:
+        from_day = date.fromisoformat(request.GET.get("from", ""))
+    except ValueError:
+        from_day = recall.earliest_date
+    slots = recall_slots(recall=recall, patient=patient, from_day=from_day)
+    days: dict = {}
+    for slot in slots[:60]:
+        days.setdefault(_local(slot.start).date(), []).append(
+            {"value": _slot_value(slot), "time": _local(slot.start), "provider": slot.provider}
+        )
+    first_day = max(from_day, recall.earliest_date, timezone.localdate())
+    return render(
+        request,
+        "links/book.html",
+        {
+            "recall": recall,
+            "days": sorted(days.items()),
+            "error": error,
+            "next_from": (first_day + timedelta(days=14)).isoformat(),
+            "earliest": recall.earliest_date,
+        },
+    )
+
+
+def _questionnaire(request, *, link: PatientLink, patient: Patient, token: str):
+    message = Message.objects.filter(
+        pk=int(link.target) if link.target.isdigit() else 0, patient=patient, kind=Message.Kind.QUESTIONNAIRE
+    ).first()
+    questionnaire = questionnaire_for((message.context or {}).get("instrument", "")) if message else None
+    if message is None or questionnaire is None:
+        return _problem(request, expired=False)
+    if message.context.get("answered_at"):
+        return render(
+            request, "links/questionnaire_done.html", {"questionnaire": questionnaire, "already": True}
+        )
+    answers: dict[str, int] = {}
+    missing: list[str] = []
+    if request.method == "POST":
+        allowed = {value for value, _ in questionnaire.choices}
+        for key, _question in questionnaire.items:
+            raw = request.POST.get(key, "")
+            if raw.isdigit() and int(raw) in allowed:
+                answers[key] = int(raw)
+            else:
+                missing.append(key)
+        if not missing:
+            with transaction.atomic():
+                # Lock the request row: a double submit stores one set of answers.
+                locked = Message.objects.select_for_update().get(pk=message.pk)
+                if not locked.context.get("answered_at"):
+                    now = timezone.now()
+                    questionnaire.save(
+                        patient=patient, items=answers, answered_at=now, source=f"message:{message.pk}"
+                    )
+                    Message.objects.filter(pk=message.pk).update(
+                        context={**locked.context, "answered_at": now.isoformat()}
+                    )
+            return render(request, "links/questionnaire_done.html", {"questionnaire": questionnaire})
+    return render(
+        request,
+        "links/questionnaire.html",
+        {
+            "questionnaire": questionnaire,
+            "rows": [
+                {"key": key, "question": question, "value": answers.get(key), "missing": key in missing}
+                for key, question in questionnaire.items
+            ],
+            "missing": bool(missing),
+        },
+    )
+
+
+HANDLERS = {
+    Action.UNSUBSCRIBE: _unsubscribe,
+    Action.CONFIRM: _confirm,
+    Action.CANCEL: _cancel,
+    Action.BOOK: _book,
+    Action.QUESTIONNAIRE: _questionnaire,
+}
+
+
+# --------------------------------------------------------------------------------------------
+# SMS replies: STOP must take effect at once.
+
+STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+
+
+def twilio_signature_valid(request) -> bool:
+    """Twilio signs the full URL plus the sorted POST parameters with the account's auth token."""
+    token = settings.TWILIO_AUTH_TOKEN
+    given = request.headers.get("X-Twilio-Signature", "")
+    if not token or not given:
+        return False
+    url = settings.SITE_URL + request.get_full_path()
+    payload = url + "".join(f"{key}{value}" for key, value in sorted(request.POST.items()))
+    digest = hmac.new(token.encode(), payload.encode(), hashlib.sha1).digest()
+    expected = base64.b64encode(digest).decode()
+    return hmac.compare_digest(expected, given)
+
+
+@csrf_exempt  # Called by the SMS provider, authenticated by its signature instead.
+@require_POST
+def twilio_inbound(request):
+    if not twilio_signature_valid(request):
+        return HttpResponse(status=403)
+    sender = request.POST.get("From", "")[:32]
+    word = request.POST.get("Body", "").strip().upper()
+    if word in STOP_WORDS and sender:
+        try:
+            withdrawn = consent_opt_out(
+                channel=MessagingConsent.Channel.SMS, address=sender, method=MessagingConsent.Method.SMS_REPLY
+            )
+        except ValidationError:
+            withdrawn = []  # Not a number we could have written to.
+        logger.info("sms opt-out received", extra={"consents_withdrawn": len(withdrawn)})
+    # An empty TwiML response: Twilio itself answers STOP with its standard confirmation.
+    return HttpResponse(
+        '<?xml version="1.0" encoding="UTF-8"?><Response></Response>', content_type="text/xml"
+    )

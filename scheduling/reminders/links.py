@@ -1,0 +1,64 @@
+"""Signed, expiring, single-patient links: how patients act without a login.
+
+A token carries the patient's id, the action and its target, signed with SECRET_KEY and a
+per-purpose salt, and stamped with the time it was made. The view re-checks that the target
+belongs to that patient, so a valid token can never reach another patient's data.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+SALT = "clinic.patient-link.v1"
+
+
+class Action:
+    CONFIRM = "confirm"  # target: appointment id
+    CANCEL = "cancel"  # target: appointment id
+    BOOK = "book"  # target: recall id
+    QUESTIONNAIRE = "questionnaire"  # target: message id (the request)
+    UNSUBSCRIBE = "unsubscribe"  # target: "<channel>:<purpose>"
+
+    ALL = frozenset({CONFIRM, CANCEL, BOOK, QUESTIONNAIRE, UNSUBSCRIBE})
+
+
+@dataclass(frozen=True)
+class PatientLink:
+    patient_id: int
+    action: str
+    target: str
+
+
+class LinkInvalid(Exception):
+    """Tampered with, or not a link of ours."""
+
+
+class LinkExpired(Exception):
+    pass
+
+
+def link_token(*, patient_id: int, action: str, target: str | int) -> str:
+    if action not in Action.ALL:
+        raise ValueError(f"unknown link action {action!r}")
+    return signing.dumps({"p": patient_id, "a": action, "t": str(target)}, salt=SALT, compress=True)
+
+
+def link_url(*, patient_id: int, action: str, target: str | int) -> str:
+    token = link_token(patient_id=patient_id, action=action, target=target)
+    return settings.SITE_URL + reverse("links:open", kwargs={"token": token})
+
+
+def link_read(token: str, *, max_age: timedelta | None = None) -> PatientLink:
+    max_age = max_age or timedelta(days=settings.PATIENT_LINK_MAX_AGE_DAYS)
+    try:
+        data = signing.loads(token, salt=SALT, max_age=max_age)
+    except signing.SignatureExpired as exc:
+        raise LinkExpired from exc
+    except signing.BadSignature as exc:
+        raise LinkInvalid from exc
+    if not isinstance(data, dict) or data.get("a") not in Action.ALL or not isinstance(data.get("p"), int):
+        raise LinkInvalid
+    return PatientLink(patient_id=data["p"], action=data["a"], target=str(data.get("t", "")))

@@ -1,0 +1,122 @@
+"""Reads for the recall worklist and the message log."""
+
+from datetime import date
+
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from ..models import Message, Recall, RecallContact
+
+
+class Bucket:
+    UPCOMING = "upcoming"
+    DUE = "due"
+    OVERDUE = "overdue"
+    BOOKED = "booked"
+    CLOSED = "closed"
+
+    CHOICES = [
+        (UPCOMING, "Upcoming"),
+        (DUE, "Due"),
+        (OVERDUE, "Overdue"),
+        (BOOKED, "Booked"),
+        (CLOSED, "Closed"),
+    ]
+
+
+def recall_bucket(recall: Recall, today: date) -> str:
+    if recall.status == Recall.Status.BOOKED:
+        return Bucket.BOOKED
+    if recall.status != Recall.Status.OPEN:
+        return Bucket.CLOSED
+    if today >= recall.overdue_date:
+        return Bucket.OVERDUE
+    if today >= recall.due_date:
+        return Bucket.DUE
+    return Bucket.UPCOMING
+
+
+def _bucket_filter(bucket: str, today: date) -> Q:
+    return {
+        Bucket.UPCOMING: Q(status=Recall.Status.OPEN, due_date__gt=today),
+        Bucket.DUE: Q(status=Recall.Status.OPEN, due_date__lte=today, overdue_date__gt=today),
+        Bucket.OVERDUE: Q(status=Recall.Status.OPEN, overdue_date__lte=today),
+        Bucket.BOOKED: Q(status=Recall.Status.BOOKED),
+        Bucket.CLOSED: Q(status__in=[Recall.Status.COMPLETED, Recall.Status.CANCELLED]),
+    }[bucket]
+
+
+def recall_worklist(
+    *,
+    today: date,
+    bucket: str | None = None,
+    kind: str | None = None,
+    provider_id: int | None = None,
+    patient_id: int | None = None,
+) -> QuerySet[Recall]:
+    """Recalls with what the front desk needs on one row, in a fixed number of queries."""
+    last_contact = RecallContact.objects.filter(recall=OuterRef("pk")).order_by("-at", "-id")
+    sent = (
+        Message.objects.filter(recall=OuterRef("pk"), status=Message.Status.SENT)
+        .order_by()
+        .values("recall")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    qs = Recall.objects.select_related(
+        "patient", "appointment_type", "preferred_provider__user", "booked_appointment"
+    ).annotate(
+        last_contact_at=Subquery(last_contact.values("at")[:1]),
+        last_contact_method=Subquery(last_contact.values("method")[:1]),
+        last_contact_outcome=Subquery(last_contact.values("outcome")[:1]),
+        messages_sent=Coalesce(Subquery(sent, output_field=IntegerField()), 0),
+    )
+    if bucket:
+        qs = qs.filter(_bucket_filter(bucket, today))
+    if kind:
+        qs = qs.filter(kind=kind)
+    if provider_id:
+        qs = qs.filter(preferred_provider_id=provider_id)
+    if patient_id:
+        qs = qs.filter(patient_id=patient_id)
+    return qs.order_by("due_date", "id")
+
+
+def recall_counts(*, today: date) -> dict[str, int]:
+    """How many recalls are in each bucket (the worklist's tabs)."""
+    open_ = Q(status=Recall.Status.OPEN)
+    return Recall.objects.aggregate(
+        upcoming=Count("id", filter=open_ & Q(due_date__gt=today)),
+        due=Count("id", filter=open_ & Q(due_date__lte=today, overdue_date__gt=today)),
+        overdue=Count("id", filter=open_ & Q(overdue_date__lte=today)),
+        booked=Count("id", filter=Q(status=Recall.Status.BOOKED)),
+    )
+
+
+def message_log(
+    *,
+    patient_id: int | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    channel: str | None = None,
+) -> QuerySet[Message]:
+    qs = Message.objects.select_related("patient")
+    if patient_id:
+        qs = qs.filter(patient_id=patient_id)
+    if status:
+        qs = qs.filter(status=status)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if channel:
+        qs = qs.filter(channel=channel)
+    return qs.order_by("-due_at", "-id")
+
+
+def message_failure_summary() -> list[dict]:
+    """Failures by reason: a dead provider shows up here the same day."""
+    return list(
+        Message.objects.filter(status=Message.Status.FAILED)
+        .values("channel", "reason_code")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+    )

@@ -1,0 +1,610 @@
+"""Reminders and recalls: planning message rows, dispatching the due ones, sending each once.
+
+Three steps, each safe to repeat:
+
+1. *Planning* (``messages_plan_*``): a booking, a recall or a toxin session creates message rows
+   with a due time. ``dedupe_key`` is unique per (target, kind, channel, due date), so planning
+   twice plans nothing new.
+2. *Dispatching* (``messages_dispatch``, every minute from Celery beat): claims due rows with
+   ``SELECT ... FOR UPDATE SKIP LOCKED`` and marks them ``queued``; two dispatchers never claim
+   the same row. The claimed ids go to send tasks in batches.
+3. *Sending* (``message_send``): a conditional ``UPDATE ... WHERE status = 'queued'`` moves one
+   row to ``sending``; only the worker whose update hit the row sends it. Consent, contact
+   details and the target's state are checked now, at send time, not when planned.
+
+A worker killed mid-batch leaves rows ``queued`` (never attempted: put back to ``scheduled``)
+or ``sending`` (the provider may have taken it: marked failed as "interrupted", never resent,
+since a duplicate reminder is worse than a visible failure the front desk can follow up).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string, select_template
+from django.utils import timezone
+
+from clinic.audit import audit_record
+from clinic.errors import InvalidTransition
+from clinic.models import ClinicSettings
+from patients.models import MessagingConsent, Patient
+from patients.selectors import consent_current
+
+from ..models import Appointment, Message, Recall, RecallContact
+from . import channels
+from .links import Action, link_url
+
+logger = logging.getLogger(__name__)
+
+Kind = Message.Kind
+Status = Message.Status
+Purpose = MessagingConsent.Purpose
+
+PURPOSE_FOR_KIND = {
+    Kind.APPOINTMENT_CONFIRMATION: Purpose.APPOINTMENT_REMINDERS,
+    Kind.APPOINTMENT_CHANGED: Purpose.APPOINTMENT_REMINDERS,
+    Kind.APPOINTMENT_CANCELLED: Purpose.APPOINTMENT_REMINDERS,
+    Kind.APPOINTMENT_REMINDER: Purpose.APPOINTMENT_REMINDERS,
+    Kind.RECALL_DUE: Purpose.RECALLS,
+    Kind.RECALL_SECOND: Purpose.RECALLS,
+    Kind.QUESTIONNAIRE: Purpose.QUESTIONNAIRES,
+    Kind.CAMPAIGN: Purpose.RECALLS,
+}
+
+
+class RecallNotOpen(InvalidTransition):
+    code = "recall_not_open"
+
+
+# Reminders about a visit or a recall go out at this local time of their due day.
+SEND_AT_LOCAL = time(10, 0)
+# A claim older than this belongs to a worker that died.
+STALE_CLAIM = timedelta(minutes=10)
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def local_datetime(day: date, at: time = SEND_AT_LOCAL) -> datetime:
+    """A wall-clock time in the clinic's zone on ``day``, as an aware datetime."""
+    return datetime.combine(day, at, tzinfo=_tz())
+
+
+# --------------------------------------------------------------------------------------------
+# Planning
+
+
+def _channels_for(patient: Patient) -> list[str]:
+    found = []
+    if patient.email:
+        found.append(Message.Channel.EMAIL)
+    if patient.mobile:
+        found.append(Message.Channel.SMS)
+    # A patient with no contact details still gets a row, skipped at send time with its reason,
+    # so that the front desk sees who could not be reached.
+    return found or [Message.Channel.EMAIL]
+
+
+def message_schedule(
+    *,
+    patient: Patient,
+    kind: str,
+    due_at: datetime,
+    target: str,
+    appointment: Appointment | None = None,
+    recall: Recall | None = None,
+    context: dict | None = None,
+    channels_: list[str] | None = None,
+) -> int:
+    """Plan one message per channel. Returns how many rows were new (0 when planned before)."""
+    due_day = timezone.localtime(due_at, _tz()).date().isoformat()
+    rows = [
+        Message(
+            patient=patient,
+            kind=kind,
+            channel=channel,
+            purpose=PURPOSE_FOR_KIND[kind],
+            due_at=due_at,
+            appointment=appointment,
+            recall=recall,
+            context=context or {},
+            dedupe_key=f"{target}:{kind}:{channel}:{due_day}",
+        )
+        for channel in (channels_ or _channels_for(patient))
+    ]
+    keys = [row.dedupe_key for row in rows]
+    existing = set(Message.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+    new = [row for row in rows if row.dedupe_key not in existing]
+    # ignore_conflicts: a concurrent planner that inserted the same key first wins, silently.
+    Message.objects.bulk_create(new, ignore_conflicts=True)
+    return len(new)
+
+
+def _cancel_pending(qs, reason: str) -> int:
+    return qs.filter(status=Status.SCHEDULED).update(
+        status=Status.CANCELLED, reason_code="superseded", reason=reason[:300], updated_at=timezone.now()
+    )
+
+
+def messages_plan_for_appointment(
+    *, appointment: Appointment, event: str, now: datetime | None = None
+) -> None:
+    """Plan the notices and the reminder that a booking, a move or a cancellation implies.
+
+    ``event`` is "booked", "rescheduled" or "cancelled". Called after the booking commits.
+    """
+    now = now or timezone.now()
+    patient = appointment.patient
+    target = f"appointment:{appointment.pk}"
+    pending = Message.objects.filter(appointment=appointment)
+    if event in ("rescheduled", "cancelled"):
+        _cancel_pending(
+            pending.filter(kind__in=[Kind.APPOINTMENT_REMINDER, Kind.QUESTIONNAIRE]), f"appointment {event}"
+        )
+    notice = {
+        "booked": Kind.APPOINTMENT_CONFIRMATION,
+        "rescheduled": Kind.APPOINTMENT_CHANGED,
+        "cancelled": Kind.APPOINTMENT_CANCELLED,
+    }[event]
+    # The start time is part of the key: each move sends its own notice, a repeat sends none.
+    stamp = appointment.starts_at.strftime("%Y%m%dT%H%M")
+    message_schedule(
+        patient=patient, kind=notice, due_at=now, target=f"{target}@{stamp}", appointment=appointment
+    )
+    if event == "cancelled":
+        return
+    policy = ClinicSettings.load()
+    remind_at = appointment.starts_at - timedelta(hours=policy.appointment_reminder_hours)
+    if remind_at > now:
+        message_schedule(
+            patient=patient,
+            kind=Kind.APPOINTMENT_REMINDER,
+            due_at=remind_at,
+            target=target,
+            appointment=appointment,
+        )
+    if appointment.appointment_type.is_toxin:
+        # The SAQ is taken before each toxin session (DOMAIN.md): ask with the reminder.
+        message_schedule(
+            patient=patient,
+            kind=Kind.QUESTIONNAIRE,
+            due_at=max(remind_at, now),
+            target=target,
+            appointment=appointment,
+            context={"instrument": "saq", "when": "before"},
+        )
+
+
+def recall_reminder_dates(recall: Recall, policy: ClinicSettings) -> list[tuple[str, date]]:
+    """When a recall's reminders go out: (kind, date) pairs."""
+    if recall.kind == Recall.Kind.REINJECTION:
+        # Counted from the session: first at 11 weeks so that it is booked for weeks 12-16,
+        # then once more at 14 weeks if still not booked (clinic settings).
+        return [
+            (Kind.RECALL_DUE, recall.anchor_date + timedelta(weeks=policy.recall_first_reminder_weeks)),
+            (Kind.RECALL_SECOND, recall.anchor_date + timedelta(weeks=policy.recall_second_reminder_weeks)),
+        ]
+    # Post-op, therapy and follow-up recalls: a week before the earliest date, then on the due date.
+    first = max(recall.earliest_date - timedelta(days=7), recall.anchor_date + timedelta(days=1))
+    second = max(recall.due_date, first + timedelta(days=1))
+    return [(Kind.RECALL_DUE, first), (Kind.RECALL_SECOND, second)]
+
+
+def messages_plan_for_recall(*, recall: Recall, now: datetime | None = None) -> int:
+    """Plan a recall's reminders. Dates already past are sent at the next dispatch (once)."""
+    now = now or timezone.now()
+    policy = ClinicSettings.load()
+    planned = 0
+    today = timezone.localdate(now, _tz())
+    for kind, day in recall_reminder_dates(recall, policy):
+        due_at = local_datetime(day)
+        if day < today:
+            if kind != Kind.RECALL_DUE:
+                # Opened late (a session recorded after the fact): one reminder now is enough.
+                continue
+            due_at = now
+        planned += message_schedule(
+            patient=recall.patient,
+            kind=kind,
+            due_at=due_at,
+            target=f"recall:{recall.pk}",
+            recall=recall,
+        )
+    return planned
+
+
+def messages_cancel_for_recall(*, recall: Recall, reason: str) -> int:
+    return _cancel_pending(Message.objects.filter(recall=recall), reason)
+
+
+def questionnaire_request_schedule(
+    *,
+    patient: Patient,
+    anchor_date: date,
+    source: str,
+    instrument: str = "saq",
+    after_days: int | None = None,
+) -> int:
+    """Ask the patient to fill in a questionnaire ``after_days`` after ``anchor_date``
+    (default: the clinic's questionnaire_after_toxin_days, ~2 weeks after a toxin session)."""
+    if after_days is None:
+        after_days = ClinicSettings.load().questionnaire_after_toxin_days
+    due_day = anchor_date + timedelta(days=after_days)
+    if due_day < timezone.localdate(timezone.now(), _tz()):
+        # A session recorded long after the fact: asking how it went weeks later measures nothing.
+        return 0
+    return message_schedule(
+        patient=patient,
+        kind=Kind.QUESTIONNAIRE,
+        due_at=local_datetime(due_day),
+        target=source,
+        context={"instrument": instrument, "when": "after", "source": source},
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Dispatching
+
+
+def messages_requeue_stale(*, now: datetime | None = None) -> tuple[int, int]:
+    """Recover from workers that died: (requeued, marked interrupted)."""
+    now = now or timezone.now()
+    cutoff = now - STALE_CLAIM
+    requeued = Message.objects.filter(status=Status.QUEUED, claimed_at__lt=cutoff).update(
+        status=Status.SCHEDULED, claimed_at=None, updated_at=now
+    )
+    interrupted = Message.objects.filter(status=Status.SENDING, claimed_at__lt=cutoff).update(
+        status=Status.FAILED,
+        reason_code="interrupted",
+        reason="The sending worker stopped mid-send; delivery unknown, not resent to avoid a duplicate.",
+        updated_at=now,
+    )
+    if requeued or interrupted:
+        logger.warning("messages recovered", extra={"requeued": requeued, "interrupted": interrupted})
+    return requeued, interrupted
+
+
+def messages_claim_due(*, now: datetime | None = None, limit: int | None = None) -> list[int]:
+    """Claim due scheduled messages (oldest first) and mark them queued. Returns their ids."""
+    now = now or timezone.now()
+    limit = limit or settings.MESSAGE_DISPATCH_LIMIT
+    with transaction.atomic():
+        due = Message.objects.filter(status=Status.SCHEDULED, due_at__lte=now).order_by("due_at", "id")
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        ids = list(due.values_list("id", flat=True)[:limit])
+        if ids:
+            Message.objects.filter(id__in=ids, status=Status.SCHEDULED).update(
+                status=Status.QUEUED, claimed_at=now, updated_at=now
+            )
+    return ids
+
+
+def batches(ids: list[int], size: int | None = None) -> list[list[int]]:
+    size = size or settings.MESSAGE_BATCH_SIZE
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+# --------------------------------------------------------------------------------------------
+# Sending
+
+
+def _retry_delay(attempts: int) -> timedelta:
+    # 1, 4, 16, 64 ... minutes, capped at 6 hours.
+    return min(timedelta(minutes=4 ** max(attempts - 1, 0)), timedelta(hours=6))
+
+
+def in_quiet_hours(moment: datetime, policy: ClinicSettings) -> datetime | None:
+    """If ``moment`` falls in the clinic's quiet hours, the time they end; else None."""
+    local = timezone.localtime(moment, _tz())
+    start, end = policy.quiet_hours_start, policy.quiet_hours_end
+    t = local.time()
+    if start == end:
+        return None
+    inside = (start <= t or t < end) if start > end else (start <= t < end)
+    if not inside:
+        return None
+    end_day = local.date() if t < end else local.date() + timedelta(days=1)
+    return local_datetime(end_day, end)
+
+
+class SendContext:
+    """What every message of a batch shares: the clinic's rules and one SMS backend (one HTTP
+    connection pool), loaded once per batch instead of once per message."""
+
+    def __init__(self) -> None:
+        self.policy = ClinicSettings.load()
+        self._sms: channels.SmsBackend | None = None
+
+    @property
+    def sms(self) -> channels.SmsBackend:
+        if self._sms is None:
+            self._sms = channels.sms_backend()
+        return self._sms
+
+
+def messages_send_batch(*, message_ids: list[int]) -> dict[str, int]:
+    """Send a batch; returns how many ended in each status."""
+    shared = SendContext()
+    outcome: dict[str, int] = {}
+    for message_id in message_ids:
+        status = message_send(message_id=message_id, shared=shared)
+        outcome[status] = outcome.get(status, 0) + 1
+    return outcome
+
+
+def message_send(*, message_id: int, now: datetime | None = None, shared: SendContext | None = None) -> str:
+    """Send one message if it is still ours to send; returns its final status.
+
+    Never raises for one message's problem: the caller loops over a batch, and one bad contact
+    record must not stop the others.
+    """
+    now = now or timezone.now()
+    shared = shared or SendContext()
+    claimed = Message.objects.filter(pk=message_id, status=Status.QUEUED).update(
+        status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1, updated_at=now
+    )
+    if not claimed:
+        return "not_claimed"
+    message = Message.objects.select_related(
+        "patient",
+        "appointment__appointment_type",
+        "appointment__room__location",
+        "appointment__provider__user",
+        "recall",
+    ).get(pk=message_id)
+    try:
+        return _deliver(message, now, shared)
+    except channels.PermanentSendError as exc:
+        # E.g. an SMS backend that is not configured: every message fails visibly, with why.
+        return _finish(message, Status.FAILED, "provider_rejected", str(exc), now)
+    except Exception as exc:
+        # A programming or data error in one message: record it on that row and carry on.
+        logger.exception("message send failed unexpectedly", extra={"message_id": message_id})
+        return _finish(message, Status.FAILED, "error", f"Unexpected error: {type(exc).__name__}", now)
+
+
+def _finish(message: Message, status: str, code: str, reason: str, now: datetime, **fields) -> str:
+    Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
+        status=status, reason_code=code, reason=reason[:300], updated_at=now, **fields
+    )
+    return status
+
+
+def _reschedule(
+    message: Message, due_at: datetime, now: datetime, code: str, reason: str, *, attempt_used: bool
+) -> str:
+    Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
+        status=Status.SCHEDULED,
+        due_at=due_at,
+        claimed_at=None,
+        reason_code=code,
+        reason=reason[:300],
+        updated_at=now,
+        attempts=F("attempts") if attempt_used else F("attempts") - 1,
+    )
+    return Status.SCHEDULED
+
+
+def _skip_reason(message: Message, now: datetime) -> tuple[str, str] | None:
+    patient = message.patient
+    if patient.status != Patient.Status.ACTIVE:
+        return "patient_inactive", "The patient's record is inactive."
+    appointment = message.appointment
+    if appointment is not None and message.kind in (
+        Kind.APPOINTMENT_CONFIRMATION,
+        Kind.APPOINTMENT_REMINDER,
+        Kind.APPOINTMENT_CHANGED,
+        Kind.QUESTIONNAIRE,
+    ):
+        if appointment.status not in Appointment.ACTIVE_STATUSES:
+            return "appointment_inactive", f"The appointment is {appointment.get_status_display().lower()}."
+        if message.kind == Kind.APPOINTMENT_REMINDER and appointment.starts_at <= now:
+            return "appointment_passed", "The appointment has already started."
+    recall = message.recall
+    if recall is not None and recall.status != Recall.Status.OPEN:
+        return "recall_closed", f"The recall is {recall.get_status_display().lower()}."
+    if message.channel == Message.Channel.EMAIL and not patient.email:
+        return "no_address", "No email address on the patient's record."
+    if message.channel == Message.Channel.SMS and not patient.mobile:
+        return "no_address", "No mobile number on the patient's record."
+    if not consent_current(patient=patient, channel=message.channel, purpose=message.purpose):
+        label = MessagingConsent.Purpose(message.purpose).label.lower()
+        return "no_consent", f"No consent for {label} by {message.channel}."
+    return None
+
+
+def _deliver(message: Message, now: datetime, shared: SendContext) -> str:
+    skip = _skip_reason(message, now)
+    if skip:
+        return _finish(message, Status.SKIPPED, *skip, now)
+    if message.channel == Message.Channel.SMS:
+        quiet_until = in_quiet_hours(now, shared.policy)
+        if quiet_until:
+            return _reschedule(
+                message, quiet_until, now, "quiet_hours", "Held until quiet hours end.", attempt_used=False
+            )
+    try:
+        rendered = render_message(message)
+    except TemplateDoesNotExist as exc:
+        return _finish(message, Status.FAILED, "render_error", f"No template: {exc}", now)
+
+    try:
+        if message.channel == Message.Channel.EMAIL:
+            to = message.patient.email
+            provider_id = channels.send_email(
+                channels.EmailContent(
+                    to=to,
+                    subject=rendered["subject"],
+                    text=rendered["text"],
+                    html=rendered["html"],
+                    attachments=rendered["attachments"],
+                )
+            )
+        else:
+            to = message.patient.mobile.as_e164
+            provider_id = shared.sms.send(to=to, body=rendered["text"])
+    except channels.TransientSendError as exc:
+        if message.attempts >= settings.MESSAGE_MAX_ATTEMPTS:
+            return _finish(
+                message,
+                Status.FAILED,
+                "provider_unavailable",
+                f"Gave up after {message.attempts} attempts: {exc}",
+                now,
+            )
+        retry_at = now + _retry_delay(message.attempts)
+        return _reschedule(
+            message, retry_at, now, "retrying", f"Attempt {message.attempts} failed: {exc}", attempt_used=True
+        )
+    except channels.PermanentSendError as exc:
+        return _finish(message, Status.FAILED, "provider_rejected", str(exc), now, to_address=to)
+
+    return _finish(
+        message,
+        Status.SENT,
+        "",
+        "",
+        now,
+        to_address=to,
+        subject=rendered["subject"][:200],
+        body=rendered["text"],
+        sent_at=now,
+        provider_id=provider_id[:100],
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+
+
+def _templates(kind: str, part: str, language: str) -> list[str]:
+    names = [f"messages/{kind}.{part}"]
+    if language and language != "en":
+        names.insert(0, f"messages/{language}/{kind}.{part}")
+    return names
+
+
+def message_context(message: Message) -> dict:
+    patient = message.patient
+    ctx = {
+        "first_name": patient.preferred_name or patient.first_name,
+        "clinic_name": settings.CLINIC_NAME,
+        "message": message,
+        "unsubscribe_url": link_url(
+            patient_id=patient.pk, action=Action.UNSUBSCRIBE, target=f"{message.channel}:{message.purpose}"
+        ),
+    }
+    appointment = message.appointment
+    if appointment is not None:
+        local = timezone.localtime(appointment.starts_at, _tz())
+        ctx.update(
+            {
+                "appointment": appointment,
+                "when": local,
+                "location": appointment.room.location,
+                "confirm_url": link_url(patient_id=patient.pk, action=Action.CONFIRM, target=appointment.pk),
+                "cancel_url": link_url(patient_id=patient.pk, action=Action.CANCEL, target=appointment.pk),
+            }
+        )
+    if message.recall is not None:
+        ctx["book_url"] = link_url(patient_id=patient.pk, action=Action.BOOK, target=message.recall.pk)
+    if message.kind == Kind.QUESTIONNAIRE:
+        ctx["questionnaire_url"] = link_url(
+            patient_id=patient.pk, action=Action.QUESTIONNAIRE, target=message.pk
+        )
+    return ctx
+
+
+def render_message(message: Message) -> dict:
+    """Subject, text, optional HTML and attachments, in the patient's language where translated."""
+    ctx = message_context(message)
+    language = message.patient.language
+    if message.channel == Message.Channel.SMS:
+        text = (
+            select_template(_templates(message.kind, "sms.txt", language), using="text").render(ctx).strip()
+        )
+        return {"subject": "", "text": text, "html": None, "attachments": []}
+    subject = (
+        select_template(_templates(message.kind, "subject.txt", language), using="text").render(ctx).strip()
+    )
+    text = select_template(_templates(message.kind, "email.txt", language), using="text").render(ctx).strip()
+    try:
+        html = select_template(_templates(message.kind, "email.html", language)).render(ctx)
+    except TemplateDoesNotExist:
+        html = render_to_string("messages/_generic.email.html", {**ctx, "text": text, "subject": subject})
+    attachments = []
+    if message.kind in (Kind.APPOINTMENT_CONFIRMATION, Kind.APPOINTMENT_CHANGED, Kind.APPOINTMENT_CANCELLED):
+        attachments.append(
+            (
+                "appointment.ics",
+                appointment_ics(message.appointment, cancelled=message.kind == Kind.APPOINTMENT_CANCELLED),
+                "text/calendar",
+            )
+        )
+    return {"subject": " ".join(subject.split()), "text": text, "html": html, "attachments": attachments}
+
+
+def appointment_ics(appointment: Appointment, *, cancelled: bool = False) -> bytes:
+    """An iCalendar invitation for one appointment; a cancellation reuses its UID."""
+    from icalendar import Calendar, Event
+
+    cal = Calendar()
+    cal.add("prodid", f"-//{settings.CLINIC_NAME}//Appointments//EN")
+    cal.add("version", "2.0")
+    cal.add("method", "CANCEL" if cancelled else "PUBLISH")
+    event = Event()
+    event.add("uid", f"appointment-{appointment.pk}@{settings.EMAIL_MESSAGE_ID_DOMAIN}")
+    event.add("dtstamp", timezone.now())
+    event.add("dtstart", appointment.starts_at)
+    event.add("dtend", appointment.ends_at)
+    # No clinical detail: the title says "appointment", not which treatment.
+    event.add("summary", f"Appointment at {settings.CLINIC_NAME}")
+    event.add("location", str(appointment.room.location))
+    event.add("sequence", appointment.events.count() if appointment.pk else 0)
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    cal.add_component(event)
+    return cal.to_ical()
+
+
+# --------------------------------------------------------------------------------------------
+# The recall worklist
+
+
+@transaction.atomic
+def recall_contact_log(*, recall: Recall, method: str, outcome: str, actor) -> RecallContact:
+    contact = RecallContact.objects.create(recall=recall, method=method, outcome=outcome, by=actor)
+    audit_record(
+        actor=actor,
+        action="recall.contacted",
+        target=recall,
+        patient_id=recall.patient_id,
+        changes={"method": method},
+    )
+    return contact
+
+
+@transaction.atomic
+def recall_close(*, recall: Recall, reason: str, actor) -> Recall:
+    """Close an open recall (the patient declined, moved on ...): no more reminders."""
+    recall = Recall.objects.select_for_update().get(pk=recall.pk)
+    if recall.status != Recall.Status.OPEN:
+        raise RecallNotOpen(f"The recall is {recall.get_status_display().lower()}.")
+    recall.status = Recall.Status.CANCELLED
+    recall.save(update_fields=["status", "updated_at"])
+    messages_cancel_for_recall(recall=recall, reason=f"recall closed: {reason}")
+    audit_record(
+        actor=actor,
+        action="recall.closed",
+        target=recall,
+        patient_id=recall.patient_id,
+        changes={"reason": reason},
+    )
+    return recall

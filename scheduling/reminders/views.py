@@ -1,0 +1,124 @@
+"""Staff pages: the recall worklist and the message log."""
+
+from django import forms
+from django.contrib import messages as flash
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from clinic.errors import DomainError
+from clinic.views import capability_required
+
+from ..models import Message, Provider, Recall, RecallContact
+from . import selectors, services
+
+
+class ContactForm(forms.ModelForm):
+    class Meta:
+        model = RecallContact
+        fields = ["method", "outcome"]
+        widgets = {
+            "outcome": forms.TextInput(attrs={"placeholder": "e.g. booked for 3 March, will call back"})
+        }
+
+
+class CloseForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300, widget=forms.TextInput(attrs={"placeholder": "e.g. declined, moved away"})
+    )
+
+
+def _int_param(request, name: str) -> int | None:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+@capability_required("clinic.work_recalls")
+def worklist(request):
+    today = timezone.localdate()
+    bucket = request.GET.get("bucket") or selectors.Bucket.DUE
+    if bucket not in dict(selectors.Bucket.CHOICES):
+        bucket = selectors.Bucket.DUE
+    kind = request.GET.get("kind") if request.GET.get("kind") in Recall.Kind.values else None
+    provider_id = _int_param(request, "provider")
+    recalls = selectors.recall_worklist(today=today, bucket=bucket, kind=kind, provider_id=provider_id)
+    page = Paginator(recalls, 50).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "bucket": bucket,
+        "buckets": selectors.Bucket.CHOICES,
+        "counts": selectors.recall_counts(today=today),
+        "kinds": Recall.Kind.choices,
+        "kind": kind or "",
+        "providers": Provider.objects.filter(is_active=True).select_related("user"),
+        "provider_id": provider_id,
+        "contact_form": ContactForm(),
+        "today": today,
+    }
+    return render(request, "reminders/worklist.html", context)
+
+
+def _row(request, recall_id: int, **extra):
+    recall = selectors.recall_worklist(today=timezone.localdate()).get(pk=recall_id)
+    return render(
+        request,
+        "reminders/_recall_row.html",
+        {"recall": recall, "contact_form": ContactForm(), "today": timezone.localdate(), **extra},
+    )
+
+
+@require_POST
+@capability_required("clinic.work_recalls")
+def contact(request, recall_id: int):
+    recall = get_object_or_404(Recall, pk=recall_id)
+    form = ContactForm(request.POST)
+    if form.is_valid():
+        services.recall_contact_log(recall=recall, actor=request.user, **form.cleaned_data)
+        if not request.htmx:
+            flash.success(request, "Contact logged.")
+            return redirect("reminders:recalls")
+        return _row(request, recall.pk, saved=True)
+    if not request.htmx:
+        flash.error(request, "Choose how the patient was contacted.")
+        return redirect("reminders:recalls")
+    return _row(request, recall.pk, contact_form=form)
+
+
+@require_POST
+@capability_required("clinic.work_recalls")
+def close(request, recall_id: int):
+    recall = get_object_or_404(Recall, pk=recall_id)
+    form = CloseForm(request.POST)
+    if not form.is_valid():
+        flash.error(request, "Say why the recall is closed.")
+    else:
+        try:
+            services.recall_close(recall=recall, reason=form.cleaned_data["reason"], actor=request.user)
+            flash.success(request, "Recall closed: no more reminders will be sent.")
+        except DomainError as exc:
+            flash.error(request, exc.detail)
+    return redirect(request.POST.get("next") or "reminders:recalls")
+
+
+@capability_required("clinic.work_recalls")
+def message_log(request):
+    status = request.GET.get("status") if request.GET.get("status") in Message.Status.values else None
+    kind = request.GET.get("kind") if request.GET.get("kind") in Message.Kind.values else None
+    channel = request.GET.get("channel") if request.GET.get("channel") in Message.Channel.values else None
+    log = selectors.message_log(
+        status=status, kind=kind, channel=channel, patient_id=_int_param(request, "patient")
+    )
+    page = Paginator(log, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "reminders/messages.html",
+        {
+            "page": page,
+            "statuses": Message.Status.choices,
+            "kinds": Message.Kind.choices,
+            "channels": Message.Channel.choices,
+            "filters": {"status": status or "", "kind": kind or "", "channel": channel or ""},
+            "failures": selectors.message_failure_summary(),
+        },
+    )

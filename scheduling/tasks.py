@@ -1,0 +1,33 @@
+"""Celery tasks: thin wrappers, ids in, services do the work."""
+
+import logging
+
+from celery import shared_task
+from django.db import transaction
+
+from .reminders import services as reminders
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(ignore_result=True)
+def messages_dispatch_task() -> int:
+    """Every minute (beat): recover stale claims, claim due messages, fan out send tasks."""
+    reminders.messages_requeue_stale()
+    ids = reminders.messages_claim_due()
+    for batch in reminders.batches(ids):
+        messages_send_task.delay(batch)
+    if ids:
+        logger.info("messages dispatched", extra={"count": len(ids)})
+    return len(ids)
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def messages_send_task(message_ids: list[int]) -> dict:
+    """Send a batch. Each message is claimed on its own, so a redelivered batch sends nothing twice."""
+    return reminders.messages_send_batch(message_ids=message_ids)
+
+
+def dispatch_soon() -> None:
+    """Ask for a dispatch right after the current transaction commits (e.g. a confirmation)."""
+    transaction.on_commit(lambda: messages_dispatch_task.delay())
