@@ -2,6 +2,7 @@
 listener, PostgreSQL. A toxin session recorded 11 weeks ago leads to exactly one recall email,
 whose link lets the patient book a slot that the front desk then sees in the schedule."""
 
+import contextlib
 import os
 import re
 import subprocess
@@ -33,26 +34,48 @@ from tests.treatments.factories import record_toxin
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
-BROKER = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
+REDIS_URL = os.environ.get("TEST_REDIS_BROKER_URL", "redis://127.0.0.1:6379/14")
+RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
 
-@pytest.fixture
-def broker(settings):
-    client = redis.Redis.from_url(BROKER)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        pytest.fail(f"Redis is needed for this test at {BROKER}")
-    client.flushdb()
-    yield BROKER
-    client.flushdb()
+def _purge(url: str) -> None:
+    from clinic.celery import app
+
+    with app.connection_for_write(url) as conn:
+        conn.ensure_connection(max_retries=1, timeout=5)
+        with conn.channel() as channel, contextlib.suppress(Exception):
+            # No queue yet: nothing to purge.
+            channel.queue_purge("celery")
 
 
-def _dispatch() -> None:
+@pytest.fixture(params=["redis", "rabbitmq"])
+def broker(request):
+    """Production runs Celery on Redis or RabbitMQ: the pipeline is proven on both."""
+    url = REDIS_URL if request.param == "redis" else RABBITMQ_URL
+    if request.param == "redis":
+        client = redis.Redis.from_url(url)
+        try:
+            client.ping()
+        except redis.ConnectionError:
+            pytest.fail(f"Redis is needed for this test at {url}")
+        client.flushdb()
+    else:
+        try:
+            _purge(url)
+        except OSError as exc:
+            pytest.fail(f"RabbitMQ is needed for this test at {url}: {exc}")
+    yield url
+    if request.param == "redis":
+        redis.Redis.from_url(url).flushdb()
+    else:
+        _purge(url)
+
+
+def _dispatch(url: str) -> None:
     """Publish one dispatcher run to the test broker, as beat does every minute."""
     from clinic.celery import app
 
-    with app.connection_for_write(BROKER) as conn:
+    with app.connection_for_write(url) as conn:
         messages_dispatch_task.apply_async(connection=conn)
 
 
@@ -140,7 +163,7 @@ def _clinic():
 
 
 def test_toxin_session_11_weeks_ago_sends_one_recall_email_and_the_patient_books(
-    worker, smtp, client, front_desk
+    broker, worker, smtp, client, front_desk
 ):
     sink, _ = smtp
     injector = _clinic()
@@ -149,10 +172,10 @@ def test_toxin_session_11_weeks_ago_sends_one_recall_email_and_the_patient_books
     session = record_toxin(patient, injector.user, occurred_at=timezone.now() - timedelta(weeks=11, days=1))
     recall = Recall.objects.get(source=f"toxin_session:{session.pk}")
 
-    _dispatch()
+    _dispatch(broker)
     assert _wait_for(lambda: len(sink.messages) >= 1), worker.stderr.read1().decode() if worker.poll() else ""
     # A second dispatch (beat's next minute, or a second worker) sends nothing more.
-    _dispatch()
+    _dispatch(broker)
     time.sleep(3)
     assert len(sink.messages) == 1
     envelope = sink.messages[0]
