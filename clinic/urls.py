@@ -21,6 +21,7 @@ for app_api in (patients_api, scheduling_api, reminders_api, treatments_api):
 api_v1 = [
     path("auth/token/", api_views.TokenView.as_view(), name="token"),
     path("me/", api_views.MeView.as_view(), name="me"),
+    path("fhir/", include("treatments.fhir_urls")),
     path("", include(router.urls)),
 ]
 
