@@ -1,0 +1,233 @@
+"""Every route of the URL router, made concrete with ids of real objects.
+
+Used by the route-by-role authorization tests: a route added without an entry here fails
+``test_every_route_is_in_the_table``, so no route escapes the access table.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from clinic.models import AuditEvent
+from scheduling.models import Message, WaitlistOffer
+from scheduling.reminders.links import Action, link_token
+from scheduling.services import recall_open
+from tests.factories import AppointmentFactory, PatientFactory, UserFactory
+from tests.scheduling.factories import TimeOffFactory, WaitlistEntryFactory, WorkingHoursFactory
+from tests.treatments.factories import (
+    SUNNYBROOK_NORMAL,
+    ToxinLotFactory,
+    record_consultation,
+    record_surgery,
+    record_therapy,
+    record_toxin,
+)
+from treatments import services as clinical
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str  # namespaced URL name, e.g. "api:patient-detail"
+    pattern: str  # the route as written, for messages
+    methods: frozenset[str]  # methods the view answers (upper case); empty if unknown
+    converters: tuple[str, ...]  # keyword arguments the route takes
+
+
+def all_routes() -> list[Route]:
+    routes: list[Route] = []
+
+    def walk(resolver, prefix: str, namespace: str) -> None:
+        for entry in resolver.url_patterns:
+            if isinstance(entry, URLResolver):
+                ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+                walk(entry, prefix + str(entry.pattern), ns)
+            elif isinstance(entry, URLPattern) and entry.name:
+                pattern = prefix + str(entry.pattern)
+                if "format" in entry.pattern.regex.groupindex or pattern.startswith("admin/"):
+                    continue  # ".json" suffix twins and Django's admin (superusers only)
+                actions = getattr(entry.callback, "actions", None)
+                methods = frozenset(m.upper() for m in actions) if actions else frozenset()
+                routes.append(
+                    Route(
+                        name=namespace + entry.name,
+                        pattern=pattern,
+                        methods=methods,
+                        converters=tuple(entry.pattern.regex.groupindex),
+                    )
+                )
+
+    walk(get_resolver(), "", "")
+    return routes
+
+
+def build_world() -> dict:
+    """One of everything the routes can point at, belonging to one patient."""
+    surgeon = UserFactory(username="world-surgeon", roles=["surgeon"])
+    injector = UserFactory(username="world-injector", roles=["injector"])
+    therapist = UserFactory(username="world-therapist", roles=["therapist"])
+    appointment = AppointmentFactory(starts_at=timezone.now() + timedelta(days=3))
+    patient = appointment.patient
+    other_patient = PatientFactory()
+    other_appointment = AppointmentFactory(
+        patient=other_patient,
+        provider=appointment.provider,
+        appointment_type=appointment.appointment_type,
+        room=appointment.room,
+        starts_at=appointment.starts_at + timedelta(days=1),
+    )
+    lot = ToxinLotFactory()
+    toxin = record_toxin(patient, injector, lot=lot)
+    consultation = record_consultation(patient, surgeon)
+    follow_up = clinical.follow_up_record(
+        patient=patient,
+        actor=surgeon,
+        data={"occurred_at": timezone.now() - timedelta(hours=1), "response": "better"},
+    )
+    therapy = record_therapy(patient, therapist)
+    surgery = record_surgery(patient, surgeon)
+    plan = clinical.plan_create(
+        patient=patient,
+        actor=surgeon,
+        data={
+            "goals": "Better smile",
+            "modalities": ["toxin"],
+            "stages": [{"modality": "toxin", "description": "x"}],
+        },
+    )
+    assessment = clinical.assessment_record(
+        patient=patient,
+        instrument="sunnybrook",
+        items=SUNNYBROOK_NORMAL,
+        assessed_at=timezone.now(),
+        actor=surgeon,
+    )
+    recall = recall_open(
+        patient=patient,
+        kind="reinjection",
+        appointment_type_code=appointment.appointment_type.code,
+        anchor_date=timezone.localdate(),
+        earliest_date=timezone.localdate() + timedelta(days=10),
+        due_date=timezone.localdate() + timedelta(days=20),
+        overdue_date=timezone.localdate() + timedelta(days=40),
+        source="route-table",
+        label="Re-injection",
+        actor=surgeon,
+    )
+    entry = WaitlistEntryFactory(patient=patient, appointment_type=appointment.appointment_type)
+    offer = WaitlistOffer.objects.create(
+        entry=entry,
+        provider=appointment.provider,
+        room=appointment.room,
+        starts_at=other_appointment.starts_at,
+        ends_at=other_appointment.ends_at,
+        freed_by=other_appointment,
+    )
+    message = Message.objects.create(
+        patient=patient,
+        kind=Message.Kind.choices[0][0],
+        channel="email",
+        purpose="appointments",
+        due_at=timezone.now(),
+        appointment=appointment,
+        dedupe_key="route-table",
+    )
+    working_hours = WorkingHoursFactory(provider=appointment.provider)
+    time_off = TimeOffFactory(
+        provider=appointment.provider,
+        starts_at=timezone.now() + timedelta(days=60),
+        ends_at=timezone.now() + timedelta(days=61),
+    )
+    return {
+        "patient": patient,
+        "other_patient": other_patient,
+        "appointment": appointment,
+        "other_appointment": other_appointment,
+        "ids": {
+            "patient": patient.pk,
+            "appointment": appointment.pk,
+            "waitlist": entry.pk,
+            "waitlist_offer": offer.pk,
+            "location": appointment.room.location_id,
+            "room": appointment.room_id,
+            "provider": appointment.provider_id,
+            "working-hours": working_hours.pk,
+            "time-off": time_off.pk,
+            "appointment-type": appointment.appointment_type_id,
+            "recall": recall.pk,
+            "message": message.pk,
+            "treatment-plan": plan.pk,
+            "encounter": consultation.encounter_id,
+            "consultation": consultation.pk,
+            "follow-up": follow_up.pk,
+            "toxin-session": toxin.pk,
+            "therapy-visit": therapy.pk,
+            "surgery": surgery.pk,
+            "assessment": assessment.pk,
+            "toxin-lot": lot.pk,
+            "audit-event": AuditEvent.objects.filter(patient_id=patient.pk).latest("id").pk,
+        },
+        "product": lot.product,
+    }
+
+
+# Page routes whose ``pk`` names an object other than what the app name suggests.
+PAGE_PK = {
+    "patients": "patient",
+    "scheduling:arrival_check_in": "appointment",
+    "scheduling:appointment": "appointment",
+    "scheduling:appointment_cancel": "appointment",
+    "scheduling:appointment_correct": "appointment",
+    "scheduling:appointment_reschedule": "appointment",
+    "scheduling:appointment_action": "appointment",
+    "scheduling:waitlist_remove": "waitlist",
+    "scheduling:waitlist_book": "waitlist_offer",
+    "scheduling:provider_ics": "provider",
+    "treatments:encounter": "encounter",
+    "treatments:encounter_edit": "encounter",
+    "treatments:encounter_sign": "encounter",
+    "treatments:encounter_addendum": "encounter",
+    "treatments:assessment": "assessment",
+    "treatments:assessment_error": "assessment",
+    "treatments:plan_edit": "treatment-plan",
+    "treatments:lot": "toxin-lot",
+}
+
+
+def concrete_path(route: Route, world: dict, *, link_patient=None) -> str:
+    """The route's path with its arguments filled in from ``world``."""
+    ids = world["ids"]
+    kwargs: dict[str, str] = {}
+    for arg in route.converters:
+        if arg == "pk" and route.name.startswith("api:"):
+            basename = re.sub(r"-(detail|list)$", "", route.name.removeprefix("api:"))
+            basename = basename if basename in ids else basename.rsplit("-", 1)[0]
+            while basename not in ids:
+                basename = basename.rsplit("-", 1)[0]
+            kwargs[arg] = str(ids[basename])
+        elif arg == "pk":
+            key = PAGE_PK.get(route.name) or PAGE_PK[route.name.split(":")[0]]
+            kwargs[arg] = str(ids[key])
+        elif arg == "patient_id":
+            kwargs[arg] = str(ids["patient"])
+        elif arg == "recall_id":
+            kwargs[arg] = str(ids["recall"])
+        elif arg == "product":
+            kwargs[arg] = world["product"]
+        elif arg == "action":
+            kwargs[arg] = "confirm"
+        elif arg == "token":
+            # A confirm link made for ``link_patient`` that points at the world's appointment.
+            owner = link_patient or world["patient"]
+            kwargs[arg] = link_token(
+                patient_id=owner.pk, action=Action.CONFIRM, target=world["appointment"].pk
+            )
+        else:
+            raise AssertionError(f"no value for <{arg}> in {route.pattern}")
+    pattern = route.pattern
+    path = pattern
+    for arg, value in kwargs.items():
+        path = re.sub(rf"\(\?P<{arg}>[^)]*\)|<(?:\w+:)?{arg}>", value, path)
+    return "/" + path.replace("^", "").replace("$", "")

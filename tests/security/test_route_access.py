@@ -1,0 +1,280 @@
+"""Every route of the URL router, tried by every role, anonymously, and (for patient links)
+with a link made for another patient. The table below says who may do what; anything else
+must be refused, so an unexpected 2xx anywhere fails."""
+
+import itertools
+
+import pytest
+from rest_framework.test import APIClient
+
+from clinic.roles import Role
+from tests.factories import UserFactory
+from tests.security.routes import all_routes, build_world, concrete_path
+
+ROLES = [r.value for r in Role]
+ANON = "anonymous"
+PERSONAS = [*ROLES, ANON]
+
+ALL_STAFF = frozenset(ROLES)
+CLINICIANS = frozenset({Role.SURGEON, Role.INJECTOR, Role.THERAPIST})
+LOT_REGISTER = CLINICIANS | {Role.MANAGER}
+RECALL_WORKERS = frozenset({Role.FRONT_DESK, Role.SURGEON, Role.MANAGER})
+MANAGERS = frozenset({Role.MANAGER})
+EVERYONE = frozenset(PERSONAS)  # public routes: no patient data
+NOBODY = frozenset()
+
+# Route name -> (personas who may GET it, the status they get). POST-only routes answer 405
+# to a GET. Not listed here = the test fails, so a new route must be classified.
+GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
+    "home": (ALL_STAFF, 302),
+    # Staff already logged in are sent on to their home page.
+    "login": (EVERYONE, (200, 302)),
+    "logout": (EVERYONE, 405),
+    "health": (EVERYONE, 200),
+    "clinic:audit": (MANAGERS, 200),
+    "patients:list": (ALL_STAFF, 200),
+    "patients:search_partial": (ALL_STAFF, 200),
+    "patients:register": (ALL_STAFF, 200),
+    "patients:validate": (ALL_STAFF, 405),
+    "patients:chart": (ALL_STAFF, 200),
+    "patients:edit": (ALL_STAFF, 200),
+    "patients:record_consent": (ALL_STAFF, 405),
+    "patients:deactivate": (MANAGERS, 200),
+    "patients:reactivate": (MANAGERS, 405),
+    "patients:merge": (MANAGERS, 200),
+    "scheduling:day": (ALL_STAFF, 200),
+    "scheduling:rooms": (ALL_STAFF, 200),
+    "scheduling:week": (ALL_STAFF, 200),
+    "scheduling:my_day": (ALL_STAFF, 200),
+    "scheduling:arrivals": (ALL_STAFF, 200),
+    "scheduling:arrival_check_in": (NOBODY, 405),
+    "scheduling:print_day": (ALL_STAFF, 200),
+    "scheduling:next_available": (ALL_STAFF, 200),
+    "scheduling:book": (ALL_STAFF, 200),
+    "scheduling:book_patient_search": (ALL_STAFF, 200),
+    "scheduling:book_register_patient": (NOBODY, 405),
+    "scheduling:appointment": (ALL_STAFF, 200),
+    "scheduling:appointment_cancel": (NOBODY, 405),
+    "scheduling:appointment_correct": (NOBODY, 405),
+    "scheduling:appointment_reschedule": (ALL_STAFF, 200),
+    "scheduling:appointment_action": (NOBODY, 405),
+    "scheduling:waitlist": (ALL_STAFF, 200),
+    "scheduling:waitlist_remove": (NOBODY, 405),
+    "scheduling:waitlist_book": (NOBODY, 405),
+    "scheduling:provider_ics": (ALL_STAFF, 200),
+    "treatments:patient": (CLINICIANS, 200),
+    "treatments:drafts": (CLINICIANS, 200),
+    # The "new record" forms need ?patient=; without it a permitted clinician gets 404.
+    "treatments:toxin_new": (frozenset({Role.SURGEON, Role.INJECTOR}), 404),
+    "treatments:therapy_new": (frozenset({Role.THERAPIST}), 404),
+    "treatments:surgery_new": (frozenset({Role.SURGEON}), 404),
+    "treatments:consultation_new": (CLINICIANS, 404),
+    "treatments:follow_up_new": (CLINICIANS, 404),
+    "treatments:encounter": (CLINICIANS, 200),
+    "treatments:encounter_edit": (CLINICIANS, 200),
+    "treatments:encounter_sign": (NOBODY, 405),
+    "treatments:encounter_addendum": (NOBODY, 405),
+    "treatments:assessment_new": (CLINICIANS, 404),
+    "treatments:assessment": (CLINICIANS, 200),
+    "treatments:assessment_error": (NOBODY, 405),
+    "treatments:plan_new": (CLINICIANS, 404),
+    "treatments:plan_edit": (CLINICIANS, 200),
+    "treatments:lots": (LOT_REGISTER, 200),
+    "treatments:lot": (LOT_REGISTER, 200),
+    "treatments:dose_limit": (NOBODY, 405),
+    "links:twilio_inbound": (NOBODY, 405),
+    # A link works for whoever holds it (the patient has no login): the signature is the key.
+    "links:open": (EVERYONE, 200),
+    "reminders:recalls": (RECALL_WORKERS, 200),
+    "reminders:contact": (NOBODY, 405),
+    "reminders:close": (NOBODY, 405),
+    "reminders:messages": (RECALL_WORKERS, 200),
+    "api:token": (NOBODY, 405),
+    "api:me": (ALL_STAFF, 200),
+    "api:api-root": (ALL_STAFF, 200),
+    "schema": (ALL_STAFF, 200),
+    "api-docs": (ALL_STAFF, 200),
+    "api:audit-event-list": (MANAGERS, 200),
+    "api:audit-event-detail": (MANAGERS, 200),
+    "api:patient-list": (ALL_STAFF, 200),
+    "api:patient-detail": (ALL_STAFF, 200),
+    "api:patient-consents": (ALL_STAFF, 200),
+    "api:patient-consents-current": (ALL_STAFF, 200),
+    "api:patient-deactivate": (NOBODY, 405),
+    "api:patient-merge": (NOBODY, 405),
+    "api:patient-reactivate": (NOBODY, 405),
+    # Needs date and type parameters: 400 with field errors for staff.
+    "api:availability-list": (ALL_STAFF, 400),
+    "api:recall-list": (RECALL_WORKERS, 200),
+    "api:recall-detail": (RECALL_WORKERS, 200),
+    "api:recall-close": (NOBODY, 405),
+    "api:recall-contacts": (NOBODY, 405),
+    "api:message-list": (RECALL_WORKERS, 200),
+    "api:message-detail": (RECALL_WORKERS, 200),
+    "api:toxin-lot-list": (LOT_REGISTER, 200),
+    "api:toxin-lot-detail": (LOT_REGISTER, 200),
+    "api:toxin-lot-patients": (CLINICIANS, 200),
+    "api:toxin-dose-limit-list": (LOT_REGISTER, 200),
+    "api:toxin-dose-limit-detail": (LOT_REGISTER, 200),
+}
+for _name in (
+    "appointment",
+    "waitlist",
+    "location",
+    "room",
+    "provider",
+    "working-hours",
+    "time-off",
+    "appointment-type",
+):
+    GET_ACCESS[f"api:{_name}-list"] = (ALL_STAFF, 200)
+    GET_ACCESS[f"api:{_name}-detail"] = (ALL_STAFF, 200)
+for _name in ("cancel", "check-in", "complete", "confirm", "correct", "no-show", "reschedule"):
+    GET_ACCESS[f"api:appointment-{_name}"] = (NOBODY, 405)
+GET_ACCESS["api:waitlist-book"] = GET_ACCESS["api:waitlist-cancel"] = (NOBODY, 405)
+for _name in ("treatment-plan", "encounter", "assessment"):
+    GET_ACCESS[f"api:{_name}-list"] = (CLINICIANS, 200)
+    GET_ACCESS[f"api:{_name}-detail"] = (CLINICIANS, 200)
+GET_ACCESS["api:assessment-entered-in-error"] = (frozenset(), 405)
+for _name in ("consultation", "follow-up", "toxin-session", "therapy-visit", "surgery"):
+    GET_ACCESS[f"api:{_name}-list"] = (CLINICIANS, 200)
+    GET_ACCESS[f"api:{_name}-detail"] = (CLINICIANS, 200)
+    GET_ACCESS[f"api:{_name}-addenda"] = (CLINICIANS, 200)
+    GET_ACCESS[f"api:{_name}-sign"] = (NOBODY, 405)
+
+# Who may write through a route, where that is narrower than who may read it. Everyone else
+# must be refused an empty POST (401/403/405, or the login redirect): no write goes through.
+_SCHEDULE_SETUP = ("location", "room", "provider", "working-hours", "time-off", "appointment-type")
+WRITE_ACCESS: dict[str, frozenset] = {
+    **{f"api:{name}-list": MANAGERS for name in _SCHEDULE_SETUP},
+    **{f"api:{name}-detail": MANAGERS for name in _SCHEDULE_SETUP},
+    "api:toxin-lot-list": MANAGERS,
+    "api:toxin-lot-detail": MANAGERS,
+    "api:toxin-dose-limit-detail": MANAGERS,
+    "treatments:lots": MANAGERS,
+    "treatments:lot": MANAGERS,
+    "treatments:dose_limit": MANAGERS,
+    "api:patient-merge": MANAGERS,
+    "api:patient-deactivate": MANAGERS,
+    "api:patient-reactivate": MANAGERS,
+    "patients:merge": MANAGERS,
+    "patients:deactivate": MANAGERS,
+    "patients:reactivate": MANAGERS,
+    "api:toxin-session-list": frozenset({Role.SURGEON, Role.INJECTOR}),
+    "treatments:toxin_new": frozenset({Role.SURGEON, Role.INJECTOR}),
+    "api:therapy-visit-list": frozenset({Role.THERAPIST}),
+    "treatments:therapy_new": frozenset({Role.THERAPIST}),
+    "api:surgery-list": frozenset({Role.SURGEON}),
+    "treatments:surgery_new": frozenset({Role.SURGEON}),
+    "api:audit-event-list": NOBODY,
+    "api:audit-event-detail": NOBODY,
+    "api:me": NOBODY,
+    # POST-only routes (nobody may GET them): who may post.
+    "patients:validate": ALL_STAFF,
+    "patients:record_consent": ALL_STAFF,
+    "scheduling:arrival_check_in": ALL_STAFF,
+    "scheduling:book_register_patient": ALL_STAFF,
+    "scheduling:appointment_cancel": ALL_STAFF,
+    "scheduling:appointment_correct": ALL_STAFF,
+    "scheduling:appointment_action": ALL_STAFF,
+    "scheduling:waitlist_remove": ALL_STAFF,
+    "scheduling:waitlist_book": ALL_STAFF,
+    "treatments:encounter_sign": CLINICIANS,
+    "treatments:encounter_addendum": CLINICIANS,
+    "treatments:assessment_error": CLINICIANS,
+    "reminders:contact": RECALL_WORKERS,
+    "reminders:close": RECALL_WORKERS,
+    "api:recall-close": RECALL_WORKERS,
+    "api:recall-contacts": RECALL_WORKERS,
+    "api:assessment-entered-in-error": CLINICIANS,
+    **{
+        f"api:appointment-{a}": ALL_STAFF
+        for a in ("cancel", "check-in", "complete", "confirm", "correct", "no-show", "reschedule")
+    },
+    "api:waitlist-book": ALL_STAFF,
+    "api:waitlist-cancel": ALL_STAFF,
+    **{
+        f"api:{n}-sign": CLINICIANS
+        for n in ("consultation", "follow-up", "toxin-session", "therapy-visit", "surgery")
+    },
+}
+# Routes whose POST is public by design (their own checks apply): login, the token exchange,
+# patient links (signed), the SMS provider's inbound hook (signed by the provider).
+PUBLIC_WRITES = {"login", "api:token", "links:open", "links:twilio_inbound", "logout"}
+
+REFUSED = {401, 403, 405}
+
+
+def _client(persona, users) -> APIClient:
+    client = APIClient()
+    if persona != ANON:
+        client.force_login(users[persona])
+    return client
+
+
+def _refused(response) -> bool:
+    if response.status_code in REFUSED:
+        return True
+    return response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+@pytest.fixture
+def world(db):
+    return build_world()
+
+
+@pytest.fixture
+def users(db):
+    return {role: UserFactory(username=f"persona-{role}", roles=[role]) for role in ROLES}
+
+
+def test_every_route_is_in_the_table():
+    missing = [r.name for r in all_routes() if r.name not in GET_ACCESS]
+    assert missing == [], f"classify these routes in GET_ACCESS: {missing}"
+
+
+def test_get_every_route_as_every_persona(world, users):
+    # One test for all personas: building the world is the slow part.
+    clients = {persona: _client(persona, users) for persona in PERSONAS}
+    wrong = []
+    for persona, route in itertools.product(PERSONAS, all_routes()):
+        client = clients[persona]
+        allowed, status = GET_ACCESS[route.name]
+        response = client.get(concrete_path(route, world))
+        if persona in allowed:
+            ok = response.status_code in (status if isinstance(status, tuple) else (status,))
+        else:
+            ok = _refused(response)
+        if not ok:
+            wrong.append(f"{persona}: {route.name} -> {response.status_code}")
+    assert wrong == []
+
+
+def test_unsafe_methods_are_refused_to_who_may_not_write(world, users):
+    clients = {persona: _client(persona, users) for persona in PERSONAS}
+    wrong = []
+    for persona, route in itertools.product(PERSONAS, all_routes()):
+        if route.name in PUBLIC_WRITES:
+            continue
+        readers, _ = GET_ACCESS[route.name]
+        writers = WRITE_ACCESS.get(route.name, readers)
+        if persona in writers:
+            continue
+        client = clients[persona]
+        path = concrete_path(route, world)
+        methods = ["POST"] if not route.methods or "POST" in route.methods else []
+        methods += [m for m in ("PUT", "PATCH", "DELETE") if m in route.methods]
+        for method in methods:
+            response = getattr(client, method.lower())(path, {}, format="json")
+            if not _refused(response):
+                wrong.append(f"{persona}: {method} {route.name} -> {response.status_code}")
+    assert wrong == []
+
+
+def test_a_patient_link_for_another_patient_reaches_nothing(world, client):
+    route = next(r for r in all_routes() if r.name == "links:open")
+    path = concrete_path(route, world, link_patient=world["other_patient"])
+    assert client.get(path).status_code == 400
+    assert client.post(path).status_code == 400
+    world["appointment"].refresh_from_db()
+    assert world["appointment"].status != "confirmed"
