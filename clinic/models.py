@@ -142,6 +142,11 @@ class ClinicSettings(models.Model):
     booking_horizon_days = models.PositiveSmallIntegerField(
         default=180, help_text="How far ahead availability is offered."
     )
+    # Calendar feeds end up on phones and in third-party calendar services: patients stay
+    # anonymous there (appointment type and MRN only) unless the clinic decides otherwise.
+    calendar_feed_shows_patient_names = models.BooleanField(
+        default=False, help_text="Show patients' names in the private calendar feeds of providers and rooms."
+    )
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
 

@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from patients import api as patients_api
 from scheduling import api as scheduling_api
+from scheduling import feed_views
 from scheduling.reminders import api as reminders_api
 from treatments import api as treatments_api
 
@@ -39,6 +40,7 @@ urlpatterns = [
     path("schedule/", include("scheduling.urls")),
     path("clinical/", include("treatments.urls")),
     path("p/", include("scheduling.reminders.link_urls")),
+    path("feeds/<str:token>.ics", feed_views.calendar_feed, name="calendar_feed"),
     path("recalls/", include("scheduling.reminders.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

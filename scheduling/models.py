@@ -5,6 +5,7 @@ PostgreSQL exclusion constraints (migration 0002) settle races, since a SELECT .
 locks nothing when the slot being fought over is still empty.
 """
 
+import secrets
 from datetime import timedelta
 
 from django.conf import settings
@@ -14,6 +15,11 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from clinic.roles import Role as StaffRole
+
+
+def new_feed_token() -> str:
+    """An unguessable calendar-feed secret (192 bits)."""
+    return secrets.token_urlsafe(24)
 
 
 class Location(models.Model):
@@ -39,6 +45,9 @@ class Room(models.Model):
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=16, choices=Kind)
     is_active = models.BooleanField(default=True)
+    # The secret in the private calendar-feed URL (/feeds/<token>.ics): whoever has the URL can
+    # read the calendar, so revoking it is replacing the token (scheduling.feeds).
+    calendar_feed_token = models.CharField(max_length=64, unique=True, default=new_feed_token, editable=False)
 
     class Meta:
         ordering = ["location__name", "name"]
@@ -62,6 +71,9 @@ class Provider(models.Model):
     role = models.CharField(max_length=16, choices=Role)
     colour = models.CharField(max_length=7, default="#1f5fa8", help_text="Calendar column colour, #rrggbb")
     is_active = models.BooleanField(default=True)
+    # The secret in the private calendar-feed URL (/feeds/<token>.ics): whoever has the URL can
+    # read the calendar, so revoking it is replacing the token (scheduling.feeds).
+    calendar_feed_token = models.CharField(max_length=64, unique=True, default=new_feed_token, editable=False)
 
     class Meta:
         ordering = ["user__last_name", "user__first_name", "id"]

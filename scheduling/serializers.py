@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from patients.models import Patient
 
+from . import feeds
 from .models import (
     MAX_BUFFER_MINUTES,
     Appointment,
@@ -117,10 +118,19 @@ class ProviderSerializer(serializers.ModelSerializer):
     name = serializers.CharField(source="user.display_name", read_only=True)
     user = _id_field(get_user_model())
     working_hours = WorkingHoursSerializer(many=True, read_only=True)
+    calendar_feed_url = serializers.SerializerMethodField(
+        help_text="The provider's private calendar feed; only for that provider and schedule managers."
+    )
 
     class Meta:
         model = Provider
-        fields = ["id", "user", "name", "role", "colour", "is_active", "working_hours"]
+        fields = ["id", "user", "name", "role", "colour", "is_active", "working_hours", "calendar_feed_url"]
+
+    def get_calendar_feed_url(self, provider) -> str | None:
+        request = self.context.get("request")
+        if request is None or not feeds.feed_url_visible_to(user=request.user, owner=provider):
+            return None
+        return request.build_absolute_uri(feeds.feed_path(provider))
 
     def validate_colour(self, value):
         return _validate_colour(value)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import feed_views, views
 
 app_name = "scheduling"
 
@@ -27,4 +27,6 @@ urlpatterns = [
     path("waitlist/<int:pk>/remove/", views.waitlist_remove, name="waitlist_remove"),
     path("waitlist/offers/<int:pk>/book/", views.waitlist_book, name="waitlist_book"),
     path("providers/<int:pk>/calendar.ics", views.provider_ics, name="provider_ics"),
+    path("feeds/", feed_views.feed_list, name="feeds"),
+    path("feeds/<slug:kind>/<int:pk>/new-url/", feed_views.feed_rotate, name="feed_rotate"),
 ]
