@@ -5,7 +5,8 @@ class TreatmentsConfig(AppConfig):
     name = "treatments"
 
     def ready(self) -> None:
-        from . import panels, questionnaires
+        from . import insight_panels, panels, questionnaires
 
         panels.register()
+        insight_panels.register()
         questionnaires.register()

@@ -14,6 +14,7 @@ from scheduling.services import recall_open, recall_supersede
 
 from ..common import format_units, local_date
 from ..exceptions import LotExpired, LotInUse, LotProductMismatch, ReinjectionTooSoon
+from ..insights import patient_reinjection_timing
 from ..models import (
     UNITS_PER_ROW_CEILING,
     Encounter,
@@ -231,6 +232,18 @@ def open_reinjection_recall(*, encounter: Encounter, actor) -> Recall | None:
     settings = ClinicSettings.load()
     anchor = local_date(encounter.occurred_at)
     earliest = anchor + timedelta(days=settings.min_reinjection_interval_days)
+    # Timed to this patient's own duration of effect, never inside the minimum interval.
+    timing = patient_reinjection_timing(
+        patient_id=encounter.patient_id,
+        min_interval_days=settings.min_reinjection_interval_days,
+        until=encounter.occurred_at,
+    )
+    due = max(timing.due_date, earliest) if timing else earliest
+    # Overdue keeps its usual distance after a due date that moved later.
+    overdue = max(
+        anchor + timedelta(weeks=settings.recall_overdue_weeks),
+        due + timedelta(weeks=max(settings.recall_overdue_weeks - settings.recall_second_reminder_weeks, 1)),
+    )
     source = f"toxin_session:{encounter.pk}"
     # This session is what the previous reinjection recall was waiting for.
     recall_supersede(patient=encounter.patient, kind=Recall.Kind.REINJECTION, keep_source=source, actor=actor)
@@ -240,8 +253,8 @@ def open_reinjection_recall(*, encounter: Encounter, actor) -> Recall | None:
         appointment_type_code="toxin",
         anchor_date=anchor,
         earliest_date=earliest,
-        due_date=earliest,
-        overdue_date=anchor + timedelta(weeks=settings.recall_overdue_weeks),
+        due_date=due,
+        overdue_date=overdue,
         source=source,
         label="Toxin reinjection",
         preferred_provider=Provider.objects.filter(user_id=encounter.clinician_id, is_active=True).first(),
