@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import dashboard_views, lot_views, views
 
 app_name = "treatments"
 
@@ -27,5 +27,7 @@ urlpatterns = [
     path("plans/<int:pk>/edit/", views.plan_edit, name="plan_edit"),
     path("lots/", views.lots, name="lots"),
     path("lots/<int:pk>/", views.lot_detail, name="lot"),
+    path("lots/<int:pk>/campaign/", lot_views.lot_campaign, name="lot_campaign"),
+    path("dashboard/", dashboard_views.clinic_dashboard, name="dashboard"),
     path("lots/dose-limits/<str:product>/", views.dose_limit_edit, name="dose_limit"),
 ]

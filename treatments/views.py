@@ -28,6 +28,7 @@ from scheduling.models import Appointment
 
 from . import forms, instruments, selectors, services
 from .exceptions import ActivePlanExists, RecordSigned
+from .lot_views import LotCampaignForm
 from .models import DEFAULT_POST_OP_PLAN, Assessment, Encounter, PlanStage, Product, ToxinLot, TreatmentPlan
 from .panels import PANEL_KEYS
 from .services.encounters import ENCOUNTER_FIELDS
@@ -707,6 +708,7 @@ def lot_detail(request, pk: int):
             "form": form,
             "can_manage": can_manage,
             "recipients": recipients,
+            "campaign_form": LotCampaignForm(),
             "today": timezone.localdate(),
         },
         status=status,
