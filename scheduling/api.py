@@ -7,15 +7,15 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from clinic.audit import audit_record
-from clinic.permissions import require
+from clinic.permissions import IsStaffUser, require
 from patients.models import Patient
 
-from . import clock, selectors, serializers, services
+from . import clock, feeds, selectors, serializers, services
 from .models import (
     Appointment,
     AppointmentEvent,
@@ -314,6 +314,22 @@ class ProviderViewSet(ScheduleRecordViewSet):
     queryset = Provider.objects.select_related("user").prefetch_related("working_hours")
     serializer_class = serializers.ProviderSerializer
     filterset_fields = ["role", "is_active"]
+
+    def get_permissions(self):
+        # A provider revokes their own feed without managing the schedule (checked in the action).
+        if self.action == "calendar_feed_new_url":
+            return [IsStaffUser()]
+        return super().get_permissions()
+
+    @extend_schema(request=None, responses=serializers.ProviderSerializer)
+    @action(detail=True, methods=["post"], url_path="calendar-feed/new-url")
+    def calendar_feed_new_url(self, request, pk=None):
+        """Revoke the provider's calendar-feed URL and issue a new one (that provider or a manager)."""
+        provider = self.get_object()
+        if not feeds.feed_url_visible_to(user=request.user, owner=provider):
+            raise PermissionDenied
+        feeds.feed_token_rotate(owner=provider, actor=request.user)
+        return Response(self.get_serializer(provider).data)
 
 
 class WorkingHoursViewSet(DeletableScheduleRecordViewSet):

@@ -10,6 +10,7 @@ NAV = [
     ("reminders:recalls", "Recalls", "clinic.work_recalls"),
     ("reminders:messages", "Messages", "clinic.work_recalls"),
     ("treatments:lots", "Toxin lots", "clinic.manage_lots"),
+    ("treatments:dashboard", "Dashboard", "clinic.manage_schedule"),
     ("clinic:audit", "Audit trail", "clinic.view_audit"),
     ("api-docs", "API", None),
 ]

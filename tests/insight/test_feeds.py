@@ -135,3 +135,18 @@ def test_feed_query_count_does_not_grow(client, provider, django_assert_max_num_
     with django_assert_max_num_queries(len(small.captured_queries)):
         response = _feed(client, provider)
     assert len(_events(response)) == 5
+
+
+def test_provider_revokes_own_feed_through_the_api(surgeon, provider):
+    old = provider.calendar_feed_token
+
+    response = surgeon.post(f"/api/v1/providers/{provider.pk}/calendar-feed/new-url/")
+
+    assert response.status_code == 200
+    provider.refresh_from_db()
+    assert provider.calendar_feed_token != old
+    assert response.json()["calendar_feed_url"].endswith(f"/feeds/{provider.calendar_feed_token}.ics")
+
+
+def test_another_clinician_cannot_revoke_through_the_api(injector, provider):
+    assert injector.post(f"/api/v1/providers/{provider.pk}/calendar-feed/new-url/").status_code == 403
