@@ -21,6 +21,7 @@ from .models import (
     Appointment,
     AppointmentType,
     Provider,
+    Recall,
     Room,
     TimeOff,
     WaitlistEntry,
@@ -247,12 +248,19 @@ def appointments_between(*, start: datetime, end: datetime) -> QuerySet[Appointm
 
 
 def appointments_for_patient(*, patient, past_limit: int = 20) -> dict:
-    """The chart's appointments panel: upcoming (soonest first) and past (latest first)."""
+    """The chart's appointments panel: upcoming (soonest first), past (latest first) and the
+    recalls still waiting to be booked (so the clinician sees when the patient is due back)."""
     now = timezone.now()
     base = appointment_queryset().filter(patient=patient)
     return {
         "upcoming": list(base.filter(ends_at__gt=now).order_by("starts_at", "id")),
         "past": list(base.filter(ends_at__lte=now).order_by("-starts_at", "-id")[:past_limit]),
+        # Served by the scheduling_recall_patient index (patient, kind, status).
+        "open_recalls": list(
+            Recall.objects.filter(patient=patient, status=Recall.Status.OPEN)
+            .select_related("appointment_type")
+            .order_by("due_date", "id")
+        ),
     }
 
 

@@ -135,7 +135,24 @@
     document.querySelectorAll("[data-add-injection]").forEach((button) => {
       button.hidden = false;
       button.addEventListener("click", () => {
-        map?.addRow?.({ muscle: button.dataset.muscle, side: button.dataset.side });
+        const values = { muscle: button.dataset.muscle, side: button.dataset.side };
+        // Fill the first empty row of the map before adding one below the empty ones.
+        const blank = map
+          ? [...map.querySelectorAll("[data-formset-row]:not([hidden])")].find((row) => {
+              const muscle = row.querySelector('select[name$="-muscle"]');
+              const units = row.querySelector('input[name$="-units"]');
+              return muscle && !muscle.value && !(units && units.value);
+            })
+          : null;
+        if (blank) {
+          for (const [name, value] of Object.entries(values)) {
+            const field = blank.querySelector(`[name$="-${name}"]`);
+            if (field) field.value = value;
+          }
+          blank.querySelector('input[name$="-units"]')?.focus();
+        } else {
+          map?.addRow?.(values);
+        }
         update();
       });
     });

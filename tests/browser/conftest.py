@@ -104,12 +104,18 @@ def assert_accessible(page) -> None:
     )
 
 
-def screenshot(page, name: str, *, full_page: bool = True) -> None:
-    """Save a screenshot into docs/screenshots/ when SCREENSHOTS=1 (normal runs write nothing)."""
+def screenshot(page, name: str, *, full_page: bool = True, tablet: bool = False) -> None:
+    """Save a screenshot into docs/screenshots/ when SCREENSHOTS=1 (normal runs write nothing);
+    with ``tablet`` also one at the front desk's tablet size (1024x768)."""
     if os.environ.get("SCREENSHOTS") != "1":
         return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+    if tablet:
+        size = page.viewport_size
+        page.set_viewport_size({"width": 1024, "height": 768})
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-tablet.png"), full_page=full_page)
+        page.set_viewport_size(size)
 
 
 @pytest.fixture(autouse=True)

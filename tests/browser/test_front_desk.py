@@ -2,6 +2,7 @@
 
 import pytest
 from django.core import mail
+from playwright.sync_api import expect
 
 from scheduling.models import Appointment, Message
 from scheduling.reminders import services as reminders
@@ -39,6 +40,7 @@ def test_front_desk_books_the_next_free_consultation_for_a_misspelt_patient(page
     appointment = Appointment.objects.get(patient=patient)
     assert page.get_by_text("Booked New patient consultation").is_visible()
     assert page.locator(".appt", has_text="Gallagher").count() == 1
+    screenshot(page, "day-view", tablet=True)
     assert_accessible(page)
 
     confirmation = Message.objects.get(
@@ -48,3 +50,30 @@ def test_front_desk_books_the_next_free_consultation_for_a_misspelt_patient(page
     confirmation.refresh_from_db()
     assert confirmation.status == "sent"
     assert [m.to for m in mail.outbox if m.subject.startswith("Your appointment")] == [[patient.email]]
+
+
+def test_front_desk_registers_a_new_patient_in_the_booking_dialog_and_books(page, clinic, front_desk_user):
+    login(page, front_desk_user)
+
+    page.goto(f"{page.base}/schedule/next/")
+    page.get_by_label("Appointment type").select_option(label="New patient consultation")
+    page.get_by_role("button", name="Find").click()
+    page.locator(".slot-list a").first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Find a patient").fill("Cathal Farrell")
+    dialog.get_by_text("No patient matches").wait_for()
+    dialog.get_by_text("Register a new patient", exact=True).click()
+    dialog.get_by_label("First name").fill("Cathal")
+    dialog.get_by_label("Last name").fill("Farrell")
+    dialog.get_by_label("Date of birth").fill("1984-05-17")
+    dialog.get_by_label("Email").fill("cathal@example.org")
+    dialog.get_by_role("button", name="Register and choose").click()
+    expect(dialog.get_by_role("radio", name="Cathal Farrell")).to_be_checked()
+    assert_accessible(page)
+    dialog.get_by_role("button", name="Book", exact=True).click()
+
+    page.wait_for_url("**/schedule/?date=*")
+    appointment = Appointment.objects.get(patient__last_name="Farrell")
+    assert appointment.patient.email == "cathal@example.org"
+    assert page.locator(".appt", has_text="Farrell").count() == 1
+    assert_accessible(page)
