@@ -1,5 +1,6 @@
 """The audit trail: one function every service calls, plus the authentication receivers."""
 
+from axes.signals import user_locked_out
 from django.contrib.auth import user_logged_in, user_logged_out, user_login_failed
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
@@ -66,6 +67,10 @@ def _jsonable(value):
 
 @receiver(user_logged_in)
 def _on_login(sender, request, user, **kwargs):
+    if request is not None and hasattr(request, "session"):
+        from .middleware import session_started
+
+        session_started(request.session)
     audit_record(actor=user, action="auth.login", target=user)
 
 
@@ -80,3 +85,8 @@ def _on_login_failed(sender, credentials, request=None, **kwargs):
     audit_record(
         actor=None, action="auth.login_failed", changes={"username": credentials.get("username", "")}
     )
+
+
+@receiver(user_locked_out)
+def _on_locked_out(sender, request=None, username=None, ip_address=None, **kwargs):
+    audit_record(actor=None, action="auth.locked_out", changes={"username": username or "", "ip": ip_address})

@@ -1,4 +1,8 @@
+import time
 import uuid
+
+from django.conf import settings
+from django.contrib.auth import logout
 
 from . import context
 
@@ -27,3 +31,43 @@ class RequestContextMiddleware:
             context.reset(token)
         response["X-Request-ID"] = str(ctx.request_id)
         return response
+
+
+class SessionTimeoutMiddleware:
+    """Ends a staff session after SESSION_IDLE_TIMEOUT seconds without a request, or
+    SESSION_ABSOLUTE_TIMEOUT seconds after login, whichever comes first (ASVS 3.3).
+
+    The cookie's own max-age cannot do this: it is refreshed on every save. The logout goes
+    through django.contrib.auth.logout, so it is in the audit trail like any other.
+    """
+
+    IDLE_KEY = "_clinic_last_seen"
+    START_KEY = "_clinic_login_at"
+    RESOLUTION = 60
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        session = getattr(request, "session", None)
+        if session is not None and user is not None and user.is_authenticated:
+            now = int(time.time())
+            if self.START_KEY not in session:
+                session_started(session)
+            idle_limit, absolute_limit = settings.SESSION_IDLE_TIMEOUT, settings.SESSION_ABSOLUTE_TIMEOUT
+            idle = bool(idle_limit) and now - session.get(self.IDLE_KEY, now) > idle_limit
+            expired = bool(absolute_limit) and now - session[self.START_KEY] > absolute_limit
+            if idle or expired:
+                logout(request)
+            elif now - session[self.IDLE_KEY] >= self.RESOLUTION:
+                # Coarse on purpose: one session write a minute, not one per request.
+                session[self.IDLE_KEY] = now
+        return self.get_response(request)
+
+
+def session_started(session) -> None:
+    """Stamp a new session (called on login) with its start and last-seen times."""
+    now = int(time.time())
+    session[SessionTimeoutMiddleware.START_KEY] = now
+    session[SessionTimeoutMiddleware.IDLE_KEY] = now

@@ -5,6 +5,7 @@ broker under var/. Production sets DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY a
 ALLOWED_HOSTS; with DEBUG off the process refuses to start without the last two.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "simple_history",
     "django_htmx",
     "phonenumber_field",
+    "axes",
     "clinic",
     "patients",
     "scheduling",
@@ -70,6 +72,9 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "clinic.middleware.RequestContextMiddleware",
+    "clinic.middleware.SessionTimeoutMiddleware",
+    # Last: turns a lockout raised during authentication into the lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -111,12 +116,34 @@ if IS_POSTGRES:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "clinic.User"
 
+# ASVS 2.1: at least 8 characters, at least 64 allowed, no composition rules, common passwords
+# refused. The upper bound (128) keeps a multi-megabyte "password" from tying up the hasher.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "clinic.validators.MaximumLengthValidator", "OPTIONS": {"max_length": 128}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Lockout after repeated failures (django-axes): counted per username and, separately, per
+# address, on the login page and the API token endpoint (both go through authenticate()).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+AXES_LOCKOUT_CALLABLE = "clinic.lockout.lockout_response"
+# Staff sessions end after SESSION_IDLE_TIMEOUT seconds without a request, and at the latest
+# SESSION_ABSOLUTE_TIMEOUT seconds after login (clinic.middleware.SessionTimeoutMiddleware).
+# 0 turns a limit off (the test suite does, so that tests can travel in time while logged in;
+# the tests of the timeouts turn them back on).
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
+SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT", default=12 * 60 * 60)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
