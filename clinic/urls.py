@@ -8,6 +8,7 @@ from patients import api as patients_api
 from scheduling import api as scheduling_api
 from scheduling.reminders import api as reminders_api
 from treatments import api as treatments_api
+from treatments.export import PatientExportView
 
 from . import views
 from .api import views as api_views
@@ -21,6 +22,7 @@ for app_api in (patients_api, scheduling_api, reminders_api, treatments_api):
 api_v1 = [
     path("auth/token/", api_views.TokenView.as_view(), name="token"),
     path("me/", api_views.MeView.as_view(), name="me"),
+    path("patients/<int:pk>/export/", PatientExportView.as_view(), name="patient-export"),
     path("", include(router.urls)),
 ]
 
