@@ -52,7 +52,7 @@ class NoStoreMiddleware:
 
 class SessionTimeoutMiddleware:
     """Ends a staff session after SESSION_IDLE_TIMEOUT seconds without a request, or
-    SESSION_COOKIE_AGE seconds after login, whichever comes first (ASVS 3.3).
+    SESSION_ABSOLUTE_TIMEOUT seconds after login, whichever comes first (ASVS 3.3).
 
     The cookie's own max-age cannot do this: it is refreshed on every save. The logout goes
     through django.contrib.auth.logout, so it is in the audit trail like any other.
@@ -72,8 +72,9 @@ class SessionTimeoutMiddleware:
             now = int(time.time())
             if self.START_KEY not in session:
                 session_started(session)
-            idle = now - session.get(self.IDLE_KEY, now) > settings.SESSION_IDLE_TIMEOUT
-            expired = now - session[self.START_KEY] > settings.SESSION_COOKIE_AGE
+            idle_limit, absolute_limit = settings.SESSION_IDLE_TIMEOUT, settings.SESSION_ABSOLUTE_TIMEOUT
+            idle = bool(idle_limit) and now - session.get(self.IDLE_KEY, now) > idle_limit
+            expired = bool(absolute_limit) and now - session[self.START_KEY] > absolute_limit
             if idle or expired:
                 logout(request)
             elif now - session[self.IDLE_KEY] >= self.RESOLUTION:

@@ -143,8 +143,11 @@ AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
 AXES_LOCKOUT_CALLABLE = "clinic.lockout.lockout_response"
 # Staff sessions end after SESSION_IDLE_TIMEOUT seconds without a request, and at the latest
-# SESSION_COOKIE_AGE after login (clinic.middleware.SessionTimeoutMiddleware).
+# SESSION_ABSOLUTE_TIMEOUT seconds after login (clinic.middleware.SessionTimeoutMiddleware).
+# 0 turns a limit off (the test suite does, so that tests can travel in time while logged in;
+# the tests of the timeouts turn them back on).
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
+SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT", default=12 * 60 * 60)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -9,6 +9,7 @@ from scheduling import api as scheduling_api
 from scheduling import feed_views
 from scheduling.reminders import api as reminders_api
 from treatments import api as treatments_api
+from treatments.export import PatientExportView
 
 from . import views
 from .api import views as api_views
@@ -23,6 +24,7 @@ api_v1 = [
     path("auth/token/", api_views.TokenView.as_view(), name="token"),
     path("me/", api_views.MeView.as_view(), name="me"),
     path("fhir/", include("treatments.fhir_urls")),
+    path("patients/<int:pk>/export/", PatientExportView.as_view(), name="patient-export"),
     path("", include(router.urls)),
 ]
 

@@ -132,7 +132,7 @@ def build_world() -> dict:
         purpose="appointments",
         due_at=timezone.now(),
         appointment=appointment,
-        dedupe_key="route-table",
+        dedupe_key=f"route-table-{patient.pk}",
     )
     working_hours = WorkingHoursFactory(provider=appointment.provider)
     time_off = TimeOffFactory(

@@ -112,6 +112,7 @@ def _logged_in(client):
 
 def test_session_ends_after_idle_timeout(client, front_desk_user, settings):
     settings.SESSION_IDLE_TIMEOUT = 30 * 60
+    settings.SESSION_ABSOLUTE_TIMEOUT = 12 * 60 * 60
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         _logged_in(client)
@@ -127,6 +128,8 @@ def test_session_ends_after_idle_timeout(client, front_desk_user, settings):
 
 
 def test_session_ends_at_the_absolute_lifetime_even_when_active(client, front_desk_user, settings):
+    settings.SESSION_IDLE_TIMEOUT = 30 * 60
+    settings.SESSION_ABSOLUTE_TIMEOUT = 12 * 60 * 60
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         _logged_in(client)

@@ -99,6 +99,7 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "api:patient-list": (ALL_STAFF, 200),
     "api:patient-detail": (ALL_STAFF, 200),
     "api:patient-consents": (ALL_STAFF, 200),
+    "api:patient-export": (CLINICIANS | MANAGERS, 200),
     "api:patient-consents-current": (ALL_STAFF, 200),
     "api:patient-deactivate": (NOBODY, 405),
     "api:patient-merge": (NOBODY, 405),
