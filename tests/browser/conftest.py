@@ -54,6 +54,7 @@ def browser_type_launch_args():
             "--disable-component-update",
             "--disable-sync",
             "--no-first-run",
+            "--lang=en-GB",  # dates and times in inputs as the clinic reads them
         ],
     }
 

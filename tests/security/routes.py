@@ -168,6 +168,14 @@ def build_world() -> dict:
             "assessment": assessment.pk,
             "toxin-lot": lot.pk,
             "audit-event": AuditEvent.objects.filter(patient_id=patient.pk).latest("id").pk,
+            # FHIR reads name the record behind each resource.
+            "fhir-patient": patient.pk,
+            "fhir-appointment": appointment.pk,
+            "fhir-encounter": consultation.encounter_id,
+            "fhir-observation": assessment.pk,
+            "fhir-careplan": plan.pk,
+            "fhir-procedure": surgery.pk,
+            "fhir-medicationadministration": toxin.pk,
         },
         "product": lot.product,
     }
@@ -193,6 +201,8 @@ PAGE_PK = {
     "treatments:assessment_error": "assessment",
     "treatments:plan_edit": "treatment-plan",
     "treatments:lot": "toxin-lot",
+    "treatments:lot_campaign": "toxin-lot",
+    "scheduling:feed_rotate": "provider",
 }
 
 
@@ -218,6 +228,8 @@ def concrete_path(route: Route, world: dict, *, link_patient=None) -> str:
             kwargs[arg] = world["product"]
         elif arg == "action":
             kwargs[arg] = "confirm"
+        elif arg == "kind":
+            kwargs[arg] = "provider"
         elif arg == "token":
             # A confirm link made for ``link_patient`` that points at the world's appointment.
             owner = link_patient or world["patient"]

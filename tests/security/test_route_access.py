@@ -117,6 +117,22 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "api:toxin-lot-patients": (CLINICIANS, 200),
     "api:toxin-dose-limit-list": (LOT_REGISTER, 200),
     "api:toxin-dose-limit-detail": (LOT_REGISTER, 200),
+    "scheduling:feeds": (ALL_STAFF, 200),
+    "scheduling:feed_rotate": (NOBODY, 405),
+    # A feed token is its own key; a patient link's token is not one, for anybody.
+    "calendar_feed": (EVERYONE, 404),
+    "treatments:lot_campaign": (NOBODY, 405),
+    "treatments:dashboard": (MANAGERS, 200),
+    "api:provider-calendar-feed-new-url": (NOBODY, 405),
+    "api:fhir-patient-everything": (CLINICIANS, 200),
+    # A resource id that names no record of that type answers 404, to clinicians only.
+    "api:fhir-patient": (CLINICIANS, 200),
+    "api:fhir-appointment": (CLINICIANS, (200, 404)),
+    "api:fhir-encounter": (CLINICIANS, (200, 404)),
+    "api:fhir-observation": (CLINICIANS, (200, 404)),
+    "api:fhir-careplan": (CLINICIANS, (200, 404)),
+    "api:fhir-procedure": (CLINICIANS, (200, 404)),
+    "api:fhir-medicationadministration": (CLINICIANS, (200, 404)),
 }
 for _name in (
     "appointment",
