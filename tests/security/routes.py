@@ -242,4 +242,5 @@ def concrete_path(route: Route, world: dict, *, link_patient=None) -> str:
     path = pattern
     for arg, value in kwargs.items():
         path = re.sub(rf"\(\?P<{arg}>[^)]*\)|<(?:\w+:)?{arg}>", value, path)
-    return "/" + path.replace("^", "").replace("$", "")
+    # Regex anchors go; a literal "$" inside a path (FHIR's "$everything") stays.
+    return "/" + re.sub(r"\$(?!\w)", "", path.replace("^", ""))

@@ -172,6 +172,11 @@ WRITE_ACCESS: dict[str, frozenset] = {
     "treatments:lot": MANAGERS,
     "treatments:dose_limit": MANAGERS,
     "api:patient-merge": MANAGERS,
+    # A lot recall campaign is sent by the clinicians who inject.
+    "treatments:lot_campaign": frozenset({Role.SURGEON, Role.INJECTOR}),
+    # Providers rotate their own feed URL; managers any.
+    "scheduling:feed_rotate": ALL_STAFF,
+    "api:provider-calendar-feed-new-url": ALL_STAFF,
     "api:patient-deactivate": MANAGERS,
     "api:patient-reactivate": MANAGERS,
     "patients:merge": MANAGERS,
