@@ -67,3 +67,11 @@ def test_check_deploy_is_clean_with_production_environment():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_makemigrations_check_runs_on_an_unconfigured_checkout():
+    result = _run(
+        ["manage.py", "makemigrations", "--check", "--dry-run"], DATABASE_URL="sqlite:///var/unused.sqlite3"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No changes detected" in result.stdout
