@@ -326,6 +326,10 @@ MESSAGE_MAX_ATTEMPTS = env.int("MESSAGE_MAX_ATTEMPTS", default=6)
 MESSAGES_DISPATCH_ON_CHANGE = env.bool("MESSAGES_DISPATCH_ON_CHANGE", default=True)
 # How long a patient link stays valid (days).
 PATIENT_LINK_MAX_AGE_DAYS = env.int("PATIENT_LINK_MAX_AGE_DAYS", default=30)
+# Advisory locks serialize bookings of one provider, room or patient (scheduling.services). The
+# switch exists only so that `manage.py race_booking --without-constraint` can show the race that
+# they and the exclusion constraints close; production never turns it off.
+SCHEDULING_BOOKING_LOCKS = env.bool("SCHEDULING_BOOKING_LOCKS", default=True)
 
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-messages": {"task": "scheduling.tasks.messages_dispatch_task", "schedule": 60.0},
