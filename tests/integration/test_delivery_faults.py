@@ -295,7 +295,7 @@ def test_a_worker_killed_mid_batch_leaves_no_message_unaccounted_and_none_sent_t
         worker = start_worker(concurrency=1)
     else:
         worker.kill_pool_child()
-        # The worker sees its pool process lost and puts the batch back on the queue at once
+        # The worker sees its pool process lost and puts the batch back at the end of the queue
         # (acks_late + reject_on_worker_lost): the redelivered batch must not resend anything.
     provider.release()
 
