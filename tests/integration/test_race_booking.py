@@ -8,10 +8,12 @@ duplicates through, which proves that the race really happens and that the test 
 import json
 
 import pytest
-from django.core.management import call_command
+from django.core.checks import run_checks
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from scheduling.models import Appointment
+from tests.factories import AppointmentFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -59,3 +61,18 @@ def test_without_the_constraints_and_locks_the_same_race_double_books(tmp_path):
         Appointment.objects.active().filter(provider__user__username="race-surgeon").count()
         == summary["rounds_run"]
     )
+
+
+def test_it_will_not_drop_the_constraints_where_real_appointments_live(tmp_path):
+    AppointmentFactory()
+
+    with pytest.raises(CommandError, match="throwaway database"):
+        race(tmp_path, without_constraint=True)
+
+    assert len(constraints()) == 3
+
+
+def test_the_deploy_check_warns_when_the_booking_locks_are_off(settings):
+    settings.SCHEDULING_BOOKING_LOCKS = False
+
+    assert "scheduling.W001" in [message.id for message in run_checks(include_deployment_checks=True)]
