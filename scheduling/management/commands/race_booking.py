@@ -32,6 +32,7 @@ use a throwaway database. The command exits non-zero when the expectation of its
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -59,15 +60,12 @@ from scheduling.models import Appointment, AppointmentType, Location, Provider, 
 
 NO_OVERLAP = import_module("scheduling.migrations.0002_no_overlap_constraints")
 
-TAG = "race"
 DESK = "race-desk"
 SURGEON = "race-surgeon"
 TYPE_CODE = "race_consult"
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
