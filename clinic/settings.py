@@ -322,10 +322,22 @@ TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com")
 MESSAGE_BATCH_SIZE = env.int("MESSAGE_BATCH_SIZE", default=50)
 MESSAGE_DISPATCH_LIMIT = env.int("MESSAGE_DISPATCH_LIMIT", default=5000)
 MESSAGE_MAX_ATTEMPTS = env.int("MESSAGE_MAX_ATTEMPTS", default=6)
+# The first retry after a transient provider error; each next one waits 4 times longer (cap 6 h).
+MESSAGE_RETRY_BASE_SECONDS = env.float("MESSAGE_RETRY_BASE_SECONDS", default=60.0)
+# A claim older than this belongs to a worker that died: queued rows go back to scheduled,
+# sending rows are marked failed ("interrupted"). Longer than any one batch can take.
+MESSAGE_STALE_CLAIM_SECONDS = env.float("MESSAGE_STALE_CLAIM_SECONDS", default=600.0)
+# Seconds to wait for the SMS provider's answer. A request that timed out after it was sent may
+# have been delivered, so it is never retried (see docs/reminders.md, "Faults").
+SMS_TIMEOUT = env.float("SMS_TIMEOUT", default=10.0)
 # Dispatch right after a booking changes (confirmations within seconds) besides every minute.
 MESSAGES_DISPATCH_ON_CHANGE = env.bool("MESSAGES_DISPATCH_ON_CHANGE", default=True)
 # How long a patient link stays valid (days).
 PATIENT_LINK_MAX_AGE_DAYS = env.int("PATIENT_LINK_MAX_AGE_DAYS", default=30)
+# Advisory locks serialize bookings of one provider, room or patient (scheduling.services). The
+# switch exists only so that `manage.py race_booking --without-constraint` can show the race that
+# they and the exclusion constraints close; production never turns it off.
+SCHEDULING_BOOKING_LOCKS = env.bool("SCHEDULING_BOOKING_LOCKS", default=True)
 
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-messages": {"task": "scheduling.tasks.messages_dispatch_task", "schedule": 60.0},
