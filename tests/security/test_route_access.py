@@ -174,9 +174,11 @@ WRITE_ACCESS: dict[str, frozenset] = {
     "api:patient-merge": MANAGERS,
     # A lot recall campaign is sent by the clinicians who inject.
     "treatments:lot_campaign": frozenset({Role.SURGEON, Role.INJECTOR}),
-    # Providers rotate their own feed URL; managers any.
-    "scheduling:feed_rotate": ALL_STAFF,
-    "api:provider-calendar-feed-new-url": ALL_STAFF,
+    # Providers rotate their own feed URL, managers (manage_schedule) any. The world's provider
+    # belongs to none of the personas, so here only the manager may: everyone else gets 403.
+    # A provider rotating their own: tests/insight/test_feeds.py.
+    "scheduling:feed_rotate": MANAGERS,
+    "api:provider-calendar-feed-new-url": MANAGERS,
     "api:patient-deactivate": MANAGERS,
     "api:patient-reactivate": MANAGERS,
     "patients:merge": MANAGERS,
