@@ -56,6 +56,9 @@ INSTALLED_APPS = [
     "csp",
     "phonenumber_field",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "clinic",
     "patients",
     "scheduling",
@@ -69,6 +72,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the second factor.
+    "django_otp.middleware.OTPMiddleware",
     "clinic.middleware.NoStoreMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -77,6 +82,8 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "clinic.middleware.RequestContextMiddleware",
     "clinic.middleware.SessionTimeoutMiddleware",
+    # A session that still owes its second factor (or its enrolment) reaches nothing else.
+    "clinic.mfa.middleware.MfaRequiredMiddleware",
     # Last: turns a lockout raised during authentication into the lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -142,6 +149,15 @@ AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
 AXES_LOCKOUT_CALLABLE = "clinic.lockout.lockout_response"
+# Failed attempts are stored with the request's form data; one-time codes are masked there.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp", "code", "recovery_code"]
+# Two-factor authentication (clinic.mfa, django-otp): a TOTP authenticator app plus single-use
+# recovery codes. Staff who have set it up always give a code after their password; with
+# REQUIRE_MFA on (the default) staff who have not are confined to setting it up. The quick
+# start and the test suite turn it off so that the demo logins work with a password alone.
+REQUIRE_MFA = env.bool("REQUIRE_MFA", default=True)
+# The admin's device pages would otherwise show every TOTP secret to a superuser.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # Staff sessions end after SESSION_IDLE_TIMEOUT seconds without a request, and at the latest
 # SESSION_ABSOLUTE_TIMEOUT seconds after login (clinic.middleware.SessionTimeoutMiddleware).
 # 0 turns a limit off (the test suite does, so that tests can travel in time while logged in;
@@ -306,6 +322,8 @@ LOGGING = {
 
 # Clinic rules that are settings, not code (see DOMAIN.md).
 CLINIC_NAME = env.str("CLINIC_NAME", default="Facial Nerve Clinic")
+# The name authenticator apps show beside the staff member's username.
+OTP_TOTP_ISSUER = CLINIC_NAME
 
 # Phone numbers without a country prefix are read as numbers of this region; stored in E.164.
 PHONENUMBER_DEFAULT_REGION = env.str("PHONE_REGION", default="GB")
