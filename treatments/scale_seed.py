@@ -350,12 +350,19 @@ class Report:
             for table in self.rows
         }
         deferred = self.seconds["(deferred foreign-key checks)"]
+        after = {
+            "indexes_built_after_load_seconds": round(self.seconds["(indexes built after the load)"], 1),
+            "foreign_keys_validated_after_load_seconds": round(
+                self.seconds["(foreign keys validated after the load)"], 1
+            ),
+        }
         total_rows = sum(self.rows.values())
         return {
             "tables": tables,
             "total_rows": total_rows,
             "generate_seconds": round(self.generate_seconds, 1),
             "deferred_foreign_key_check_seconds": round(deferred, 1),
+            **after,
             "analyze_seconds": round(self.analyze_seconds, 1),
             "total_seconds": round(self.total_seconds, 1),
             "rows_per_second": round(total_rows / self.total_seconds) if self.total_seconds else None,
@@ -391,13 +398,23 @@ class IdBlock:
 
 class ScaleSeed:
     def __init__(
-        self, sizes: Sizes, *, stdout=None, stderr=None, progress: bool = True, background: bool = False
+        self,
+        sizes: Sizes,
+        *,
+        stdout=None,
+        stderr=None,
+        progress: bool = True,
+        background: bool = False,
+        defer: bool = False,
     ):
         self.sizes = sizes
         # COPY from a second thread and connection while the next batch is generated: the
         # server's work and Python's overlap (one core each). Needs committed set-up rows, so
         # not inside a test's transaction.
         self.background = background
+        # Foreign keys and plain indexes dropped for the load and recreated exactly after it
+        # (see _defer_secondary); off inside a transaction, where everything stays on.
+        self.defer = defer
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
         self.progress = progress
@@ -454,6 +471,7 @@ class ScaleSeed:
             # loses the last batches of a re-creatable seed, never consistency).
             cursor.execute("SET synchronous_commit TO off")
             cursor.execute("SET maintenance_work_mem TO '512MB'")
+        self._restore_deferred()  # left behind by an interrupted load, if any
         if truncate:
             self._truncate()
         self._refuse_second_load()
@@ -461,9 +479,17 @@ class ScaleSeed:
             self._setup()
         self._calibrate()
         self._reserve_ids()
-        self._load()
+        if self.defer:
+            self._defer_secondary()
+        try:
+            self._load()
+        finally:
+            if self.defer:
+                self._restore_deferred()
         self._release_ids()
-        self._analyze()
+        # VACUUM as well when it can run (not inside a transaction): it sets the visibility map,
+        # so that counts and index-only scans behave as on a table that has lived a while.
+        self._analyze(vacuum=not connection.in_atomic_block)
         self.report.total_seconds = time.perf_counter() - started
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_database_size(current_database())")
@@ -479,11 +505,96 @@ class ScaleSeed:
         )
         return self.report
 
-    def _analyze(self) -> None:
+    # --- foreign keys and secondary indexes, checked and built once after the load ----------
+
+    def _defer_secondary(self) -> None:
+        """Drop the volume tables' foreign keys and plain secondary indexes for the load, keeping
+        their exact definitions (from the catalogue) in a table, so that they are recreated as
+        they were even if the load is interrupted (the next run restores them first).
+
+        Checking a foreign key row by row costs a query per row; adding it back validates every
+        row with one join. Building an index sorts once instead of updating it per row. Primary
+        keys, unique constraints, the exclusion constraints and the triggers stay on throughout.
+        """
+        tables = [m._meta.db_table for m in VOLUME_MODELS]
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TABLE IF NOT EXISTS seed_scale_deferred "
+                "(position serial, kind text, name text, tablename text, definition text)"
+            )
+            cursor.execute(
+                """
+                INSERT INTO seed_scale_deferred (kind, name, tablename, definition)
+                SELECT 'index', c.relname, t.relname, pg_get_indexdef(i.indexrelid)
+                  FROM pg_index i
+                  JOIN pg_class c ON c.oid = i.indexrelid
+                  JOIN pg_class t ON t.oid = i.indrelid
+                 WHERE t.relname = ANY(%s) AND NOT i.indisunique AND NOT i.indisprimary
+                   -- partial indexes stay: their predicate would not read back word for word
+                   AND i.indpred IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+                 ORDER BY t.relname, c.relname
+                """,
+                [tables],
+            )
+            cursor.execute(
+                """
+                INSERT INTO seed_scale_deferred (kind, name, tablename, definition)
+                SELECT 'foreign_key', k.conname, t.relname, pg_get_constraintdef(k.oid)
+                  FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid
+                 WHERE k.contype = 'f' AND t.relname = ANY(%s)
+                 ORDER BY t.relname, k.conname
+                """,
+                [tables],
+            )
+            cursor.execute("SELECT kind, name, tablename FROM seed_scale_deferred ORDER BY position")
+            for kind, name, table in cursor.fetchall():
+                if kind == "index":
+                    cursor.execute(f'DROP INDEX "{name}"')
+                else:
+                    cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+
+    def _restore_deferred(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass('seed_scale_deferred') IS NOT NULL")
+            if not cursor.fetchone()[0]:
+                return
+            cursor.execute(
+                "SELECT kind, name, tablename, definition FROM seed_scale_deferred ORDER BY position"
+            )
+            rows = cursor.fetchall()
+        # Indexes first (the foreign-key checks and everything after use them), then the keys,
+        # each validated against every row as it is added.
+        for kind, name, table, definition in sorted(rows, key=lambda r: r[0] != "index"):
+            started = time.perf_counter()
+            with transaction.atomic(), connection.cursor() as cursor:
+                if kind == "index":
+                    cursor.execute("SELECT to_regclass(%s) IS NULL", [f'"{name}"'])
+                    if cursor.fetchone()[0]:
+                        cursor.execute(definition)
+                else:
+                    cursor.execute(
+                        "SELECT NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = %s)", [name]
+                    )
+                    if cursor.fetchone()[0]:
+                        cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
+                cursor.execute(
+                    "DELETE FROM seed_scale_deferred WHERE name = %s AND tablename = %s", [name, table]
+                )
+            label = (
+                "(indexes built after the load)"
+                if kind == "index"
+                else "(foreign keys validated after the load)"
+            )
+            self.report.seconds[label] += time.perf_counter() - started
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE seed_scale_deferred")
+
+    def _analyze(self, vacuum: bool = False) -> None:
         started = time.perf_counter()
         with connection.cursor() as cursor:
             for model in VOLUME_MODELS:
-                cursor.execute(f"ANALYZE {model._meta.db_table}")
+                cursor.execute(f"{'VACUUM (ANALYZE)' if vacuum else 'ANALYZE'} {model._meta.db_table}")
         self.report.analyze_seconds += time.perf_counter() - started
 
     def _truncate(self) -> None:
