@@ -471,7 +471,7 @@ class ScaleSeed:
             # loses the last batches of a re-creatable seed, never consistency).
             cursor.execute("SET synchronous_commit TO off")
             cursor.execute("SET maintenance_work_mem TO '512MB'")
-        self._restore_deferred()  # left behind by an interrupted load, if any
+        self.restore_deferred()  # left behind by an interrupted load, if any
         if truncate:
             self._truncate()
         self._refuse_second_load()
@@ -485,7 +485,7 @@ class ScaleSeed:
             self._load()
         finally:
             if self.defer:
-                self._restore_deferred()
+                self.restore_deferred()
         self._release_ids()
         # VACUUM as well when it can run (not inside a transaction): it sets the visibility map,
         # so that counts and index-only scans behave as on a table that has lived a while.
@@ -554,11 +554,13 @@ class ScaleSeed:
                 else:
                     cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
 
-    def _restore_deferred(self) -> None:
+    def restore_deferred(self) -> int:
+        """Recreate what _defer_secondary dropped (also after an interrupted load). Returns how
+        many foreign keys and indexes were listed."""
         with connection.cursor() as cursor:
             cursor.execute("SELECT to_regclass('seed_scale_deferred') IS NOT NULL")
             if not cursor.fetchone()[0]:
-                return
+                return 0
             cursor.execute(
                 "SELECT kind, name, tablename, definition FROM seed_scale_deferred ORDER BY position"
             )
@@ -589,6 +591,7 @@ class ScaleSeed:
             self.report.seconds[label] += time.perf_counter() - started
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE seed_scale_deferred")
+        return len(rows)
 
     def _analyze(self, vacuum: bool = False) -> None:
         started = time.perf_counter()

@@ -44,6 +44,12 @@ class Command(BaseCommand):
             help="Load with every foreign key and index in place (default: plain indexes and foreign "
             "keys of the volume tables are recreated exactly, and validated, after the load)",
         )
+        parser.add_argument(
+            "--restore-only",
+            action="store_true",
+            help="Only recreate the foreign keys and indexes an interrupted load left dropped "
+            "(listed in the table seed_scale_deferred), then stop",
+        )
         parser.add_argument("--json", help="Also write the report to this JSON file")
         parser.add_argument("--no-progress", action="store_true", help="No progress line on stderr")
         parser.add_argument(
@@ -67,6 +73,10 @@ class Command(BaseCommand):
                 "seed_scale needs PostgreSQL (COPY, exclusion constraints, trigram search); "
                 f"this database is {connection.vendor}."
             )
+        if options["restore_only"]:
+            restored = ScaleSeed(Sizes(1, 1, 1, 1), stdout=self.stdout, progress=False).restore_deferred()
+            self.stdout.write(f"Recreated {restored} foreign keys and indexes.")
+            return
         patients, appointments, encounters, years = SIZES[options["size"]]
         sizes = Sizes(
             patients=options["patients"] or patients,
