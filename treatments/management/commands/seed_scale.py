@@ -63,6 +63,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        if options["restore_only"]:  # puts constraints back: safe anywhere
+            restored = ScaleSeed(Sizes(1, 1, 1, 1), stdout=self.stdout, progress=False).restore_deferred()
+            self.stdout.write(f"Recreated {restored} foreign keys and indexes.")
+            return
         if not (settings.DEBUG or options["not_production"]):
             raise CommandError(
                 "Refusing to load synthetic patients: pass --i-know-this-is-not-production "
@@ -73,10 +77,6 @@ class Command(BaseCommand):
                 "seed_scale needs PostgreSQL (COPY, exclusion constraints, trigram search); "
                 f"this database is {connection.vendor}."
             )
-        if options["restore_only"]:
-            restored = ScaleSeed(Sizes(1, 1, 1, 1), stdout=self.stdout, progress=False).restore_deferred()
-            self.stdout.write(f"Recreated {restored} foreign keys and indexes.")
-            return
         patients, appointments, encounters, years = SIZES[options["size"]]
         sizes = Sizes(
             patients=options["patients"] or patients,
