@@ -37,6 +37,7 @@ ERROR_DESCRIPTIONS = {
     "403": "Authenticated, but lacking the capability.",
     "404": "No such record (or page).",
     "409": "Conflicts with the current state of the record (e.g. ``slot_unavailable``).",
+    "415": "The body is not JSON.",
     "429": "Too many failed log-ins: locked out for a while (``locked_out``).",
 }
 
@@ -82,6 +83,8 @@ def _error_statuses(path: str, method: str, operation: dict) -> list[str]:
         statuses.append("404")
     if method in UNSAFE and operation.get("security"):
         statuses.append("409")
+    if "requestBody" in operation:
+        statuses.append("415")
     return statuses
 
 
