@@ -56,3 +56,9 @@ urlpatterns = [
     path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
 ]
+
+# JSON errors in the API's format under /api/, Django's pages elsewhere.
+handler400 = "clinic.api.errors.bad_request"
+handler403 = "clinic.api.errors.permission_denied"
+handler404 = "clinic.api.errors.not_found"
+handler500 = "clinic.api.errors.server_error"

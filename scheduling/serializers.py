@@ -5,8 +5,8 @@ import re
 from django.contrib.auth import get_user_model
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
 
+from clinic.api import serializers
 from patients.models import Patient
 
 from . import feeds
@@ -198,7 +198,7 @@ class PatientRefSerializer(serializers.ModelSerializer):
 
 
 class AppointmentEventSerializer(serializers.ModelSerializer):
-    by = serializers.CharField(source="by.username", default=None)
+    by = serializers.CharField(source="by.username", default=None, allow_null=True)
 
     class Meta:
         model = AppointmentEvent
@@ -210,7 +210,7 @@ class AppointmentSerializer(serializers.ModelSerializer):
     appointment_type = serializers.SerializerMethodField()
     provider = serializers.SerializerMethodField()
     room = serializers.SerializerMethodField()
-    booked_by = serializers.CharField(source="booked_by.username", default=None)
+    booked_by = serializers.CharField(source="booked_by.username", default=None, allow_null=True)
 
     class Meta:
         model = Appointment
@@ -261,7 +261,7 @@ class AppointmentBookSerializer(serializers.Serializer):
     appointment_type = AppointmentTypeRefField()
     provider = _id_field(Provider)
     start = serializers.DateTimeField(
-        source="starts_at", help_text="ISO 8601; without an offset it is read in the clinic's zone"
+        source="starts_at", help_text="ISO 8601 with its UTC offset (Z or +01:00)"
     )
     room = _id_field(Room, required=False, allow_null=True)
     duration_minutes = _DurationField(help_text="Only for types whose duration is set per booking (surgery)")
@@ -304,6 +304,9 @@ class AppointmentCorrectSerializer(serializers.Serializer):
 
 
 class AvailabilityQuerySerializer(serializers.Serializer):
+    # Reads the query string, where parameters of the request itself (``format``) travel too.
+    allow_unknown_fields = True
+
     appointment_type = AppointmentTypeRefField()
     date_from = serializers.DateField()
     date_to = serializers.DateField()
