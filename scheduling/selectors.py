@@ -242,7 +242,9 @@ _LABEL_RELATIONS = {Provider: ("user",), Room: ("location",), Appointment: ("app
 def choices_of(model) -> QuerySet:
     """Every row of ``model`` for a list of choices (a form's select, an API filter, the
     browsable API's forms), with what the labels read: one query, not one per choice."""
-    return model.objects.select_related(*_LABEL_RELATIONS.get(model, ()))
+    relations = _LABEL_RELATIONS.get(model)
+    # (select_related() without names would follow every foreign key.)
+    return model.objects.select_related(*relations) if relations else model.objects.all()
 
 
 def appointment_queryset() -> QuerySet[Appointment]:
