@@ -23,7 +23,7 @@ from .models import (
     WaitlistOffer,
     WorkingHours,
 )
-from .selectors import MAX_RANGE_DAYS, appointment_type_resolve
+from .selectors import MAX_RANGE_DAYS, appointment_type_resolve, choices_of
 from .services import CANCELLED_BY, CORRECTIONS, MAX_BOOKED_MINUTES, MIN_BOOKED_MINUTES
 
 MAX_ID = 2**63 - 1
@@ -32,7 +32,13 @@ COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 def _id_field(model, **kw):
     # PrimaryKeyRelatedField answers "Invalid pk" for non-numbers and out-of-range numbers.
-    return serializers.PrimaryKeyRelatedField(queryset=model.objects.all(), **kw)
+    return serializers.PrimaryKeyRelatedField(queryset=choices_of(model), **kw)
+
+
+def _choices(*names_and_models) -> dict:
+    """extra_kwargs giving related fields their choices with labels in one query (the
+    browsable API lists them in its forms)."""
+    return {name: {"queryset": choices_of(model)} for name, model in names_and_models}
 
 
 def _validate_colour(value: str) -> str:
@@ -88,6 +94,7 @@ class WorkingHoursSerializer(serializers.ModelSerializer):
     class Meta:
         model = WorkingHours
         fields = ["id", "provider", "location", "weekday", "start_time", "end_time"]
+        extra_kwargs = _choices(("provider", Provider))
 
     def validate(self, attrs):
         start = attrs.get("start_time", getattr(self.instance, "start_time", None))
@@ -101,6 +108,7 @@ class TimeOffSerializer(serializers.ModelSerializer):
     class Meta:
         model = TimeOff
         fields = ["id", "provider", "room", "starts_at", "ends_at", "reason"]
+        extra_kwargs = _choices(("provider", Provider), ("room", Room))
 
     def validate(self, attrs):
         merged = {
@@ -364,6 +372,9 @@ class WaitlistEntrySerializer(serializers.ModelSerializer):
             "created_at",
             "open_offers",
         ]
+        extra_kwargs = _choices(
+            ("provider", Provider), ("appointment", Appointment), ("booked_appointment", Appointment)
+        )
 
 
 class WaitlistAddSerializer(serializers.Serializer):
