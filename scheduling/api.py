@@ -31,13 +31,6 @@ from .models import (
 VIA = services.VIA_API
 DETAIL = serializers.AppointmentDetailSerializer
 
-# Patient fields an appointment list never shows (it shows id, MRN and name).
-UNLISTED_PATIENT_FIELDS = [
-    f"patient__{f.name}"
-    for f in Patient._meta.concrete_fields
-    if f.name not in {"id", "mrn", "first_name", "last_name", "preferred_name", "status"}
-]
-
 READ_WRITE_SCHEDULE = require("clinic.book_appointments", write=("clinic.manage_schedule",))
 BOOKING = require("clinic.view_demographics", "clinic.book_appointments")
 
@@ -125,10 +118,8 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         if self.action == "retrieve":
             qs = qs.prefetch_related(Prefetch("events", queryset=_events()))
         elif self.action == "list":
-            # A list names the patient (PatientRefSerializer) and shows nothing else of them:
-            # leave the rest of the row behind, above all the phone numbers, which are parsed
-            # when loaded and cost more than the rest of an appointment's row.
-            qs = qs.defer(*UNLISTED_PATIENT_FIELDS)
+            # A list names the patient (PatientRefSerializer) and shows nothing else of them.
+            qs = selectors.appointments_listed(qs)
         return qs
 
     def get_serializer_class(self):
