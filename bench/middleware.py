@@ -18,6 +18,10 @@ class QueryCountMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        # Open (or keep) the database connection before counting: a worker's first request, and
+        # the first after CONN_MAX_AGE, would otherwise count the connection's set-up queries
+        # (the search settings, patients.apps) as if the endpoint had made them.
+        connection.ensure_connection()
         count = 0
         seconds = 0.0
 
