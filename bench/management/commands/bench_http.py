@@ -25,6 +25,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from datetime import UTC
 from pathlib import Path
 
@@ -43,6 +44,7 @@ from scheduling.models import Appointment, Recall
 from treatments.models import Encounter
 
 DEFAULT_USER = "bench_surgeon"
+SETTLE_MAX_SECONDS = 10.0
 
 
 def _names(value: str, known: list[str], what: str) -> list[str]:
@@ -361,7 +363,7 @@ class Command(BaseCommand):
     def _wrk(self, name: str, requests: list, auth: dict, seconds: float, *, once: bool, tag: str) -> dict:
         endpoint = workloads.ALL[name]
         paths = runner.write_inputs(self.work_dir, f"{name}-{tag}", requests, auth[endpoint.kind])
-        return runner.run_wrk(
+        raw = runner.run_wrk(
             url=self.server.url,
             requests_path=paths[0],
             headers_path=paths[1],
@@ -370,6 +372,10 @@ class Command(BaseCommand):
             threads=self.options["threads"],
             once=once,
         )
+        # wrk stops sending, but the workers finish what they were given: let that backlog
+        # drain before the next run, or a slow endpoint's tail is counted against the next one.
+        time.sleep(min(SETTLE_MAX_SECONDS, raw["latency_us"]["max"] / 1e6))
+        return raw
 
     def _constant_rate(
         self, name: str, requests: list, auth: dict, rate: float, seconds: float, *, once: bool = False
