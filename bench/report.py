@@ -339,7 +339,7 @@ def markdown(report: dict) -> str:
                 "p50 ms",
                 "p95 ms",
                 "p99 ms",
-                "x one-lookup p99",
+                "x one-lookup p99 (same rate)",
                 "queries/req",
                 "problems",
             ),

@@ -113,6 +113,12 @@ def test_bench_command_measures_endpoints_and_writes_the_report(wrk, tmp_path):
     assert half["target_rate"] == pytest.approx(booking["saturation"]["rps"] / 2, rel=0.01)
     assert half["unexpected"] == 0, half["statuses"]
     assert half["latency_ms"]["p99"] > 0
+    # The latency ratios at half rate compare with the baseline driven at the same rate.
+    same_rate = half["baselines_at_rate"]["baseline_pk"]
+    assert same_rate["target_rate"] == half["target_rate"]
+    assert half["ratios"]["baseline_pk"]["p99"] == pytest.approx(
+        half["latency_ms"]["p99"] / same_rate["latency_ms"]["p99"], rel=0.01
+    )
     created = sum(booking[p]["statuses"].get("201", 0) for p in ("saturation", "half_rate"))
     # Warm-up and the first lone request book too.
     assert Appointment.objects.filter(notes=BOOKING_NOTE).count() >= created > 0

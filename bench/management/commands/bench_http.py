@@ -153,7 +153,7 @@ class Command(BaseCommand):
         self.stdout.write("Preparing requests ...")
         patients = workloads.sample_patients(rng, max(o["sample"], o["max_writes"] if self._writes() else 0))
         read_patients = patients[: o["sample"]]
-        prepared = {}
+        prepared = self.prepared = {}
         for name in [*self.baseline_names, *self.endpoint_names]:
             endpoint = workloads.ALL[name]
             pool = patients if endpoint.writes else read_patients
@@ -219,10 +219,13 @@ class Command(BaseCommand):
             entry["note"] = prepared[name].note
             for phase in ("saturation", "half_rate"):
                 if phase in entry:
+                    # At saturation against the baselines' saturation; at half rate against the
+                    # baselines driven at the same arrival rate.
+                    against = combined if phase == "saturation" else entry[phase].get("baselines_at_rate", {})
                     entry[phase]["ratios"] = {
-                        b: report.ratios(entry[phase], combined[b])
+                        b: report.ratios(entry[phase], against[b])
                         for b in workloads.ALL[name].baselines
-                        if b in combined and "skipped" not in combined[b]
+                        if b in against and "skipped" not in against[b]
                     }
         document = {
             "generated_at": started_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -287,6 +290,9 @@ class Command(BaseCommand):
             if endpoint.half_rate:
                 rate = entry["saturation"]["rps"] / 2
                 entry["half_rate"] = self._constant_rate(name, requests, auth, rate, self.options["duration"])
+                entry["half_rate"]["baselines_at_rate"] = self._baselines_at(
+                    name, auth, rate, self.options["duration"]
+                )
             return entry
         return self._writes_run(name, requests, auth)
 
@@ -323,9 +329,20 @@ class Command(BaseCommand):
                 note += ("; " if note else "") + f"half-rate run shortened to {seconds:.0f} s"
             if seconds >= 1:
                 entry["half_rate"] = self._constant_rate(name, half_part, auth, rate, seconds, once=True)
+                entry["half_rate"]["baselines_at_rate"] = self._baselines_at(name, auth, rate, seconds)
         if note:
             entry["run_note"] = note
         return entry
+
+    def _baselines_at(self, name: str, auth: dict, rate: float, seconds: float) -> dict:
+        """The endpoint's baselines at its own constant arrival rate, for latency ratios that
+        compare like with like."""
+        found = {}
+        for baseline in workloads.ALL[name].baselines:
+            load = self.prepared.get(baseline)
+            if baseline in self.baseline_names and load is not None and not load.skipped:
+                found[baseline] = self._constant_rate(baseline, load.requests, auth, rate, seconds)
+        return found
 
     def _saturation(
         self,
