@@ -167,6 +167,7 @@ def build_world() -> dict:
             "surgery": surgery.pk,
             "assessment": assessment.pk,
             "toxin-lot": lot.pk,
+            "staff-user": surgeon.pk,
             "audit-event": AuditEvent.objects.filter(patient_id=patient.pk).latest("id").pk,
             # FHIR reads name the record behind each resource.
             "fhir-patient": patient.pk,
@@ -204,6 +205,7 @@ PAGE_PK = {
     "treatments:lot": "toxin-lot",
     "treatments:lot_campaign": "toxin-lot",
     "scheduling:feed_rotate": "provider",
+    "clinic:staff_mfa_reset": "staff-user",
 }
 
 

@@ -34,6 +34,14 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "logout": (EVERYONE, 405),
     "health": (EVERYONE, 200),
     "clinic:audit": (MANAGERS, 200),
+    "clinic:staff": (MANAGERS, 200),
+    "clinic:staff_mfa_reset": (NOBODY, 405),
+    # Two-factor pages. Staff without an authenticator have no code to enter (sent on to their
+    # home page), and recovery codes are shown only right after they are made (else: Security).
+    "account:mfa_verify": (ALL_STAFF, 302),
+    "account:mfa_enrol": (ALL_STAFF, 200),
+    "account:recovery_codes": (ALL_STAFF, 302),
+    "account:security": (ALL_STAFF, 200),
     "patients:list": (ALL_STAFF, 200),
     "patients:search_partial": (ALL_STAFF, 200),
     "patients:register": (ALL_STAFF, 200),
@@ -181,9 +189,12 @@ WRITE_ACCESS: dict[str, frozenset] = {
     "api:patient-merge": MANAGERS,
     # A lot recall campaign is sent by the clinicians who inject.
     "treatments:lot_campaign": frozenset({Role.SURGEON, Role.INJECTOR}),
-    # Providers rotate their own feed URL; managers any.
-    "scheduling:feed_rotate": ALL_STAFF,
-    "api:provider-calendar-feed-new-url": ALL_STAFF,
+    # Providers rotate their own feed URL, managers (manage_schedule) any. The world's provider
+    # belongs to none of the personas, so here only the manager may: everyone else gets 403.
+    # A provider rotating their own: tests/insight/test_feeds.py.
+    "scheduling:feed_rotate": MANAGERS,
+    "api:provider-calendar-feed-new-url": MANAGERS,
+    "clinic:staff_mfa_reset": MANAGERS,
     "api:patient-deactivate": MANAGERS,
     "api:patient-reactivate": MANAGERS,
     "patients:merge": MANAGERS,
