@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "patients",
     "scheduling",
     "treatments",
+    "bench",
 ]
 
 MIDDLEWARE = [
@@ -87,6 +88,12 @@ MIDDLEWARE = [
     # Last: turns a lockout raised during authentication into the lockout response.
     "axes.middleware.AxesMiddleware",
 ]
+
+# The HTTP benchmark's baseline routes (/bench/) and per-request query counts: only for
+# `bin/bench` against a benchmark database, never in a deployment (docs/performance.md).
+BENCHMARK_ENDPOINTS = env.bool("BENCHMARK_ENDPOINTS", default=False)
+if BENCHMARK_ENDPOINTS:
+    MIDDLEWARE.insert(0, "bench.middleware.QueryCountMiddleware")
 
 ROOT_URLCONF = "clinic.urls"
 WSGI_APPLICATION = "clinic.wsgi.application"

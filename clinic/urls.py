@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -62,3 +63,7 @@ handler400 = "clinic.api.errors.bad_request"
 handler403 = "clinic.api.errors.permission_denied"
 handler404 = "clinic.api.errors.not_found"
 handler500 = "clinic.api.errors.server_error"
+
+if settings.BENCHMARK_ENDPOINTS:
+    # Baselines for the HTTP benchmark (bin/bench); never mounted otherwise.
+    urlpatterns.append(path("bench/", include("bench.urls")))

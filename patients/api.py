@@ -116,8 +116,14 @@ class PatientViewSet(
             results = patient_search(
                 query=search, limit=SEARCH_LIMIT, include_inactive=wanted != Patient.Status.ACTIVE
             )
-            # Ranked and limited: fetched once (one query) and paginated in memory.
-            page = self.paginate_queryset([p for p in results if wanted in (None, p.status)])
+            # Ranked and limited: the ranking is fetched as ids (one query) and paginated in
+            # memory; only the page's rows are loaded in full (one more). Building every match
+            # (up to SEARCH_LIMIT, with their phone numbers parsed) to show one page of them
+            # cost more than the search itself.
+            ranked = [pk for pk, status in results.values_list("pk", "status") if wanted in (None, status)]
+            page_ids = self.paginate_queryset(ranked)
+            rows = Patient.objects.in_bulk(page_ids)
+            page = [rows[pk] for pk in page_ids if pk in rows]
         else:
             page = self.paginate_queryset(self.filter_queryset(self.get_queryset().filter(**status_filter)))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)

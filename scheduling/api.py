@@ -117,6 +117,9 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         qs = selectors.appointment_queryset()
         if self.action == "retrieve":
             qs = qs.prefetch_related(Prefetch("events", queryset=_events()))
+        elif self.action == "list":
+            # A list names the patient (PatientRefSerializer) and shows nothing else of them.
+            qs = selectors.appointments_listed(qs)
         return qs
 
     def get_serializer_class(self):

@@ -344,6 +344,19 @@ def test_list_ignores_ordering_outside_the_allow_list(clinic, front_desk):
     assert response.status_code == 200
 
 
+def test_list_names_the_patient_and_leaves_the_rest_of_their_record(clinic, front_desk):
+    patient = PatientFactory(first_name="Ada", preferred_name="Addy", last_name="Lovelace")
+    AppointmentFactory(
+        patient=patient,
+        appointment_type=clinic.consultation,
+        provider=clinic.surgeon,
+        room=clinic.consultation_room,
+        starts_at=local(2027, 3, 2, 10),
+    )
+    (row,) = front_desk.get("/api/v1/appointments/").json()["results"]
+    assert row["patient"] == {"id": patient.pk, "mrn": patient.mrn, "name": "Addy Lovelace"}
+
+
 def test_list_query_count_does_not_grow(clinic, front_desk):
     one, thirty = queries_with_1_and_30(
         clinic, lambda: front_desk.get("/api/v1/appointments/", {"date_from": "2027-03-01"})

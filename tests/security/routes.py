@@ -185,6 +185,7 @@ def build_world() -> dict:
 # Page routes whose ``pk`` names an object other than what the app name suggests.
 PAGE_PK = {
     "patients": "patient",
+    "bench": "patient",
     "scheduling:arrival_check_in": "appointment",
     "scheduling:appointment": "appointment",
     "scheduling:appointment_cancel": "appointment",

@@ -2,9 +2,11 @@
 with a link made for another patient. The table below says who may do what; anything else
 must be refused, so an unexpected 2xx anywhere fails."""
 
+import importlib
 import itertools
 
 import pytest
+from django.urls import clear_url_caches
 from rest_framework.test import APIClient
 
 from clinic.roles import Role
@@ -141,6 +143,11 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "api:fhir-careplan": (CLINICIANS, (200, 404)),
     "api:fhir-procedure": (CLINICIANS, (200, 404)),
     "api:fhir-medicationadministration": (CLINICIANS, (200, 404)),
+    # The HTTP benchmark's bare baselines: mounted only with BENCHMARK_ENDPOINTS=1 (never in a
+    # deployment), anonymous by design, and they return no patient data (an id at most).
+    "bench:baseline_plain": (EVERYONE, 200),
+    "bench:baseline_pk": (EVERYONE, 200),
+    "bench:baseline_drf": (EVERYONE, 200),
 }
 for _name in (
     "appointment",
@@ -311,3 +318,30 @@ def test_a_patient_link_for_another_patient_reaches_nothing(world, client):
     assert client.post(path).status_code == 400
     world["appointment"].refresh_from_db()
     assert world["appointment"].status != "confirmed"
+
+
+def _reload_urls():
+    import clinic.urls
+
+    importlib.reload(clinic.urls)
+    clear_url_caches()
+
+
+def test_benchmark_routes_exist_only_in_benchmark_mode(world, client, settings):
+    assert not [r.name for r in all_routes() if r.name.startswith("bench:")]
+    assert client.get("/bench/baseline/plain/").status_code == 404
+    settings.BENCHMARK_ENDPOINTS = True
+    _reload_urls()
+    try:
+        routes = [r for r in all_routes() if r.name.startswith("bench:")]
+        assert {r.name for r in routes} == {"bench:baseline_plain", "bench:baseline_pk", "bench:baseline_drf"}
+        for route in routes:
+            allowed, status = GET_ACCESS[route.name]
+            assert allowed == EVERYONE
+            path = concrete_path(route, world)
+            assert client.get(path).status_code == status
+            assert client.post(path).status_code == 405
+    finally:
+        settings.BENCHMARK_ENDPOINTS = False
+        _reload_urls()
+    assert client.get("/bench/baseline/plain/").status_code == 404
