@@ -364,6 +364,10 @@ MESSAGE_STALE_CLAIM_SECONDS = env.float("MESSAGE_STALE_CLAIM_SECONDS", default=6
 # Seconds to wait for the SMS provider's answer. A request that timed out after it was sent may
 # have been delivered, so it is never retried (see docs/reminders.md, "Faults").
 SMS_TIMEOUT = env.float("SMS_TIMEOUT", default=10.0)
+# Provider calls in flight at once per worker process; also how many rows one claim moves to
+# "sending" (see scheduling/reminders/services.py: at most this many end "interrupted" if the
+# process is killed). 1 sends one message after the other.
+MESSAGE_SEND_CONCURRENCY = env.int("MESSAGE_SEND_CONCURRENCY", default=8)
 # Dispatch right after a booking changes (confirmations within seconds) besides every minute.
 MESSAGES_DISPATCH_ON_CHANGE = env.bool("MESSAGES_DISPATCH_ON_CHANGE", default=True)
 # How long a patient link stays valid (days).

@@ -77,7 +77,12 @@ class FakeSmsProvider:
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
-                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                raw = self.rfile.read(length)
+                if len(raw) < length:
+                    # The sender died mid-request: like a real provider, take nothing.
+                    self.close_connection = True
+                    return
+                form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
                 to, body = form.get("To", ""), form.get("Body", "")
                 with provider.lock:
                     failing = provider.down or to in provider.down_for

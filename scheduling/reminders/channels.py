@@ -11,7 +11,9 @@ whose fate is unknown because the answer was lost (record the failure, never res
 from __future__ import annotations
 
 import logging
+import os
 import smtplib
+import threading
 from dataclasses import dataclass, field
 
 import requests
@@ -122,10 +124,29 @@ class TestSmsBackend(SmsBackend):
         return f"test-{len(outbox)}"
 
 
+# One requests.Session per thread of each process: keep-alive connections to the provider are
+# reused from one message to the next instead of a TCP (and TLS) handshake per SMS. Per thread,
+# because the sender runs provider calls on a small thread pool and a Session is not documented
+# as thread-safe; per process, because a connection inherited across fork() would be shared by
+# two processes (Celery's prefork children are forked from one parent).
+_http = threading.local()
+
+
+def http_session() -> requests.Session:
+    session = getattr(_http, "session", None)
+    if session is None or _http.pid != os.getpid():
+        session = requests.Session()
+        _http.session, _http.pid = session, os.getpid()
+    return session
+
+
 class TwilioSmsBackend(SmsBackend):
     """Twilio's Messages API (https://www.twilio.com/docs/messaging/api/message-resource).
 
     ``TWILIO_API_BASE`` points the backend at another host (the tests run a local fake).
+    Requests go through a pooled keep-alive session (``http_session``). A failed request is not
+    repeated on the spot (no urllib3 retries): whether and when to try again is the sender's
+    decision, with its backoff and its cap (``TransientSendError``).
     """
 
     # Twilio error codes that mean "this number will never take this message".
@@ -144,7 +165,7 @@ class TwilioSmsBackend(SmsBackend):
     def send(self, *, to: str, body: str) -> str:
         url = f"{self.base}/2010-04-01/Accounts/{self.sid}/Messages.json"
         try:
-            response = requests.post(
+            response = http_session().post(
                 url,
                 data={"To": to, "From": self.sender, "Body": body},
                 auth=(self.sid, self.token),

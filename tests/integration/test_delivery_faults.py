@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from kombu.exceptions import OperationalError
@@ -302,11 +303,14 @@ def test_a_worker_killed_mid_batch_leaves_no_message_unaccounted_and_none_sent_t
     assert_settles(worker)
     final = outcomes()
     assert final[in_flight][:2] == ("failed", "interrupted")
-    assert {n: s for n, (s, _, _) in final.items() if n != in_flight} == dict.fromkeys(
-        set(numbers) - {in_flight}, "sent"
-    )
+    # The killed process had claimed one window (MESSAGE_SEND_CONCURRENCY rows at most), some of
+    # it perhaps handed to the provider: those rows end "interrupted" and are never resent; every
+    # other message is sent, exactly once.
+    interrupted = {n for n, (status, _, _) in final.items() if status != "sent"}
+    assert {final[n][:2] for n in interrupted} == {("failed", "interrupted")}
+    assert len(interrupted) <= settings.MESSAGE_SEND_CONCURRENCY
     assert_taken_once(provider, numbers)
-    assert sorted(provider.delivered_to()) == sorted(numbers)
+    assert set(numbers) - interrupted <= set(provider.delivered_to())
 
 
 def test_a_broker_restart_mid_run_loses_queued_batches_but_every_message_is_sent_once(

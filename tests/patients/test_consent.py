@@ -5,11 +5,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.db.models import Value
 
 from clinic.models import AuditEvent
 from patients.exceptions import NoAddress, PatientInactive
-from patients.models import MessagingConsent
-from patients.selectors import consent_current, consent_overview
+from patients.models import MessagingConsent, Patient
+from patients.selectors import consent_applies, consent_current, consent_newest, consent_overview
 from patients.services import consent_opt_out, consent_record, patient_update
 from tests.factories import PatientFactory
 
@@ -149,3 +150,54 @@ def test_an_unsubscribe_link_opts_out_by_email_whatever_the_case():
     _record(patient, channel="email")
     consent_opt_out(channel="email", address="ADA@example.com", method="link")
     assert not consent_current(patient=patient, channel="email", purpose=RECALLS)
+
+
+def _read_with_consent(patient, channel, purpose):
+    """The many-rows path: a patient row with its newest decision annotated (consent_newest)."""
+    return (
+        Patient.objects.filter(pk=patient.pk)
+        .annotate(
+            channel=Value(channel),
+            purpose=Value(purpose),
+            **consent_newest(patient="pk", channel="channel", purpose="purpose"),
+        )
+        .get()
+    )
+
+
+def test_consent_read_with_many_rows_follows_the_same_rules(front_desk_user):
+    """consent_newest + consent_applies (the reminder sender's one-query read) answer exactly
+    as consent_current, in every state a patient's consent can be in."""
+    granted = PatientFactory(mobile="+447700100201", email="g@example.org")
+    _record(granted)
+    withdrawn = PatientFactory(mobile="+447700100202")
+    _record(withdrawn, recorded_at=datetime(2026, 1, 1, tzinfo=UTC))
+    _record(withdrawn, granted=False, method="sms_reply", recorded_at=datetime(2026, 2, 1, tzinfo=UTC))
+    moved = PatientFactory(mobile="+447700100203")
+    _record(moved)
+    moved = patient_update(patient=moved, data={"mobile": "+447700100999"}, actor=front_desk_user)
+    never = PatientFactory(mobile="+447700100204")
+    inactive = PatientFactory(mobile="+447700100205")
+    _record(inactive)
+    Patient.objects.filter(pk=inactive.pk).update(status="inactive", inactive_reason="deceased")
+    inactive.refresh_from_db()
+
+    cases = [
+        (p, channel, purpose)
+        for p in (granted, withdrawn, moved, never, inactive)
+        for channel in (SMS, "email")
+        for purpose in (RECALLS, "questionnaires")
+    ]
+    answers = {}
+    for patient, channel, purpose in cases:
+        row = _read_with_consent(patient, channel, purpose)
+        many = consent_applies(
+            patient=patient, channel=channel, granted=row.consent_granted, address=row.consent_address
+        )
+        assert many == consent_current(patient=patient, channel=channel, purpose=purpose), (
+            patient,
+            channel,
+            purpose,
+        )
+        answers[(patient.pk, channel, purpose)] = many
+    assert [key for key, yes in answers.items() if yes] == [(granted.pk, SMS, RECALLS)]

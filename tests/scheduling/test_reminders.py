@@ -5,10 +5,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from clinic.models import ClinicSettings
 from patients.models import MessagingConsent
 from scheduling.models import Appointment, Message, Recall
+from scheduling.reminders import channels, fake_twilio
 from scheduling.reminders import services as reminders
 from scheduling.services import recall_open
 from tests.factories import AppointmentFactory, AppointmentTypeFactory, PatientFactory, RoomFactory
@@ -352,3 +355,112 @@ def test_message_in_the_patients_language(travel, patient, sms_outbox):
     _dispatch_and_send(NOW)
     reminder = next(m for m in mail.outbox if m.subject.startswith("Rappel"))
     assert "Bonjour Aoife" in reminder.body
+
+
+# --- Sending a batch: a window at a time ---------------------------------------------------
+
+
+def _campaign(n):
+    """n patients with SMS consent for recalls, each with one clinic notice due now; claimed by
+    the dispatcher (queued). Returns the ids in dispatch order."""
+    for i in range(n):
+        p = PatientFactory(email="", mobile=f"+4477009{i:05d}")
+        grant_all(p, channels=("sms",), purposes=["recalls"])
+        reminders.message_schedule(
+            patient=p,
+            kind="campaign",
+            due_at=NOW,
+            target=f"notice:{p.pk}",
+            context={"body": "Closed Friday."},
+        )
+    return reminders.messages_claim_due(now=NOW)
+
+
+def test_a_batch_costs_a_few_queries_per_window_not_per_message(travel, settings, sms_outbox):
+    settings.MESSAGE_SEND_CONCURRENCY = 8
+    ids = _campaign(48)
+    few, many = ids[:8], ids[8:]
+    ClinicSettings.load()  # created on first use
+    with CaptureQueriesContext(connection) as one_window:
+        assert reminders.messages_send_batch(message_ids=few, now=NOW) == {"sent": 8}
+    with CaptureQueriesContext(connection) as five_windows:
+        assert reminders.messages_send_batch(message_ids=many, now=NOW) == {"sent": 40}
+    # Per window: the claim (with the previous window's results, one round trip) and one read
+    # of rows, patients and consent. Per batch: the clinic settings and the last results.
+    assert len(one_window) <= 1 + 2 + 1
+    assert len(five_windows) <= 1 + 5 * 3 + 1
+    assert sorted(m["to"] for m in sms_outbox) == sorted(
+        str(p) for p in Message.objects.values_list("patient__mobile", flat=True)
+    )
+
+
+def test_a_batch_delivered_twice_sends_each_message_once(travel, settings, sms_outbox):
+    settings.MESSAGE_SEND_CONCURRENCY = 4
+    ids = _campaign(10)
+    assert reminders.messages_send_batch(message_ids=ids, now=NOW) == {"sent": 10}
+    assert reminders.messages_send_batch(message_ids=ids, now=NOW) == {"not_claimed": 10}
+    assert len(sms_outbox) == 10
+
+
+def test_a_worker_dying_mid_window_leaves_only_that_window_interrupted(
+    travel, settings, sms_outbox, monkeypatch
+):
+    settings.MESSAGE_SEND_CONCURRENCY = 3
+    ids = _campaign(7)
+    doomed = str(Message.objects.get(pk=ids[4]).patient.mobile)  # in the second window
+    real_send = channels.TestSmsBackend.send
+
+    def send(self, *, to, body):
+        if to == doomed:
+            # Not an Exception: nothing in the sender catches it, as nothing catches a SIGKILL.
+            raise SystemExit("worker killed")
+        return real_send(self, to=to, body=body)
+
+    monkeypatch.setattr(channels.TestSmsBackend, "send", send)
+    with pytest.raises(SystemExit):
+        reminders.messages_send_batch(message_ids=ids, now=NOW)
+
+    status = dict(Message.objects.values_list("id", "status"))
+    assert [status[i] for i in ids] == ["sent"] * 3 + ["sending"] * 3 + ["queued"]
+    later = NOW + timedelta(minutes=11)
+    assert reminders.messages_requeue_stale(now=later) == (1, 3)  # the queued one, the window
+    monkeypatch.undo()
+    assert _dispatch_and_send(later) == ["sent"]
+    sent_to = [m["to"] for m in sms_outbox]
+    assert len(sent_to) == len(set(sent_to)) and doomed not in sent_to
+    assert Message.objects.filter(status="failed", reason_code="interrupted").count() == 3
+
+
+def test_recovery_that_ran_during_a_send_is_not_overwritten(travel, settings, sms_outbox, monkeypatch):
+    """Stale-claim recovery in another process marks a slow send interrupted; when the provider
+    call finally returns, the sender's write finds the row no longer 'sending' and leaves it."""
+    settings.MESSAGE_SEND_CONCURRENCY = 1  # the provider call runs in this thread (it uses the DB)
+    (message_id,) = _campaign(1)
+    real_send = channels.TestSmsBackend.send
+
+    def slow_send(self, *, to, body):
+        reminders.messages_requeue_stale(now=NOW + timedelta(minutes=11))
+        return real_send(self, to=to, body=body)
+
+    monkeypatch.setattr(channels.TestSmsBackend, "send", slow_send)
+    reminders.messages_send_batch(message_ids=[message_id], now=NOW)
+    message = Message.objects.get(pk=message_id)
+    assert (message.status, message.reason_code, message.sent_at) == ("failed", "interrupted", None)
+
+
+def test_a_window_sends_side_by_side_on_kept_alive_connections(travel, settings):
+    """The real Twilio backend against the fake provider process, each answer held 400 ms."""
+    settings.MESSAGE_SEND_CONCURRENCY = 4
+    settings.SMS_BACKEND = "twilio"
+    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "ACtest", "token"
+    settings.TWILIO_FROM_NUMBER = "+447700900000"
+    ids = _campaign(12)
+    with fake_twilio.running(latency_ms=400) as provider:
+        settings.TWILIO_API_BASE = provider.base_url
+        assert reminders.messages_send_batch(message_ids=ids, now=NOW) == {"sent": 12}
+        stats = provider.stats()
+    assert stats["requests"] == stats["distinct_to"] == 12
+    # Never more calls in flight than the window (the rows claimed 'sending'), but more than one.
+    assert 2 <= stats["max_in_flight"] <= 4
+    # Three windows over the same keep-alive connections, not a connection per message.
+    assert stats["connections"] <= 4
