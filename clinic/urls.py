@@ -58,6 +58,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+# JSON errors in the API's format under /api/, Django's pages elsewhere.
+handler400 = "clinic.api.errors.bad_request"
+handler403 = "clinic.api.errors.permission_denied"
+handler404 = "clinic.api.errors.not_found"
+handler500 = "clinic.api.errors.server_error"
+
 if settings.BENCHMARK_ENDPOINTS:
     # Baselines for the HTTP benchmark (bin/bench); never mounted otherwise.
     urlpatterns.append(path("bench/", include("bench.urls")))

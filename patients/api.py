@@ -8,11 +8,12 @@ from drf_spectacular.utils import (
     extend_schema_view,
     inline_serializer,
 )
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
+from clinic.api import serializers
 from clinic.permissions import require
 
 from .models import Patient
@@ -199,7 +200,7 @@ class PatientViewSet(
         return Response(ConsentSerializer(row).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: ConsentStateSerializer(many=True)})
-    @action(detail=True, methods=["get"], url_path="consents/current")
+    @action(detail=True, methods=["get"], url_path="consents/current", pagination_class=None)
     def consents_current(self, request, pk=None):
         """For every channel and purpose: may we send now, and why (or why not)."""
         states = consent_overview(patient=self.get_object())

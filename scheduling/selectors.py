@@ -236,6 +236,18 @@ def availability_next(
     return found
 
 
+# What each record's label (str) reads besides its own row.
+_LABEL_RELATIONS = {Provider: ("user",), Room: ("location",), Appointment: ("appointment_type",)}
+
+
+def choices_of(model) -> QuerySet:
+    """Every row of ``model`` for a list of choices (a form's select, an API filter, the
+    browsable API's forms), with what the labels read: one query, not one per choice."""
+    relations = _LABEL_RELATIONS.get(model)
+    # (select_related() without names would follow every foreign key.)
+    return model.objects.select_related(*relations) if relations else model.objects.all()
+
+
 def appointment_queryset() -> QuerySet[Appointment]:
     """Appointments with everything a list or calendar shows, in one query."""
     return Appointment.objects.select_related(

@@ -1,12 +1,13 @@
 from django.conf import settings
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clinic.api import serializers
 from clinic.audit import audit_record
 from clinic.errors import DomainError
 from clinic.mfa import services as mfa

@@ -583,7 +583,7 @@ def appointment_ics(appointment: Appointment, *, cancelled: bool = False) -> byt
 
 
 @transaction.atomic
-def recall_contact_log(*, recall: Recall, method: str, outcome: str, actor) -> RecallContact:
+def recall_contact_log(*, recall: Recall, method: str, outcome: str = "", actor) -> RecallContact:
     contact = RecallContact.objects.create(recall=recall, method=method, outcome=outcome, by=actor)
     audit_record(
         actor=actor,

@@ -164,13 +164,14 @@ class Command(BaseCommand):
             return {r[0] for r in cursor.fetchall()}
 
     def _explain(self, sql: str, repeat: int) -> tuple[dict, str]:
-        times, plan = [], None
+        times, planning, plan = [], [], None
         with connection.cursor() as cursor:
             for _ in range(repeat):
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql)
                 raw = cursor.fetchone()[0]
                 plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]
                 times.append(plan["Planning Time"] + plan["Execution Time"])
+                planning.append(plan["Planning Time"])
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
             text = "\n".join(r[0] for r in cursor.fetchall())
         seq = sorted(
@@ -178,6 +179,7 @@ class Command(BaseCommand):
         )
         return {
             "ms": round(statistics.median(times), 2),
+            "planning_ms": round(statistics.median(planning), 2),
             "rows": plan["Plan"].get("Actual Rows"),
             "shared_hit": plan["Plan"].get("Shared Hit Blocks", 0),
             "shared_read": plan["Plan"].get("Shared Read Blocks", 0),
@@ -185,7 +187,7 @@ class Command(BaseCommand):
         }, text
 
     def _print(self, results: list[dict]) -> None:
-        self.stdout.write(f"{'scenario':<46}{'#':>3}{'ms':>10}{'rows':>8}  flags")
+        self.stdout.write(f"{'scenario':<46}{'#':>3}{'ms':>10}{'plan ms':>9}{'rows':>8}  flags")
         for r in results:
             flags = []
             if r["seq_scans_of_large_tables"]:
@@ -193,7 +195,9 @@ class Command(BaseCommand):
             if r["ms"] > SLOW_MS:
                 flags.append("SLOW")
             self.stdout.write(
-                f"{r['scenario'][:45]:<46}{r['query']:>3}{r['ms']:>10.2f}{r['rows']!s:>8}  {' '.join(flags)}"
+                f"{r['scenario'][:45]:<46}{r['query']:>3}{r['ms']:>10.2f}"
+                f"{r['planning_ms']:>9.2f}{r['rows']!s:>8}  "
+                f"{' '.join(flags)}"
             )
         total = {}
         for r in results:
