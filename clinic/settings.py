@@ -130,6 +130,21 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 if IS_POSTGRES:
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
+    # A pool of connections per process (psycopg_pool) instead of one persistent connection per
+    # thread: worth it with threaded web workers (GUNICORN_THREADS > 1). Not with pgbouncer,
+    # which pools for every process at once (docs/operations.md, "Scaling out").
+    if env.bool("DATABASE_POOL", default=False):
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool replaces persistent connections
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
+            "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=4),
+            "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
+        }
+    # Behind pgbouncer in transaction mode a cursor cannot outlive its transaction: Django's
+    # .iterator() must then fetch through client-side cursors.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+        "DISABLE_SERVER_SIDE_CURSORS", default=False
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "clinic.User"

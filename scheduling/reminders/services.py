@@ -402,6 +402,8 @@ def _record_and_claim(ended: dict[Message, _Outcome], ids: list[int], now: datet
     pipeline): round trips to the database were most of the cost of sending.
     """
     rows = _recorded_rows(ended, now)
+    if not rows and not ids:
+        return {}
     if connection.vendor == "postgresql":
         claim, id_param = _CLAIM_SQL.format(ids="= ANY(%s)"), list(ids)
         connection.ensure_connection()
@@ -476,9 +478,9 @@ def _load_for_sending(ids) -> dict[int, Message]:
     consent decision (``consent_granted``, ``consent_address``): read now, after the claim and
     right before the provider calls, as for a single message, so a STOP recorded a moment ago
     is honoured."""
-    # Few joins on purpose: an eight-table select_related cost PostgreSQL 30-60 ms of planning
-    # per message, more than everything else together. Appointments come in one more query,
-    # only for the messages that have one.
+    # Few joins on purpose: the eight-table select_related this replaces took PostgreSQL tens of
+    # milliseconds to plan (EXPLAIN ANALYZE; docs/reminders.md), once per message, more than
+    # executing it. Appointments come in one more query, only for messages that have one.
     rows = (
         Message.objects.filter(pk__in=ids)
         .select_related("patient", "recall")

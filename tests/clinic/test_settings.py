@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD_KEY = "k3y-" + "x9Qz" * 15
@@ -90,3 +91,34 @@ def test_makemigrations_check_runs_on_an_unconfigured_checkout():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No changes detected" in result.stdout
+
+
+POOL_PROBE = """
+import django
+django.setup()
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute("SELECT 1")
+print(type(connection.pool).__name__, connection.pool.max_size, connection.settings_dict["CONN_MAX_AGE"])
+"""
+
+
+def test_database_pool_is_turned_on_by_the_environment(django_db_setup):
+    """DATABASE_POOL=1: connections come from a psycopg pool (Django refuses a pool together with
+    persistent connections, so CONN_MAX_AGE becomes 0)."""
+    db = connection.settings_dict
+    if connection.vendor != "postgresql":
+        pytest.skip("the pool is a PostgreSQL feature")
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    result = _run(
+        ["-c", POOL_PROBE],
+        DEBUG="0",
+        SECRET_KEY=GOOD_KEY,
+        ALLOWED_HOSTS="clinic.example.org",
+        DATABASE_URL=url,
+        DATABASE_POOL="1",
+        DATABASE_POOL_MAX_SIZE="3",
+        CONN_MAX_AGE="60",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["ConnectionPool", "3", "0"]

@@ -104,6 +104,9 @@ class Command(BaseCommand):
     ):
         if not settings.CELERY_BROKER_URL.startswith(("redis://", "amqp://", "pyamqp://")):
             raise CommandError("Set CELERY_BROKER_URL to a Redis or RabbitMQ broker for a meaningful figure.")
+        # A SIGTERM ends the run through the finally blocks below: the worker and the provider
+        # process are stopped and the quiet hours put back.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench_reminders: terminated"))
         load_before = os.getloadavg()
         self._purge()
         # Quiet hours would hold SMS overnight: the benchmark measures sending, so it lifts them
