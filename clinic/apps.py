@@ -13,4 +13,7 @@ class ClinicConfig(AppConfig):
         # Groups and their permissions are kept in step with roles.ROLE_PERMISSIONS after
         # every migrate, so a new model's permissions reach the roles without a data migration.
         post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="clinic.sync_roles")
-        from . import audit  # noqa: F401  (connects the login/logout audit receivers)
+        from . import (
+            audit,  # noqa: F401  (connects the login/logout audit receivers)
+            checks,  # noqa: F401  (registers the deployment checks)
+        )

@@ -58,6 +58,7 @@ class Capability(models.Model):
             ("manage_lots", "Manage the toxin lot register"),
             ("merge_patients", "Merge duplicate patient records and deactivate patients"),
             ("view_audit", "Browse the audit trail"),
+            ("manage_staff", "See staff accounts and reset their two-factor authentication"),
         ]
 
     def __str__(self) -> str:

@@ -36,6 +36,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "manage_lots",
         "merge_patients",
         "view_audit",
+        "manage_staff",
     ],
 }
 

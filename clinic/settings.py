@@ -56,10 +56,14 @@ INSTALLED_APPS = [
     "csp",
     "phonenumber_field",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "clinic",
     "patients",
     "scheduling",
     "treatments",
+    "bench",
 ]
 
 MIDDLEWARE = [
@@ -69,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the second factor.
+    "django_otp.middleware.OTPMiddleware",
     "clinic.middleware.NoStoreMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -77,9 +83,17 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "clinic.middleware.RequestContextMiddleware",
     "clinic.middleware.SessionTimeoutMiddleware",
+    # A session that still owes its second factor (or its enrolment) reaches nothing else.
+    "clinic.mfa.middleware.MfaRequiredMiddleware",
     # Last: turns a lockout raised during authentication into the lockout response.
     "axes.middleware.AxesMiddleware",
 ]
+
+# The HTTP benchmark's baseline routes (/bench/) and per-request query counts: only for
+# `bin/bench` against a benchmark database, never in a deployment (docs/performance.md).
+BENCHMARK_ENDPOINTS = env.bool("BENCHMARK_ENDPOINTS", default=False)
+if BENCHMARK_ENDPOINTS:
+    MIDDLEWARE.insert(0, "bench.middleware.QueryCountMiddleware")
 
 ROOT_URLCONF = "clinic.urls"
 WSGI_APPLICATION = "clinic.wsgi.application"
@@ -142,6 +156,15 @@ AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
 AXES_LOCKOUT_CALLABLE = "clinic.lockout.lockout_response"
+# Failed attempts are stored with the request's form data; one-time codes are masked there.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp", "code", "recovery_code"]
+# Two-factor authentication (clinic.mfa, django-otp): a TOTP authenticator app plus single-use
+# recovery codes. Staff who have set it up always give a code after their password; with
+# REQUIRE_MFA on (the default) staff who have not are confined to setting it up. The quick
+# start and the test suite turn it off so that the demo logins work with a password alone.
+REQUIRE_MFA = env.bool("REQUIRE_MFA", default=True)
+# The admin's device pages would otherwise show every TOTP secret to a superuser.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # Staff sessions end after SESSION_IDLE_TIMEOUT seconds without a request, and at the latest
 # SESSION_ABSOLUTE_TIMEOUT seconds after login (clinic.middleware.SessionTimeoutMiddleware).
 # 0 turns a limit off (the test suite does, so that tests can travel in time while logged in;
@@ -215,6 +238,9 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "clinic.api.filters.AllowListOrderingFilter",
     ],
+    # JSON only: the API documents nothing else, and form encodings flatten lists and nested
+    # objects in ways no client of this API relies on.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "clinic.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
@@ -236,6 +262,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "DEFAULT_GENERATOR_CLASS": "clinic.api.schema.SchemaGenerator",
+    # Every operation documents its error statuses with the one error body (clinic/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "clinic.api.schema.add_error_responses",
+    ],
     # Several models have a "status" (and "kind") field with different choices: name each enum.
     "ENUM_NAME_OVERRIDES": {
         "PatientStatusEnum": "patients.models.Patient.Status",
@@ -306,6 +338,8 @@ LOGGING = {
 
 # Clinic rules that are settings, not code (see DOMAIN.md).
 CLINIC_NAME = env.str("CLINIC_NAME", default="Facial Nerve Clinic")
+# The name authenticator apps show beside the staff member's username.
+OTP_TOTP_ISSUER = CLINIC_NAME
 
 # Phone numbers without a country prefix are read as numbers of this region; stored in E.164.
 PHONENUMBER_DEFAULT_REGION = env.str("PHONE_REGION", default="GB")
@@ -322,10 +356,22 @@ TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com")
 MESSAGE_BATCH_SIZE = env.int("MESSAGE_BATCH_SIZE", default=50)
 MESSAGE_DISPATCH_LIMIT = env.int("MESSAGE_DISPATCH_LIMIT", default=5000)
 MESSAGE_MAX_ATTEMPTS = env.int("MESSAGE_MAX_ATTEMPTS", default=6)
+# The first retry after a transient provider error; each next one waits 4 times longer (cap 6 h).
+MESSAGE_RETRY_BASE_SECONDS = env.float("MESSAGE_RETRY_BASE_SECONDS", default=60.0)
+# A claim older than this belongs to a worker that died: queued rows go back to scheduled,
+# sending rows are marked failed ("interrupted"). Longer than any one batch can take.
+MESSAGE_STALE_CLAIM_SECONDS = env.float("MESSAGE_STALE_CLAIM_SECONDS", default=600.0)
+# Seconds to wait for the SMS provider's answer. A request that timed out after it was sent may
+# have been delivered, so it is never retried (see docs/reminders.md, "Faults").
+SMS_TIMEOUT = env.float("SMS_TIMEOUT", default=10.0)
 # Dispatch right after a booking changes (confirmations within seconds) besides every minute.
 MESSAGES_DISPATCH_ON_CHANGE = env.bool("MESSAGES_DISPATCH_ON_CHANGE", default=True)
 # How long a patient link stays valid (days).
 PATIENT_LINK_MAX_AGE_DAYS = env.int("PATIENT_LINK_MAX_AGE_DAYS", default=30)
+# Advisory locks serialize bookings of one provider, room or patient (scheduling.services). The
+# switch exists only so that `manage.py race_booking --without-constraint` can show the race that
+# they and the exclusion constraints close; production never turns it off.
+SCHEDULING_BOOKING_LOCKS = env.bool("SCHEDULING_BOOKING_LOCKS", default=True)
 
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-messages": {"task": "scheduling.tasks.messages_dispatch_task", "schedule": 60.0},

@@ -1,6 +1,8 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
@@ -14,6 +16,7 @@ from treatments.export import PatientExportView
 from . import views
 from .api import views as api_views
 from .health import health
+from .mfa import views as mfa_views
 
 router = DefaultRouter()
 router.register("audit-events", api_views.AuditEventViewSet, basename="audit-event")
@@ -30,12 +33,15 @@ api_v1 = [
 
 clinic_pages = [
     path("audit/", views.audit_list, name="audit"),
+    path("staff/", mfa_views.staff_list, name="staff"),
+    path("staff/<int:pk>/two-factor/reset/", mfa_views.staff_mfa_reset, name="staff_mfa_reset"),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", mfa_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/", include("clinic.mfa.urls")),
     path("health/", health, name="health"),
     path("clinic/", include((clinic_pages, "clinic"))),
     path("patients/", include("patients.urls")),
@@ -47,5 +53,17 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    # The admin logs in through the clinic's log-in, second factor included.
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
 ]
+
+# JSON errors in the API's format under /api/, Django's pages elsewhere.
+handler400 = "clinic.api.errors.bad_request"
+handler403 = "clinic.api.errors.permission_denied"
+handler404 = "clinic.api.errors.not_found"
+handler500 = "clinic.api.errors.server_error"
+
+if settings.BENCHMARK_ENDPOINTS:
+    # Baselines for the HTTP benchmark (bin/bench); never mounted otherwise.
+    urlpatterns.append(path("bench/", include("bench.urls")))

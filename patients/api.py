@@ -8,11 +8,12 @@ from drf_spectacular.utils import (
     extend_schema_view,
     inline_serializer,
 )
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
+from clinic.api import serializers
 from clinic.permissions import require
 
 from .models import Patient
@@ -115,8 +116,14 @@ class PatientViewSet(
             results = patient_search(
                 query=search, limit=SEARCH_LIMIT, include_inactive=wanted != Patient.Status.ACTIVE
             )
-            # Ranked and limited: fetched once (one query) and paginated in memory.
-            page = self.paginate_queryset([p for p in results if wanted in (None, p.status)])
+            # Ranked and limited: the ranking is fetched as ids (one query) and paginated in
+            # memory; only the page's rows are loaded in full (one more). Building every match
+            # (up to SEARCH_LIMIT, with their phone numbers parsed) to show one page of them
+            # cost more than the search itself.
+            ranked = [pk for pk, status in results.values_list("pk", "status") if wanted in (None, status)]
+            page_ids = self.paginate_queryset(ranked)
+            rows = Patient.objects.in_bulk(page_ids)
+            page = [rows[pk] for pk in page_ids if pk in rows]
         else:
             page = self.paginate_queryset(self.filter_queryset(self.get_queryset().filter(**status_filter)))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
@@ -193,7 +200,7 @@ class PatientViewSet(
         return Response(ConsentSerializer(row).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: ConsentStateSerializer(many=True)})
-    @action(detail=True, methods=["get"], url_path="consents/current")
+    @action(detail=True, methods=["get"], url_path="consents/current", pagination_class=None)
     def consents_current(self, request, pk=None):
         """For every channel and purpose: may we send now, and why (or why not)."""
         states = consent_overview(patient=self.get_object())

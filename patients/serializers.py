@@ -2,13 +2,16 @@
 
 from collections.abc import Mapping
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from phonenumber_field.serializerfields import PhoneNumberField
-from rest_framework import serializers
+
+from clinic.api import serializers
 
 from .models import MessagingConsent, Patient
 from .services import DEACTIVATION_REASONS, EDITABLE_FIELDS
 
 CLINICAL_PERMISSION = "clinic.view_clinical"
+SCHEMA_CONTEXT = "openapi_schema"
 
 # Set by the services (registration, deactivation, merge), never by a client.
 SERVICE_FIELDS = [
@@ -47,6 +50,8 @@ class PatientSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "mrn", *SERVICE_FIELDS]
 
     def _clinical(self) -> bool:
+        if self.context.get(SCHEMA_CONTEXT):
+            return True  # the OpenAPI schema describes every field (see PatientSerializerSchema)
         request = self.context.get("request")
         return may_see_clinical(getattr(request, "user", None))
 
@@ -85,6 +90,24 @@ class PatientSerializer(serializers.ModelSerializer):
                 {"palsy_onset_date": ["The onset cannot be before the date of birth."]}
             )
         return attrs
+
+
+class PatientSerializerSchema(OpenApiSerializerExtension):
+    """The schema is made without a user: it names the clinical fields too, described as there
+    only for users with clinic.view_clinical."""
+
+    target_class = PatientSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(
+            PatientSerializer(context={SCHEMA_CONTEXT: True}), direction
+        )
+        for name in Patient.CLINICAL_FIELDS:
+            if name in schema["properties"]:
+                note = "Clinical: only for users with clinic.view_clinical."
+                described = schema["properties"][name]
+                described["description"] = f"{described.get('description', '')} {note}".strip()
+        return schema
 
 
 class DuplicateCandidateSerializer(serializers.Serializer):
@@ -157,5 +180,5 @@ class ConsentStateSerializer(serializers.Serializer):
     state = serializers.CharField(help_text="granted, withdrawn, stale, no_address or unknown")
     granted = serializers.BooleanField(help_text="May we send these messages now?")
     address = serializers.CharField(help_text="Where a message would go today")
-    recorded_at = serializers.DateTimeField(source="latest.recorded_at", default=None)
-    method = serializers.CharField(source="latest.method", default=None)
+    recorded_at = serializers.DateTimeField(source="latest.recorded_at", default=None, allow_null=True)
+    method = serializers.CharField(source="latest.method", default=None, allow_null=True)

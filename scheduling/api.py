@@ -83,8 +83,8 @@ class AppointmentFilter(filters.FilterSet):
         method="filter_date_from", help_text="Starting on or after this local date"
     )
     date_to = filters.DateFilter(method="filter_date_to", help_text="Starting on or before this local date")
-    provider = filters.ModelChoiceFilter(queryset=Provider.objects.all())
-    room = filters.ModelChoiceFilter(queryset=Room.objects.all())
+    provider = filters.ModelChoiceFilter(queryset=selectors.choices_of(Provider))
+    room = filters.ModelChoiceFilter(queryset=selectors.choices_of(Room))
     patient = filters.ModelChoiceFilter(queryset=Patient.objects.all())
     status = filters.MultipleChoiceFilter(choices=Appointment.Status.choices)
     appointment_type = filters.CharFilter(method="filter_type", max_length=32, help_text="Id or code")
@@ -117,6 +117,9 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         qs = selectors.appointment_queryset()
         if self.action == "retrieve":
             qs = qs.prefetch_related(Prefetch("events", queryset=_events()))
+        elif self.action == "list":
+            # A list names the patient (PatientRefSerializer) and shows nothing else of them.
+            qs = selectors.appointments_listed(qs)
         return qs
 
     def get_serializer_class(self):
@@ -332,13 +335,23 @@ class ProviderViewSet(ScheduleRecordViewSet):
         return Response(self.get_serializer(provider).data)
 
 
+class WorkingHoursFilter(filters.FilterSet):
+    provider = filters.ModelChoiceFilter(queryset=selectors.choices_of(Provider))
+
+    class Meta:
+        model = WorkingHours
+        fields = ["provider", "location", "weekday"]
+
+
 class WorkingHoursViewSet(DeletableScheduleRecordViewSet):
     queryset = WorkingHours.objects.all()
     serializer_class = serializers.WorkingHoursSerializer
-    filterset_fields = ["provider", "location", "weekday"]
+    filterset_class = WorkingHoursFilter
 
 
 class TimeOffFilter(filters.FilterSet):
+    provider = filters.ModelChoiceFilter(queryset=selectors.choices_of(Provider))
+    room = filters.ModelChoiceFilter(queryset=selectors.choices_of(Room))
     date_from = filters.DateFilter(method="filter_date_from")
     date_to = filters.DateFilter(method="filter_date_to")
 

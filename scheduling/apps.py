@@ -7,6 +7,7 @@ class SchedulingConfig(AppConfig):
     def ready(self) -> None:
         from patients.chart import ChartPanel, register_panel
 
+        from . import checks  # noqa: F401 (registers the system checks)
         from .selectors import appointments_for_patient
 
         register_panel(

@@ -17,7 +17,7 @@ from . import clock
 from .intervals import Busy
 from .models import Appointment, Location, Provider, Room, TimeOff, WorkingHours
 from .rules import working_blocks
-from .selectors import appointments_between
+from .selectors import appointments_between, appointments_listed
 
 DEFAULT_OPEN = time(8, 0)
 DEFAULT_CLOSE = time(18, 0)
@@ -147,7 +147,11 @@ def provider_day(*, day: date, location: Location | None = None) -> tuple[Grid, 
     Returns the grid and the day's cancelled appointments.
     """
     day_start, day_end = clock.day_bounds(day)
-    appointments = list(appointments_between(start=day_start, end=day_end).filter(starts_at__gte=day_start))
+    appointments = list(
+        appointments_listed(appointments_between(start=day_start, end=day_end)).filter(
+            starts_at__gte=day_start
+        )
+    )
     if location is not None:
         appointments = [a for a in appointments if a.room.location_id == location.pk]
     hours_qs = WorkingHours.objects.filter(
@@ -190,7 +194,7 @@ def room_day(*, day: date, location: Location | None = None) -> Grid:
     rooms = list(rooms)
     appointments = [
         a
-        for a in appointments_between(start=day_start, end=day_end).filter(
+        for a in appointments_listed(appointments_between(start=day_start, end=day_end)).filter(
             starts_at__gte=day_start, room__in=rooms
         )
         if a.status in SHOWN
@@ -212,7 +216,9 @@ def provider_week(*, provider: Provider, monday: date) -> Grid:
     start, end = clock.day_bounds(monday)[0], clock.day_bounds(monday + timedelta(days=6))[1]
     appointments = [
         a
-        for a in appointments_between(start=start, end=end).filter(provider=provider, starts_at__gte=start)
+        for a in appointments_listed(appointments_between(start=start, end=end)).filter(
+            provider=provider, starts_at__gte=start
+        )
         if a.status in SHOWN
     ]
     hours = list(WorkingHours.objects.filter(provider=provider, location__is_active=True))

@@ -110,7 +110,10 @@ class RescheduleForm(forms.Form):
     start = _start_field()
     provider = ProviderChoiceField(queryset=_providers(), required=False, empty_label="Same provider")
     room = forms.ModelChoiceField(
-        queryset=Room.objects.filter(is_active=True), required=False, empty_label="Any free room"
+        # A room's label names its location: one query for all of them, not one per room.
+        queryset=Room.objects.filter(is_active=True).select_related("location"),
+        required=False,
+        empty_label="Any free room",
     )
 
 

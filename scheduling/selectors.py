@@ -14,6 +14,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from clinic.models import ClinicSettings
+from patients.models import Patient
 
 from . import clock
 from .intervals import Busy
@@ -235,10 +236,37 @@ def availability_next(
     return found
 
 
+# What each record's label (str) reads besides its own row.
+_LABEL_RELATIONS = {Provider: ("user",), Room: ("location",), Appointment: ("appointment_type",)}
+
+
+def choices_of(model) -> QuerySet:
+    """Every row of ``model`` for a list of choices (a form's select, an API filter, the
+    browsable API's forms), with what the labels read: one query, not one per choice."""
+    relations = _LABEL_RELATIONS.get(model)
+    # (select_related() without names would follow every foreign key.)
+    return model.objects.select_related(*relations) if relations else model.objects.all()
+
+
 def appointment_queryset() -> QuerySet[Appointment]:
     """Appointments with everything a list or calendar shows, in one query."""
     return Appointment.objects.select_related(
         "patient", "appointment_type", "provider__user", "room__location", "booked_by"
+    )
+
+
+# What lists and calendars show of an appointment's patient.
+LISTED_PATIENT_FIELDS = frozenset(
+    {"id", "mrn", "first_name", "last_name", "preferred_name", "date_of_birth", "status"}
+)
+
+
+def appointments_listed(qs: QuerySet[Appointment]) -> QuerySet[Appointment]:
+    """``qs`` without the rest of the patient's row. The phone numbers above all: they are parsed
+    as they are loaded, which costs more than the rest of an appointment, for every row of a
+    list or a day that never shows them."""
+    return qs.defer(
+        *(f"patient__{f.name}" for f in Patient._meta.concrete_fields if f.name not in LISTED_PATIENT_FIELDS)
     )
 
 

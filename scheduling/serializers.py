@@ -5,8 +5,8 @@ import re
 from django.contrib.auth import get_user_model
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
 
+from clinic.api import serializers
 from patients.models import Patient
 
 from . import feeds
@@ -23,7 +23,7 @@ from .models import (
     WaitlistOffer,
     WorkingHours,
 )
-from .selectors import MAX_RANGE_DAYS, appointment_type_resolve
+from .selectors import MAX_RANGE_DAYS, appointment_type_resolve, choices_of
 from .services import CANCELLED_BY, CORRECTIONS, MAX_BOOKED_MINUTES, MIN_BOOKED_MINUTES
 
 MAX_ID = 2**63 - 1
@@ -32,7 +32,13 @@ COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 def _id_field(model, **kw):
     # PrimaryKeyRelatedField answers "Invalid pk" for non-numbers and out-of-range numbers.
-    return serializers.PrimaryKeyRelatedField(queryset=model.objects.all(), **kw)
+    return serializers.PrimaryKeyRelatedField(queryset=choices_of(model), **kw)
+
+
+def _choices(*names_and_models) -> dict:
+    """extra_kwargs giving related fields their choices with labels in one query (the
+    browsable API lists them in its forms)."""
+    return {name: {"queryset": choices_of(model)} for name, model in names_and_models}
 
 
 def _validate_colour(value: str) -> str:
@@ -88,6 +94,7 @@ class WorkingHoursSerializer(serializers.ModelSerializer):
     class Meta:
         model = WorkingHours
         fields = ["id", "provider", "location", "weekday", "start_time", "end_time"]
+        extra_kwargs = _choices(("provider", Provider))
 
     def validate(self, attrs):
         start = attrs.get("start_time", getattr(self.instance, "start_time", None))
@@ -101,6 +108,7 @@ class TimeOffSerializer(serializers.ModelSerializer):
     class Meta:
         model = TimeOff
         fields = ["id", "provider", "room", "starts_at", "ends_at", "reason"]
+        extra_kwargs = _choices(("provider", Provider), ("room", Room))
 
     def validate(self, attrs):
         merged = {
@@ -198,7 +206,7 @@ class PatientRefSerializer(serializers.ModelSerializer):
 
 
 class AppointmentEventSerializer(serializers.ModelSerializer):
-    by = serializers.CharField(source="by.username", default=None)
+    by = serializers.CharField(source="by.username", default=None, allow_null=True)
 
     class Meta:
         model = AppointmentEvent
@@ -210,7 +218,7 @@ class AppointmentSerializer(serializers.ModelSerializer):
     appointment_type = serializers.SerializerMethodField()
     provider = serializers.SerializerMethodField()
     room = serializers.SerializerMethodField()
-    booked_by = serializers.CharField(source="booked_by.username", default=None)
+    booked_by = serializers.CharField(source="booked_by.username", default=None, allow_null=True)
 
     class Meta:
         model = Appointment
@@ -261,7 +269,7 @@ class AppointmentBookSerializer(serializers.Serializer):
     appointment_type = AppointmentTypeRefField()
     provider = _id_field(Provider)
     start = serializers.DateTimeField(
-        source="starts_at", help_text="ISO 8601; without an offset it is read in the clinic's zone"
+        source="starts_at", help_text="ISO 8601 with its UTC offset (Z or +01:00)"
     )
     room = _id_field(Room, required=False, allow_null=True)
     duration_minutes = _DurationField(help_text="Only for types whose duration is set per booking (surgery)")
@@ -304,6 +312,9 @@ class AppointmentCorrectSerializer(serializers.Serializer):
 
 
 class AvailabilityQuerySerializer(serializers.Serializer):
+    # Reads the query string, where parameters of the request itself (``format``) travel too.
+    allow_unknown_fields = True
+
     appointment_type = AppointmentTypeRefField()
     date_from = serializers.DateField()
     date_to = serializers.DateField()
@@ -361,6 +372,9 @@ class WaitlistEntrySerializer(serializers.ModelSerializer):
             "created_at",
             "open_offers",
         ]
+        extra_kwargs = _choices(
+            ("provider", Provider), ("appointment", Appointment), ("booked_appointment", Appointment)
+        )
 
 
 class WaitlistAddSerializer(serializers.Serializer):

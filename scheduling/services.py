@@ -3,6 +3,7 @@
 from datetime import date, datetime, timedelta
 from importlib import import_module
 
+from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -345,6 +346,8 @@ def _lock_resources(*, provider_id: int, patient_id: int, room_ids) -> None:
     """
     if connection.vendor != "postgresql":
         return  # SQLite serializes writers on its own.
+    if not settings.SCHEDULING_BOOKING_LOCKS:
+        return  # Only for `manage.py race_booking --without-constraint` (see clinic/settings.py).
     keys = sorted(
         {
             (LOCK_NAMESPACES["provider"], provider_id % 2**31),

@@ -242,13 +242,49 @@ def appointment_detail(request, pk: int):
     audit_record(
         actor=request.user, action="appointment.viewed", target=appointment, patient_id=appointment.patient_id
     )
-    return render(request, "scheduling/appointment.html", _detail_context(appointment))
+    return render(request, "scheduling/appointment.html", _detail_context(appointment, request.user))
 
 
-def _detail_context(appointment, **forms_in_use) -> dict:
+# What a clinician may record for an appointment: (appointment type code, page, capability, label).
+# The kind matching the appointment's type is offered first.
+RECORD_LINKS = (
+    ("toxin", "treatments:toxin_new", "clinic.record_toxin", "Toxin session"),
+    ("therapy", "treatments:therapy_new", "clinic.record_therapy", "Therapy visit"),
+    ("surgery", "treatments:surgery_new", "clinic.record_surgery", "Surgery"),
+    ("consultation", "treatments:consultation_new", "clinic.record_consultation", "Consultation"),
+    ("follow_up", "treatments:follow_up_new", "clinic.record_consultation", "Follow-up"),
+)
+RECORDABLE = frozenset(
+    {
+        Appointment.Status.BOOKED,
+        Appointment.Status.CONFIRMED,
+        Appointment.Status.CHECKED_IN,
+        Appointment.Status.COMPLETED,
+    }
+)
+
+
+def _record_links(appointment, user) -> list[dict]:
+    """Links to record this visit's encounter, for the kinds ``user`` may record."""
+    if appointment.status not in RECORDABLE:
+        return []
+    if appointment.starts_at > timezone.now() + timedelta(hours=1):
+        return []
+    code = appointment.appointment_type.code
+    matching = "follow_up" if code == "post_op" else code
+    query = f"?patient={appointment.patient_id}&appointment={appointment.pk}"
+    return [
+        {"label": label, "url": reverse(page) + query}
+        for kind, page, perm, label in sorted(RECORD_LINKS, key=lambda link: link[0] != matching)
+        if user.has_perm(perm)
+    ]
+
+
+def _detail_context(appointment, user, **forms_in_use) -> dict:
     allowed = {a for a, (sources, _) in services.TRANSITIONS.items() if appointment.status in sources}
     return {
         "a": appointment,
+        "record_links": _record_links(appointment, user),
         "actions": [a for a in ("confirm", "check_in", "complete", "no_show") if a in allowed],
         "can_cancel": "cancel" in allowed,
         "can_reschedule": appointment.status in services.RESCHEDULABLE,
@@ -309,7 +345,7 @@ def _form_action(request, pk: int, name: str):
             return redirect(appointment_url(pk))
         except DomainError as exc:
             _form_error(form, exc)
-    context = _detail_context(appointment, **{form_name: form})
+    context = _detail_context(appointment, request.user, **{form_name: form})
     return render(request, "scheduling/appointment.html", context, status=400)
 
 

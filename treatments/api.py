@@ -118,8 +118,6 @@ class EncounterKindViewSet(
         )
 
     def get_serializer_class(self):
-        if self.action == "sign":
-            return serializers.SignSerializer
         if self.action == "addenda":
             return serializers.AddendumSerializer
         return self.serializer_class
@@ -164,15 +162,20 @@ class EncounterKindViewSet(
         services.encounter_update(self.spec, detail=detail, actor=request.user, data=data)
         return self._respond(detail.pk)
 
-    @extend_schema(request=None, responses=None)
+    @extend_schema(request=None)  # answers the signed record
     @action(detail=True, methods=["post"])
     def sign(self, request, pk=None):
         detail = self.get_object()
         services.encounter_sign(encounter=detail.encounter, actor=request.user)
         return self._respond(detail.pk)
 
-    @extend_schema(request=serializers.AddendumSerializer, responses=serializers.AddendumSerializer)
-    @action(detail=True, methods=["get", "post"])
+    @extend_schema(methods=["GET"], responses=serializers.AddendumSerializer(many=True))
+    @extend_schema(
+        methods=["POST"],
+        request=serializers.AddendumSerializer,
+        responses={201: serializers.AddendumSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def addenda(self, request, pk=None):
         detail = self.get_object()
         if request.method == "GET":
@@ -422,7 +425,7 @@ class ToxinLotViewSet(
         return Response(self.get_serializer(self.get_queryset().get(pk=lot.pk)).data)
 
     @extend_schema(responses=serializers.LotRecipientSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def patients(self, request, pk=None):
         """Every patient who received this lot, with the session dates (a lot recall)."""
         recipients = services.lot_recall(lot=self.get_object(), actor=request.user)
@@ -434,6 +437,7 @@ class ToxinDoseLimitViewSet(viewsets.GenericViewSet):
 
     permission_classes = [LotRegisterPermission]
     serializer_class = serializers.ToxinDoseLimitSerializer
+    pagination_class = None  # one row per product: a handful
     lookup_field = "product"
     queryset = ToxinDoseLimit.objects.all()
 

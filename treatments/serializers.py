@@ -4,10 +4,11 @@ rules (intervals, lots, signing) live in the services the views call."""
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from rest_framework import serializers
 
+from clinic.api import serializers
 from patients.models import Patient
 from scheduling.models import Appointment
+from scheduling.selectors import choices_of
 
 from . import instruments, selectors
 from .models import (
@@ -64,10 +65,6 @@ class AddendumSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "author", "at"]
 
 
-class SignSerializer(serializers.Serializer):
-    """Signing takes no input."""
-
-
 # --- Encounters --------------------------------------------------------------------------------
 
 
@@ -80,14 +77,14 @@ class EncounterDetailSerializer(serializers.ModelSerializer):
 
     id = serializers.IntegerField(source="pk", read_only=True)
     patient = serializers.PrimaryKeyRelatedField(source="encounter.patient", queryset=Patient.objects.all())
-    clinician = serializers.PrimaryKeyRelatedField(
+    clinician = serializers.ReferenceField(
         source="encounter.clinician",
         queryset=User.objects.filter(is_active=True),
         required=False,
         help_text="Who saw the patient; defaults to the requesting user.",
     )
     appointment = serializers.PrimaryKeyRelatedField(
-        source="encounter.appointment", queryset=Appointment.objects.all(), required=False, allow_null=True
+        source="encounter.appointment", queryset=choices_of(Appointment), required=False, allow_null=True
     )
     plan_stage = serializers.PrimaryKeyRelatedField(
         source="encounter.plan_stage", queryset=PlanStage.objects.all(), required=False, allow_null=True
@@ -97,8 +94,8 @@ class EncounterDetailSerializer(serializers.ModelSerializer):
     kind = serializers.CharField(source="encounter.kind", read_only=True)
     status = serializers.CharField(source="encounter.status", read_only=True)
     summary = serializers.CharField(source="encounter.summary", read_only=True)
-    signed_at = serializers.DateTimeField(source="encounter.signed_at", read_only=True)
-    signed_by = UserRefSerializer(source="encounter.signed_by", read_only=True)
+    signed_at = serializers.DateTimeField(source="encounter.signed_at", read_only=True, allow_null=True)
+    signed_by = UserRefSerializer(source="encounter.signed_by", read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(source="encounter.created_at", read_only=True)
     addenda = AddendumSerializer(source="encounter.addenda", many=True, read_only=True)
 
@@ -118,14 +115,6 @@ class EncounterDetailSerializer(serializers.ModelSerializer):
         "created_at",
         "addenda",
     ]
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        data["clinician"] = {
-            "id": instance.encounter.clinician_id,
-            "name": instance.encounter.clinician.display_name,
-        }
-        return data
 
     def validate(self, attrs):
         patient = attrs.get("encounter", {}).get("patient")
@@ -188,7 +177,7 @@ class ToxinSessionSerializer(EncounterDetailSerializer):
         max_length=2000,
         help_text="Needed (from a clinician allowed to override) inside the minimum reinjection interval.",
     )
-    interval_overridden_by = UserRefSerializer(read_only=True)
+    interval_overridden_by = UserRefSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = ToxinSession
@@ -597,6 +586,9 @@ class ToxinDoseLimitSerializer(serializers.ModelSerializer):
         allow_null=True,
     )
     note = _text(max_length=300)
+    updated_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="Empty while the clinic has set no limit for the product."
+    )
 
     class Meta:
         model = ToxinDoseLimit

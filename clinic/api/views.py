@@ -1,13 +1,16 @@
+from django.conf import settings
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clinic.api import serializers
 from clinic.audit import audit_record
 from clinic.errors import DomainError
+from clinic.mfa import services as mfa
 from clinic.models import AuditEvent
 from clinic.permissions import require
 
@@ -18,13 +21,45 @@ class InvalidCredentials(DomainError):
     default_detail = "Unable to log in with the given username and password."
 
 
+class OtpRequired(DomainError):
+    code = "otp_required"
+    status = 400
+    default_detail = "This account uses two-factor authentication: send the code as otp."
+
+
+class OtpInvalid(DomainError):
+    code = "otp_invalid"
+    status = 400
+    default_detail = "The one-time code is not right."
+
+
+class OtpThrottled(DomainError):
+    code = "otp_throttled"
+    status = 429
+    default_detail = "Too many wrong codes in a row: wait, then try again."
+
+
+class MfaNotEnrolled(DomainError):
+    code = "mfa_not_enrolled"
+    status = 403
+    default_detail = "Two-factor authentication is required: log in to the web application once to set it up."
+
+
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=256, trim_whitespace=False, style={"input_type": "password"})
+    otp = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        help_text="The code from the authenticator app, or a recovery code; needed once two-factor "
+        "authentication is set up (or required).",
+    )
 
 
 class TokenView(APIView):
-    """Exchange a staff username and password for an API token."""
+    """Exchange a staff username, password and (with two-factor authentication) one-time code for
+    an API token."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -37,9 +72,23 @@ class TokenView(APIView):
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = authenticate(request=request._request, **serializer.validated_data)
+        data = serializer.validated_data
+        user = authenticate(request=request._request, username=data["username"], password=data["password"])
         if user is None or not user.is_active:
             raise InvalidCredentials()
+        if mfa.mfa_enrolled(user=user):
+            if not data.get("otp"):
+                raise OtpRequired(fields={"otp": ["Enter the code from your authenticator app."]})
+            # A wrong code counts toward the lockout like a wrong password (django-axes turns
+            # the response into 429 locked_out when it reaches the limit).
+            result = mfa.mfa_verify(user=user, code=data["otp"], request=request._request)
+            if result.throttled_until is not None:
+                wait = mfa.seconds_until(result.throttled_until)
+                raise OtpThrottled(f"Too many wrong codes in a row: wait {wait} seconds, then try again.")
+            if not result.ok:
+                raise OtpInvalid(fields={"otp": ["The code is not right."]})
+        elif settings.REQUIRE_MFA:
+            raise MfaNotEnrolled()
         token, _ = Token.objects.get_or_create(user=user)
         audit_record(actor=user, action="auth.token_issued", target=user)
         return Response({"token": token.key})

@@ -12,6 +12,7 @@ NAV = [
     ("treatments:lots", "Toxin lots", "clinic.manage_lots"),
     ("treatments:dashboard", "Dashboard", "clinic.manage_schedule"),
     ("clinic:audit", "Audit trail", "clinic.view_audit"),
+    ("clinic:staff", "Staff", "clinic.manage_staff"),
     ("api-docs", "API", None),
 ]
 

@@ -3,11 +3,12 @@
 import django_filters
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
+from clinic.api import serializers
 from clinic.permissions import require
 
 from ..models import Message, Recall, RecallContact
@@ -46,7 +47,7 @@ class RecallCloseSerializer(serializers.Serializer):
 
 
 class RecallFilter(django_filters.FilterSet):
-    bucket = django_filters.ChoiceFilter(choices=selectors.Bucket.CHOICES, method="noop")
+    bucket = django_filters.ChoiceFilter(choices=selectors.Bucket.CHOICES, method="filter_bucket")
     kind = django_filters.ChoiceFilter(choices=Recall.Kind.choices)
     provider = django_filters.NumberFilter(field_name="preferred_provider_id", min_value=1, max_value=2**31)
     patient = django_filters.NumberFilter(field_name="patient_id", min_value=1, max_value=2**62)
@@ -57,9 +58,9 @@ class RecallFilter(django_filters.FilterSet):
         model = Recall
         fields = ["bucket", "kind", "provider", "patient", "due_from", "due_to"]
 
-    def noop(self, queryset, name, value):
-        # Applied by the selector, which knows today's date.
-        return queryset
+    def filter_bucket(self, queryset, name, value):
+        # Applied once the value is known to be a bucket: an unknown one is a 400, not a KeyError.
+        return queryset.filter(selectors.bucket_filter(value, timezone.localdate()))
 
 
 class RecallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -71,9 +72,7 @@ class RecallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     ordering_fields = ["due_date", "overdue_date", "created_at"]
 
     def get_queryset(self):
-        return selectors.recall_worklist(
-            today=timezone.localdate(), bucket=self.request.query_params.get("bucket") or None
-        )
+        return selectors.recall_worklist(today=timezone.localdate())
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "today": timezone.localdate()}

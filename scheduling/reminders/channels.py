@@ -2,9 +2,10 @@
 
 Email goes through Django's email framework (SMTP or any backend set by EMAIL_URL). SMS goes
 through one small interface with three backends: ``console`` (development), ``test`` (an
-in-memory outbox for tests) and ``twilio`` (Twilio's REST API). Every backend raises one of two
+in-memory outbox for tests) and ``twilio`` (Twilio's REST API). Every backend raises one of three
 errors, so the sender can tell a provider that is down for a while (retry with backoff) from a
-message that can never be delivered (record the failure and move on).
+message that can never be delivered (record the failure and move on), and both from a message
+whose fate is unknown because the answer was lost (record the failure, never resend).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import smtplib
 from dataclasses import dataclass, field
 
 import requests
+import urllib3
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.message import make_msgid
@@ -36,6 +38,13 @@ class PermanentSendError(SendError):
     """The provider refused this message (bad number, unsubscribed): retrying will not help."""
 
     code = "provider_rejected"
+
+
+class DeliveryUnknownError(SendError):
+    """The request reached the provider but no answer came back (it timed out, or the connection
+    dropped): the message may have gone out. Sending it again could deliver it twice."""
+
+    code = "delivery_unknown"
 
 
 @dataclass
@@ -139,10 +148,15 @@ class TwilioSmsBackend(SmsBackend):
                 url,
                 data={"To": to, "From": self.sender, "Body": body},
                 auth=(self.sid, self.token),
-                timeout=10,
+                timeout=settings.SMS_TIMEOUT,
             )
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise TransientSendError(f"Twilio unreachable: {type(exc).__name__}") from exc
+        except requests.ConnectionError as exc:
+            if _never_connected(exc):
+                raise TransientSendError(f"Twilio unreachable: {type(exc).__name__}") from exc
+            raise DeliveryUnknownError(f"Twilio's answer was lost: {type(exc).__name__}") from exc
+        except requests.Timeout as exc:
+            # A read timeout: Twilio had the request and may have queued the SMS.
+            raise DeliveryUnknownError(f"Twilio did not answer in time: {type(exc).__name__}") from exc
         if response.status_code == 429 or response.status_code >= 500:
             raise TransientSendError(f"Twilio HTTP {response.status_code}")
         try:
@@ -156,6 +170,16 @@ class TwilioSmsBackend(SmsBackend):
                 raise PermanentSendError(detail)
             raise TransientSendError(detail)
         return str(payload.get("sid", ""))
+
+
+def _never_connected(exc: requests.ConnectionError) -> bool:
+    """True when no connection was made (refused, unresolvable, connect timeout): the provider
+    cannot have the message, so trying again later is safe."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    cause = exc.args[0] if exc.args else None
+    # urllib3 wraps the cause in MaxRetryError; NewConnectionError is a ConnectTimeoutError.
+    return isinstance(getattr(cause, "reason", cause), urllib3.exceptions.ConnectTimeoutError)
 
 
 SMS_BACKENDS = {

@@ -36,7 +36,8 @@ def recall_bucket(recall: Recall, today: date) -> str:
     return Bucket.UPCOMING
 
 
-def _bucket_filter(bucket: str, today: date) -> Q:
+def bucket_filter(bucket: str, today: date) -> Q:
+    """The recalls in ``bucket`` (one of Bucket.CHOICES) on ``today``."""
     return {
         Bucket.UPCOMING: Q(status=Recall.Status.OPEN, due_date__gt=today),
         Bucket.DUE: Q(status=Recall.Status.OPEN, due_date__lte=today, overdue_date__gt=today),
@@ -72,7 +73,7 @@ def recall_worklist(
         messages_sent=Coalesce(Subquery(sent, output_field=IntegerField()), 0),
     )
     if bucket:
-        qs = qs.filter(_bucket_filter(bucket, today))
+        qs = qs.filter(bucket_filter(bucket, today))
     if kind:
         qs = qs.filter(kind=kind)
     if provider_id:

@@ -64,8 +64,6 @@ class RecallNotOpen(InvalidTransition):
 
 # Reminders about a visit or a recall go out at this local time of their due day.
 SEND_AT_LOCAL = time(10, 0)
-# A claim older than this belongs to a worker that died.
-STALE_CLAIM = timedelta(minutes=10)
 
 
 def _tz() -> ZoneInfo:
@@ -256,7 +254,8 @@ def questionnaire_request_schedule(
 def messages_requeue_stale(*, now: datetime | None = None) -> tuple[int, int]:
     """Recover from workers that died: (requeued, marked interrupted)."""
     now = now or timezone.now()
-    cutoff = now - STALE_CLAIM
+    # A claim older than this belongs to a worker that died (10 minutes unless configured).
+    cutoff = now - timedelta(seconds=settings.MESSAGE_STALE_CLAIM_SECONDS)
     requeued = Message.objects.filter(status=Status.QUEUED, claimed_at__lt=cutoff).update(
         status=Status.SCHEDULED, claimed_at=None, updated_at=now
     )
@@ -297,8 +296,10 @@ def batches(ids: list[int], size: int | None = None) -> list[list[int]]:
 
 
 def _retry_delay(attempts: int) -> timedelta:
-    # 1, 4, 16, 64 ... minutes, capped at 6 hours.
-    return min(timedelta(minutes=4 ** max(attempts - 1, 0)), timedelta(hours=6))
+    # 1, 4, 16, 64 ... minutes (MESSAGE_RETRY_BASE_SECONDS, then x4), capped at 6 hours.
+    return min(
+        timedelta(seconds=settings.MESSAGE_RETRY_BASE_SECONDS * 4 ** max(attempts - 1, 0)), timedelta(hours=6)
+    )
 
 
 def in_quiet_hours(moment: datetime, policy: ClinicSettings) -> datetime | None:
@@ -466,6 +467,9 @@ def _deliver(message: Message, now: datetime, shared: SendContext) -> str:
         )
     except channels.PermanentSendError as exc:
         return _finish(message, Status.FAILED, "provider_rejected", str(exc), now, to_address=to)
+    except channels.DeliveryUnknownError as exc:
+        # The provider may have sent it: a retry could deliver it twice. Fail where staff see it.
+        return _finish(message, Status.FAILED, "delivery_unknown", str(exc), now, to_address=to)
 
     return _finish(
         message,
@@ -579,7 +583,7 @@ def appointment_ics(appointment: Appointment, *, cancelled: bool = False) -> byt
 
 
 @transaction.atomic
-def recall_contact_log(*, recall: Recall, method: str, outcome: str, actor) -> RecallContact:
+def recall_contact_log(*, recall: Recall, method: str, outcome: str = "", actor) -> RecallContact:
     contact = RecallContact.objects.create(recall=recall, method=method, outcome=outcome, by=actor)
     audit_record(
         actor=actor,

@@ -74,7 +74,9 @@ def page(page, live_server):
     errors = BrowserErrors()
     page.on("console", lambda msg: msg.type == "error" and errors.append(f"console: {msg.text}"))
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-    page.set_default_timeout(5000)
+    # Element waits fail fast; the first navigation may wait for a cold live server on a busy machine.
+    page.set_default_timeout(10000)
+    page.set_default_navigation_timeout(20000)
     page.base = live_server.url
     page.route(f"**{AXE_URL}", lambda route: route.fulfill(path=str(AXE), content_type="text/javascript"))
     page.errors = errors

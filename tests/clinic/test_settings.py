@@ -64,9 +64,24 @@ def test_check_deploy_is_clean_with_production_environment():
         ALLOWED_HOSTS="clinic.example.org",
         SECURE_SSL_REDIRECT="1",
         MANIFEST_STATIC="1",
+        REQUIRE_MFA="1",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_when_two_factor_is_not_required():
+    result = _run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        DEBUG="0",
+        SECRET_KEY=GOOD_KEY,
+        ALLOWED_HOSTS="clinic.example.org",
+        SECURE_SSL_REDIRECT="1",
+        MANIFEST_STATIC="1",
+        REQUIRE_MFA="0",
+    )
+    assert result.returncode != 0
+    assert "clinic.W001" in result.stdout + result.stderr
 
 
 def test_makemigrations_check_runs_on_an_unconfigured_checkout():

@@ -66,6 +66,31 @@ def test_search_query_count_does_not_grow_with_results(front_desk, django_assert
         assert len(front_desk.get(URL, {"search": "walker"}).json()["results"]) == 15
 
 
+def test_search_pages_follow_the_ranking(front_desk):
+    PatientFactory.create_batch(12, last_name="Walker")
+    PatientFactory(first_name="Walker", last_name="Zed")
+    ranked = [p["id"] for p in front_desk.get(URL, {"search": "walker", "page_size": 100}).json()["results"]]
+    first = front_desk.get(URL, {"search": "walker", "page_size": 5}).json()
+    third = front_desk.get(URL, {"search": "walker", "page_size": 5, "page": 3}).json()
+    assert first["count"] == third["count"] == len(ranked) == 13
+    assert [p["id"] for p in first["results"]] == ranked[:5]
+    assert [p["id"] for p in third["results"]] == ranked[10:]
+    assert first["results"][0]["mobile"]  # full rows for the page
+
+
+def test_search_of_inactive_patients_keeps_only_them(front_desk):
+    active = PatientFactory(last_name="Walker")
+    gone = PatientFactory(last_name="Walker", status="inactive", inactive_reason="moved_away")
+
+    def ids(status):
+        body = front_desk.get(URL, {"search": "walker", "status": status}).json()
+        return [p["id"] for p in body["results"]]
+
+    assert ids("inactive") == [gone.pk]
+    assert ids("active") == [active.pk]
+    assert sorted(ids("all")) == sorted([active.pk, gone.pk])
+
+
 def test_front_desk_never_receives_clinical_fields(front_desk):
     patient = PatientFactory(allergies="Penicillin", on_anticoagulants=True)
     for body in (front_desk.get(_detail(patient)).json(), front_desk.get(URL).json()["results"][0]):

@@ -117,9 +117,19 @@ def test_front_desk_books_and_gets_201_with_the_appointment(clinic, front_desk, 
     assert [e["action"] for e in body["events"]] == ["booked"]
 
 
-def test_a_start_without_offset_is_read_in_the_clinic_zone(clinic, front_desk, patient):
+def test_a_start_without_offset_is_refused(clinic, front_desk, patient):
+    # A bare local time is ambiguous around a clock change: the API does not guess.
     response = front_desk.post(
         "/api/v1/appointments/", booking(clinic, patient, start="2027-03-29T10:00:00"), format="json"
+    )
+    assert response.status_code == 400
+    assert "offset" in response.json()["fields"]["start"][0]
+    assert not Appointment.objects.exists()
+
+
+def test_a_start_with_an_offset_is_that_instant(clinic, front_desk, patient):
+    response = front_desk.post(
+        "/api/v1/appointments/", booking(clinic, patient, start="2027-03-29T10:00:00+01:00"), format="json"
     )
     assert response.status_code == 201
     assert Appointment.objects.get().starts_at == local(2027, 3, 29, 10)
@@ -332,6 +342,19 @@ def test_list_bad_filters_are_400(front_desk, params):
 def test_list_ignores_ordering_outside_the_allow_list(clinic, front_desk):
     response = front_desk.get("/api/v1/appointments/", {"ordering": "patient__last_name"})
     assert response.status_code == 200
+
+
+def test_list_names_the_patient_and_leaves_the_rest_of_their_record(clinic, front_desk):
+    patient = PatientFactory(first_name="Ada", preferred_name="Addy", last_name="Lovelace")
+    AppointmentFactory(
+        patient=patient,
+        appointment_type=clinic.consultation,
+        provider=clinic.surgeon,
+        room=clinic.consultation_room,
+        starts_at=local(2027, 3, 2, 10),
+    )
+    (row,) = front_desk.get("/api/v1/appointments/").json()["results"]
+    assert row["patient"] == {"id": patient.pk, "mrn": patient.mrn, "name": "Addy Lovelace"}
 
 
 def test_list_query_count_does_not_grow(clinic, front_desk):

@@ -167,6 +167,7 @@ def build_world() -> dict:
             "surgery": surgery.pk,
             "assessment": assessment.pk,
             "toxin-lot": lot.pk,
+            "staff-user": surgeon.pk,
             "audit-event": AuditEvent.objects.filter(patient_id=patient.pk).latest("id").pk,
             # FHIR reads name the record behind each resource.
             "fhir-patient": patient.pk,
@@ -184,6 +185,7 @@ def build_world() -> dict:
 # Page routes whose ``pk`` names an object other than what the app name suggests.
 PAGE_PK = {
     "patients": "patient",
+    "bench": "patient",
     "scheduling:arrival_check_in": "appointment",
     "scheduling:appointment": "appointment",
     "scheduling:appointment_cancel": "appointment",
@@ -203,6 +205,7 @@ PAGE_PK = {
     "treatments:lot": "toxin-lot",
     "treatments:lot_campaign": "toxin-lot",
     "scheduling:feed_rotate": "provider",
+    "clinic:staff_mfa_reset": "staff-user",
 }
 
 

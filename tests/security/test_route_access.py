@@ -2,9 +2,11 @@
 with a link made for another patient. The table below says who may do what; anything else
 must be refused, so an unexpected 2xx anywhere fails."""
 
+import importlib
 import itertools
 
 import pytest
+from django.urls import clear_url_caches
 from rest_framework.test import APIClient
 
 from clinic.roles import Role
@@ -32,6 +34,14 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "logout": (EVERYONE, 405),
     "health": (EVERYONE, 200),
     "clinic:audit": (MANAGERS, 200),
+    "clinic:staff": (MANAGERS, 200),
+    "clinic:staff_mfa_reset": (NOBODY, 405),
+    # Two-factor pages. Staff without an authenticator have no code to enter (sent on to their
+    # home page), and recovery codes are shown only right after they are made (else: Security).
+    "account:mfa_verify": (ALL_STAFF, 302),
+    "account:mfa_enrol": (ALL_STAFF, 200),
+    "account:recovery_codes": (ALL_STAFF, 302),
+    "account:security": (ALL_STAFF, 200),
     "patients:list": (ALL_STAFF, 200),
     "patients:search_partial": (ALL_STAFF, 200),
     "patients:register": (ALL_STAFF, 200),
@@ -133,6 +143,11 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "api:fhir-careplan": (CLINICIANS, (200, 404)),
     "api:fhir-procedure": (CLINICIANS, (200, 404)),
     "api:fhir-medicationadministration": (CLINICIANS, (200, 404)),
+    # The HTTP benchmark's bare baselines: mounted only with BENCHMARK_ENDPOINTS=1 (never in a
+    # deployment), anonymous by design, and they return no patient data (an id at most).
+    "bench:baseline_plain": (EVERYONE, 200),
+    "bench:baseline_pk": (EVERYONE, 200),
+    "bench:baseline_drf": (EVERYONE, 200),
 }
 for _name in (
     "appointment",
@@ -174,9 +189,12 @@ WRITE_ACCESS: dict[str, frozenset] = {
     "api:patient-merge": MANAGERS,
     # A lot recall campaign is sent by the clinicians who inject.
     "treatments:lot_campaign": frozenset({Role.SURGEON, Role.INJECTOR}),
-    # Providers rotate their own feed URL; managers any.
-    "scheduling:feed_rotate": ALL_STAFF,
-    "api:provider-calendar-feed-new-url": ALL_STAFF,
+    # Providers rotate their own feed URL, managers (manage_schedule) any. The world's provider
+    # belongs to none of the personas, so here only the manager may: everyone else gets 403.
+    # A provider rotating their own: tests/insight/test_feeds.py.
+    "scheduling:feed_rotate": MANAGERS,
+    "api:provider-calendar-feed-new-url": MANAGERS,
+    "clinic:staff_mfa_reset": MANAGERS,
     "api:patient-deactivate": MANAGERS,
     "api:patient-reactivate": MANAGERS,
     "patients:merge": MANAGERS,
@@ -300,3 +318,30 @@ def test_a_patient_link_for_another_patient_reaches_nothing(world, client):
     assert client.post(path).status_code == 400
     world["appointment"].refresh_from_db()
     assert world["appointment"].status != "confirmed"
+
+
+def _reload_urls():
+    import clinic.urls
+
+    importlib.reload(clinic.urls)
+    clear_url_caches()
+
+
+def test_benchmark_routes_exist_only_in_benchmark_mode(world, client, settings):
+    assert not [r.name for r in all_routes() if r.name.startswith("bench:")]
+    assert client.get("/bench/baseline/plain/").status_code == 404
+    settings.BENCHMARK_ENDPOINTS = True
+    _reload_urls()
+    try:
+        routes = [r for r in all_routes() if r.name.startswith("bench:")]
+        assert {r.name for r in routes} == {"bench:baseline_plain", "bench:baseline_pk", "bench:baseline_drf"}
+        for route in routes:
+            allowed, status = GET_ACCESS[route.name]
+            assert allowed == EVERYONE
+            path = concrete_path(route, world)
+            assert client.get(path).status_code == status
+            assert client.post(path).status_code == 405
+    finally:
+        settings.BENCHMARK_ENDPOINTS = False
+        _reload_urls()
+    assert client.get("/bench/baseline/plain/").status_code == 404

@@ -153,6 +153,28 @@ def test_encounter_links_to_its_appointment(injector, patient):
     assert Encounter.objects.get().appointment == appointment
 
 
+def test_recording_the_visit_completes_its_appointment(injector, patient):
+    appointment = AppointmentFactory(patient=patient, starts_at=timezone.now() - timedelta(hours=2))
+    payload = toxin_payload(patient, ToxinLotFactory(), appointment=appointment.pk)
+    assert injector.post("/api/v1/toxin-sessions/", payload, format="json").status_code == 201
+    appointment.refresh_from_db()
+    assert appointment.status == "completed"
+    assert appointment.events.filter(action="completed").count() == 1
+
+
+def test_recording_against_a_completed_or_future_appointment_leaves_it_as_it_is(injector):
+    done = AppointmentFactory(starts_at=timezone.now() - timedelta(days=2), status="completed")
+    ahead = AppointmentFactory(starts_at=timezone.now() + timedelta(minutes=10))
+    for appointment in (done, ahead):
+        payload = toxin_payload(appointment.patient, ToxinLotFactory(), appointment=appointment.pk)
+        payload["occurred_at"] = timezone.now().isoformat()
+        assert injector.post("/api/v1/toxin-sessions/", payload, format="json").status_code == 201
+    done.refresh_from_db()
+    ahead.refresh_from_db()
+    assert (done.status, ahead.status) == ("completed", "booked")
+    assert not done.events.filter(action="completed").exists()
+
+
 def test_sign_then_edit_answers_409_record_signed(injector, injector_user, patient):
     session = record_toxin(patient, injector_user)
     response = injector.post(f"/api/v1/toxin-sessions/{session.pk}/sign/")

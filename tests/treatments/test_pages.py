@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tests.factories import AppointmentFactory, PatientFactory
+from tests.factories import AppointmentFactory, AppointmentTypeFactory, PatientFactory
 from treatments import services
 from treatments.models import Assessment, Encounter, ToxinLot, TreatmentPlan
 
@@ -126,6 +126,31 @@ def test_toxin_form_from_the_schedule_links_the_appointment(client, injector_use
     response = client.get(f"/clinical/toxin/new/?patient={patient.pk}&appointment={appointment.pk}")
     assert response.status_code == 200
     assert response.context["form"].initial["appointment"] == appointment
+
+
+def test_appointment_page_offers_to_record_the_visit_matching_its_type(client, injector_user, patient):
+    toxin_type = AppointmentTypeFactory(code="toxin", name="Toxin session", is_toxin=True)
+    consultation = AppointmentFactory(patient=patient, starts_at=timezone.now() - timedelta(days=3))
+    visit = AppointmentFactory(
+        patient=patient, appointment_type=toxin_type, starts_at=timezone.now() - timedelta(minutes=30)
+    )
+    client.force_login(injector_user)
+    first_labels = {}
+    for appointment in (consultation, visit):
+        links = client.get(f"/schedule/appointments/{appointment.pk}/").context["record_links"]
+        labels = [link["label"] for link in links]
+        assert set(labels) == {"Toxin session", "Consultation", "Follow-up"}
+        first_labels[appointment.appointment_type.code] = labels[0]
+    assert first_labels == {"consultation": "Consultation", "toxin": "Toxin session"}
+    assert links[0]["url"] == f"/clinical/toxin/new/?patient={patient.pk}&appointment={visit.pk}"
+
+
+def test_appointment_page_offers_no_recording_to_the_front_desk(client, front_desk_user, patient):
+    appointment = AppointmentFactory(patient=patient, starts_at=timezone.now() - timedelta(minutes=30))
+    client.force_login(front_desk_user)
+    response = client.get(f"/schedule/appointments/{appointment.pk}/")
+    assert response.status_code == 200
+    assert response.context["record_links"] == []
 
 
 def test_toxin_form_refuses_another_patients_appointment(client, injector_user, patient):

@@ -16,6 +16,7 @@ from simple_history.utils import bulk_create_with_history
 
 from clinic.audit import audit_record, changed_fields
 from clinic.errors import Invalid
+from scheduling.services import TRANSITIONS, appointment_complete
 
 from ..common import local_date
 from ..exceptions import NotTheClinician, RecordNotSigned, RecordSigned
@@ -147,6 +148,17 @@ def _save(spec: KindSpec, draft: Draft, actor) -> None:
     spec.after_save(draft, actor)
 
 
+def _complete_visit(encounter: Encounter, actor) -> None:
+    """Recording the encounter of a visit that has begun marks its appointment completed."""
+    appointment = encounter.appointment
+    completable_from, _ = TRANSITIONS["complete"]
+    if appointment is None or appointment.status not in completable_from:
+        return
+    if appointment.starts_at > timezone.now():
+        return
+    appointment_complete(appointment=appointment, actor=actor)
+
+
 @transaction.atomic
 def encounter_record(spec: KindSpec, *, patient, actor, data: dict):
     """Record a new encounter of ``spec``'s kind (as a draft) and return its detail record."""
@@ -161,6 +173,7 @@ def encounter_record(spec: KindSpec, *, patient, actor, data: dict):
     _check_context(spec, encounter)
     spec.validate(draft, actor)
     _save(spec, draft, actor)
+    _complete_visit(encounter, actor)
     audit_record(
         actor=actor,
         action=f"{spec.kind}.recorded",

@@ -1,0 +1,68 @@
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.urls import Resolver404, resolve, reverse
+from django_htmx.http import HttpResponseClientRedirect
+
+from .services import mfa_enrolled
+
+# Reachable by a session that still owes its second factor: the two pages that settle it, and
+# logging out. Public routes keep working (health, patient links, calendar feeds: their own
+# credentials apply) and so does the token exchange, which asks for the code itself.
+ALLOWED_ROUTES = {"account:mfa_verify", "account:mfa_enrol", "logout", "health", "api:token", "calendar_feed"}
+ALLOWED_NAMESPACES = {"links"}
+
+
+def _allowed(request) -> bool:
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return True  # a 404 shows nothing
+    return match.view_name in ALLOWED_ROUTES or bool(set(match.namespaces) & ALLOWED_NAMESPACES)
+
+
+def mfa_pending_step(user) -> str | None:
+    """``"verify"`` or ``"enrol"`` while the signed-in ``user``'s session owes its second factor."""
+    if not user.is_authenticated or user.is_verified():
+        return None
+    if mfa_enrolled(user=user):
+        return "verify"
+    return "enrol" if settings.REQUIRE_MFA else None
+
+
+class MfaRequiredMiddleware:
+    """Confines a signed-in session that has not passed the second factor.
+
+    Staff with an authenticator app go to the code page; with REQUIRE_MFA on, staff without one
+    go to set it up. Pages redirect there (htmx requests through HX-Redirect); the
+    session-authenticated API answers 403 ``{"code": "mfa_required"}``. Requests authenticated
+    by an API token have no session user here and pass: tokens are issued only after the code.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        step = mfa_pending_step(user) if user is not None else None
+        if step is not None and not _allowed(request):
+            return self._refuse(request, step)
+        return self.get_response(request)
+
+    def _refuse(self, request, step: str):
+        if request.path.startswith("/api/"):
+            detail = (
+                "Enter the code from your authenticator app to finish logging in."
+                if step == "verify"
+                else "Set up two-factor authentication before using the clinic."
+            )
+            body = {"code": "mfa_required", "detail": detail, "fields": {}, "step": step}
+            return JsonResponse(body, status=403)
+        url = reverse("account:mfa_verify" if step == "verify" else "account:mfa_enrol")
+        if request.method == "GET" and not getattr(request, "htmx", False):
+            url += "?" + urlencode({"next": request.get_full_path()})
+        if getattr(request, "htmx", False):
+            return HttpResponseClientRedirect(url)
+        return redirect(url)

@@ -1,0 +1,452 @@
+"""Every list endpoint, page and detail route makes as many queries with 2 rows of each kind as
+with 8 (no query per row), and no more than its ceiling.
+
+The routes come from the URL resolver (tests/security/routes.py): a route that is neither
+guarded in GUARDS nor excluded in EXCLUDED with a reason fails
+``test_every_route_has_a_query_count_guard``. Routes that answer GET with 405 in the
+route-by-role table are POST-only: nothing to count. The data is built in tests/perf/world.py.
+
+A guard that measured an empty list could never fail, so each one must also show more with 8
+rows than with 2 (more results in a JSON page, a longer page or file) unless it is marked
+``grows=False`` (one record, a form).
+"""
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import pytest
+import time_machine
+from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from clinic.roles import Role
+from scheduling import clock
+from scheduling.reminders.links import Action
+from tests.perf.world import CLINIC_NOON, Clinic, Slice, build_clinic, build_slice
+from tests.security.routes import all_routes
+from tests.security.test_route_access import GET_ACCESS
+
+SMALL, LARGE = 2, 8
+ANON = "anonymous"
+SURGEON, MANAGER, FRONT_DESK, THERAPIST = Role.SURGEON, Role.MANAGER, Role.FRONT_DESK, Role.THERAPIST
+
+Args = Callable[[Clinic, Slice], dict]
+
+
+@dataclass(frozen=True)
+class Guard:
+    """One request to count: the route's arguments and query string, who asks, the most
+    queries allowed, and whether the response shows more with more rows."""
+
+    ceiling: int
+    kwargs: Args = lambda c, s: {}
+    query: Args = lambda c, s: {}
+    persona: str = SURGEON
+    label: str = ""
+    grows: bool = True
+
+    def path(self, route: str, clinic: Clinic, part: Slice) -> str:
+        query = self.query(clinic, part)
+        return reverse(route, kwargs=self.kwargs(clinic, part)) + (f"?{urlencode(query)}" if query else "")
+
+
+def pk(get) -> Args:
+    return lambda c, s: {"pk": get(c, s).pk}
+
+
+def of_patient(c, s):
+    return {"patient": s.patient.pk}
+
+
+def one_page_of_patient(c, s):
+    # Their rows fit on one page of 100 with 2 of each kind, not with 8.
+    return {"patient": s.patient.pk, "page_size": 100}
+
+
+def day(c, s):
+    return {"date": clock.local_today().isoformat()}
+
+
+PATIENT = pk(lambda c, s: s.patient)
+
+
+def encounter_pages(source: str, ceilings: dict, personas: dict | None = None) -> list[Guard]:
+    """One guard per kind of encounter: each kind's page and records differ."""
+    personas = personas or {}
+    return [
+        Guard(
+            ceiling,
+            kwargs=lambda c, s, k=kind: {"pk": getattr(s, source)[k].pk},
+            persona=personas.get(kind, SURGEON),
+            label=kind,
+        )
+        for kind, ceiling in ceilings.items()
+    ]
+
+
+def encounter_api(name: str, kind: str, *, listed: int, detail: int, addenda: int) -> dict[str, list[Guard]]:
+    subject = pk(lambda c, s: s.encounters[kind])
+    return {
+        # One patient's records: the list a chart asks for (and an audited read).
+        f"api:{name}-list": [Guard(listed, query=of_patient)],
+        f"api:{name}-detail": [Guard(detail, kwargs=subject)],
+        f"api:{name}-addenda": [Guard(addenda, kwargs=subject)],
+    }
+
+
+def schedule_api(name: str, get, *, listed: int, detail: int, detail_grows=False) -> dict[str, list[Guard]]:
+    return {
+        f"api:{name}-list": [Guard(listed)],
+        f"api:{name}-detail": [Guard(detail, kwargs=pk(get), grows=detail_grows)],
+    }
+
+
+# Route name -> the requests counted. Ceilings are today's counts plus three: a new query on a
+# route is a decision, made here by raising its ceiling.
+GUARDS: dict[str, list[Guard]] = {
+    # --- pages ---------------------------------------------------------------------------------
+    "clinic:audit": [Guard(10, query=of_patient, persona=MANAGER)],
+    "clinic:staff": [Guard(10, persona=MANAGER)],
+    "patients:list": [Guard(10), Guard(9, query=lambda c, s: {"q": "Other"}, label="search")],
+    "patients:search_partial": [Guard(9, query=lambda c, s: {"q": "Other"})],
+    "patients:register": [Guard(8, grows=False)],
+    "patients:chart": [
+        Guard(31, kwargs=PATIENT),
+        Guard(16, kwargs=PATIENT, persona=FRONT_DESK, label="front desk"),
+    ],
+    "patients:edit": [Guard(9, kwargs=PATIENT, grows=False)],
+    "patients:deactivate": [Guard(9, kwargs=PATIENT, persona=MANAGER, grows=False)],
+    # The merge preview counts rows: one count per kind of record, whatever the counts.
+    "patients:merge": [
+        Guard(
+            18,
+            kwargs=PATIENT,
+            query=lambda c, s: {"duplicate": s.waitlist.patient_id},
+            persona=MANAGER,
+            grows=False,
+        )
+    ],
+    "scheduling:day": [Guard(16)],
+    "scheduling:rooms": [Guard(13)],
+    "scheduling:week": [Guard(13)],
+    "scheduling:my_day": [Guard(11)],
+    "scheduling:arrivals": [Guard(10)],
+    "scheduling:print_day": [Guard(9, query=day)],
+    "scheduling:next_available": [
+        Guard(
+            21,
+            query=lambda c, s: {
+                "appointment_type": c.review.pk,
+                "provider": c.providers[Role.SURGEON].pk,
+                "patient": s.patient.pk,
+            },
+        )
+    ],
+    "scheduling:book": [
+        Guard(13),
+        Guard(14, query=lambda c, s: {"q": "Other", "patient": s.patient.pk}, label="search"),
+    ],
+    "scheduling:book_patient_search": [Guard(9, query=lambda c, s: {"q": "Other"})],
+    "scheduling:appointment": [Guard(12, kwargs=pk(lambda c, s: s.appointment))],
+    "scheduling:appointment_reschedule": [Guard(19, kwargs=pk(lambda c, s: s.appointment))],
+    "scheduling:waitlist": [Guard(14)],
+    "scheduling:provider_ics": [Guard(11, kwargs=pk(lambda c, s: c.providers[Role.SURGEON]))],
+    "scheduling:feeds": [Guard(11, persona=MANAGER)],
+    "treatments:patient": [Guard(20, kwargs=lambda c, s: {"patient_id": s.patient.pk})],
+    "treatments:drafts": [Guard(9)],
+    "treatments:toxin_new": [Guard(23, query=of_patient)],
+    "treatments:therapy_new": [Guard(14, query=of_patient, persona=THERAPIST)],
+    "treatments:surgery_new": [Guard(12, query=of_patient)],
+    "treatments:consultation_new": [Guard(11, query=of_patient)],
+    "treatments:follow_up_new": [Guard(12, query=of_patient)],
+    "treatments:encounter": encounter_pages(
+        "encounters", {"toxin": 15, "therapy": 16, "surgery": 16, "consultation": 13, "follow_up": 13}
+    ),
+    "treatments:encounter_edit": encounter_pages(
+        "drafts",
+        {"toxin": 24, "therapy": 17, "surgery": 17, "consultation": 14, "follow_up": 15},
+        personas={"therapy": THERAPIST},
+    ),
+    "treatments:assessment_new": [
+        Guard(9, query=of_patient, label="choose", grows=False),
+        Guard(9, query=lambda c, s: {"patient": s.patient.pk, "instrument": "sunnybrook"}, grows=False),
+    ],
+    "treatments:assessment": [Guard(10, kwargs=pk(lambda c, s: s.assessment), grows=False)],
+    "treatments:plan_new": [Guard(9, query=of_patient, grows=False)],
+    "treatments:plan_edit": [Guard(10, kwargs=pk(lambda c, s: s.plan))],
+    "treatments:lots": [Guard(10), Guard(10, persona=MANAGER, label="manager")],
+    "treatments:lot": [Guard(11, kwargs=pk(lambda c, s: s.lot))],
+    "treatments:dashboard": [
+        Guard(18, persona=MANAGER),
+        Guard(19, query=lambda c, s: {"format": "csv"}, persona=MANAGER, label="csv"),
+    ],
+    "reminders:recalls": [Guard(12), Guard(12, query=lambda c, s: {"bucket": "upcoming"}, label="upcoming")],
+    "reminders:messages": [Guard(11, query=of_patient)],
+    # A patient's link, one per action: no login, the signed token is the key. Each shows one
+    # appointment, recall, questionnaire or consent (and the free slots, computed).
+    "links:open": [
+        Guard(
+            ceiling,
+            kwargs=lambda c, s, a=action: {"token": s.tokens[a]},
+            persona=ANON,
+            label=action,
+            grows=False,
+        )
+        for action, ceiling in (
+            (Action.CONFIRM, 5),
+            (Action.CANCEL, 5),
+            (Action.BOOK, 17),
+            (Action.QUESTIONNAIRE, 5),
+            (Action.UNSUBSCRIBE, 4),
+        )
+    ],
+    # A calendar subscription: the token in the URL is the key.
+    "calendar_feed": [
+        Guard(7, kwargs=lambda c, s: {"token": c.providers[Role.SURGEON].calendar_feed_token}, persona=ANON),
+        Guard(
+            8, kwargs=lambda c, s: {"token": c.consult_room.calendar_feed_token}, persona=ANON, label="room"
+        ),
+    ],
+    # --- API -----------------------------------------------------------------------------------
+    "api:api-root": [Guard(8, grows=False)],
+    "api:me": [Guard(9, grows=False)],
+    "api:audit-event-list": [
+        Guard(10, query=lambda c, s: {"patient_id": s.patient.pk, "page_size": 100}, persona=MANAGER)
+    ],
+    "api:audit-event-detail": [Guard(9, kwargs=pk(lambda c, s: s.audit_event), persona=MANAGER, grows=False)],
+    "api:patient-list": [Guard(10), Guard(9, query=lambda c, s: {"search": "Other"}, label="search")],
+    "api:patient-detail": [Guard(10, kwargs=PATIENT, grows=False)],
+    "api:patient-consents": [Guard(11, kwargs=PATIENT)],
+    "api:patient-consents-current": [Guard(10, kwargs=PATIENT, grows=False)],
+    "api:patient-export": [Guard(37, kwargs=PATIENT)],
+    "api:availability-list": [
+        Guard(
+            16,
+            query=lambda c, s: {
+                "appointment_type": c.review.code,
+                "date_from": clock.local_today().isoformat(),
+                "date_to": (clock.local_today() + timedelta(days=6)).isoformat(),
+                "patient": s.patient.pk,
+            },
+        )
+    ],
+    "api:appointment-list": [
+        Guard(10, query=lambda c, s: {"page_size": 100}),
+        Guard(12, query=of_patient, label="patient"),
+        Guard(
+            10, query=lambda c, s: {"date_from": day(c, s)["date"], "date_to": day(c, s)["date"]}, label="day"
+        ),
+    ],
+    "api:appointment-detail": [Guard(11, kwargs=pk(lambda c, s: s.appointment))],
+    "api:waitlist-list": [Guard(11)],
+    "api:waitlist-detail": [Guard(10, kwargs=pk(lambda c, s: s.waitlist))],
+    **schedule_api("location", lambda c, s: s.location, listed=10, detail=9),
+    **schedule_api("room", lambda c, s: s.room, listed=10, detail=9),
+    **schedule_api("provider", lambda c, s: s.provider, listed=11, detail=10, detail_grows=True),
+    **schedule_api("working-hours", lambda c, s: s.working_hours, listed=10, detail=9),
+    **schedule_api("time-off", lambda c, s: s.time_off, listed=10, detail=9),
+    **schedule_api("appointment-type", lambda c, s: s.appointment_type, listed=10, detail=9),
+    "api:recall-list": [
+        Guard(10, query=lambda c, s: {"page_size": 100}),
+        Guard(10, query=lambda c, s: {"bucket": "due"}, label="due"),
+    ],
+    "api:recall-detail": [Guard(9, kwargs=pk(lambda c, s: s.recall), grows=False)],
+    "api:message-list": [Guard(10, query=one_page_of_patient)],
+    "api:message-detail": [Guard(9, kwargs=pk(lambda c, s: s.message), grows=False)],
+    "api:treatment-plan-list": [Guard(12), Guard(12, query=of_patient, label="patient")],
+    "api:treatment-plan-detail": [Guard(11, kwargs=pk(lambda c, s: s.plan))],
+    "api:encounter-list": [
+        Guard(11, query=lambda c, s: {"page_size": 100}),
+        Guard(11, query=of_patient, label="patient"),
+    ],
+    "api:encounter-detail": [Guard(9, kwargs=pk(lambda c, s: s.encounters["toxin"]), grows=False)],
+    **encounter_api("consultation", "consultation", listed=12, detail=11, addenda=10),
+    **encounter_api("follow-up", "follow_up", listed=12, detail=11, addenda=10),
+    **encounter_api("toxin-session", "toxin", listed=14, detail=13, addenda=11),
+    **encounter_api("therapy-visit", "therapy", listed=15, detail=14, addenda=13),
+    **encounter_api("surgery", "surgery", listed=15, detail=14, addenda=13),
+    "api:assessment-list": [Guard(11), Guard(11, query=of_patient, label="patient")],
+    "api:assessment-detail": [Guard(10, kwargs=pk(lambda c, s: s.assessment), grows=False)],
+    "api:toxin-lot-list": [Guard(10)],
+    "api:toxin-lot-detail": [Guard(9, kwargs=pk(lambda c, s: s.lot), grows=False)],
+    "api:toxin-lot-patients": [Guard(11, kwargs=pk(lambda c, s: s.lot))],
+    # One row per product, whatever else is in the database.
+    "api:toxin-dose-limit-list": [Guard(9, grows=False)],
+    "api:toxin-dose-limit-detail": [Guard(9, kwargs=lambda c, s: {"product": s.lot.product}, grows=False)],
+    # FHIR: the everything bundle, and one resource of each type.
+    "api:fhir-patient-everything": [Guard(17, kwargs=PATIENT)],
+    "api:fhir-patient": [Guard(10, kwargs=PATIENT, grows=False)],
+    "api:fhir-appointment": [Guard(10, kwargs=pk(lambda c, s: s.appointment), grows=False)],
+    "api:fhir-encounter": [Guard(10, kwargs=pk(lambda c, s: s.encounters["consultation"]), grows=False)],
+    "api:fhir-observation": [Guard(10, kwargs=pk(lambda c, s: s.assessment), grows=False)],
+    "api:fhir-careplan": [Guard(11, kwargs=pk(lambda c, s: s.plan))],
+    "api:fhir-procedure": [Guard(10, kwargs=pk(lambda c, s: s.procedure), grows=False)],
+    "api:fhir-medicationadministration": [Guard(10, kwargs=pk(lambda c, s: s.injection), grows=False)],
+}
+
+
+# Every API list again as a browser sees it: DRF's HTML page with the filter form and, for who
+# may create, the create form. Their selects list a choice per related row (providers, rooms,
+# appointments ...), so a label that costs a query shows here. Route -> (who asks, ceiling).
+BROWSABLE = {
+    "api:audit-event-list": (MANAGER, 11),
+    "api:patient-list": (SURGEON, 10),
+    "api:availability-list": (SURGEON, 16),
+    "api:appointment-list": (SURGEON, 13),
+    "api:waitlist-list": (SURGEON, 16),
+    "api:location-list": (MANAGER, 10),
+    "api:room-list": (MANAGER, 12),
+    "api:provider-list": (MANAGER, 12),
+    "api:working-hours-list": (MANAGER, 14),
+    "api:time-off-list": (MANAGER, 14),
+    "api:appointment-type-list": (MANAGER, 10),
+    "api:recall-list": (SURGEON, 10),
+    "api:message-list": (SURGEON, 10),
+    "api:treatment-plan-list": (SURGEON, 13),
+    "api:encounter-list": (SURGEON, 11),
+    "api:consultation-list": (SURGEON, 16),
+    "api:follow-up-list": (SURGEON, 17),
+    "api:toxin-session-list": (SURGEON, 21),
+    "api:therapy-visit-list": (THERAPIST, 19),
+    "api:surgery-list": (SURGEON, 19),
+    "api:assessment-list": (SURGEON, 13),
+    "api:toxin-lot-list": (MANAGER, 10),
+    "api:toxin-dose-limit-list": (SURGEON, 9),
+}
+for _name in BROWSABLE.keys() & GUARDS.keys():
+    _persona, _ceiling = BROWSABLE[_name]
+    GUARDS[_name].append(
+        Guard(
+            _ceiling,
+            kwargs=GUARDS[_name][0].kwargs,
+            query=lambda c, s, first=GUARDS[_name][0]: {**first.query(c, s), "format": "api"},
+            persona=_persona,
+            label="html",
+            grows=GUARDS[_name][0].grows,
+        )
+    )
+
+# Routes that answer GET but show none of the clinic's records.
+EXCLUDED = {
+    "home": "redirects to the role's start page",
+    "login": "the log-in form",
+    "health": "checks that the database and the broker answer",
+    "schema": "the OpenAPI schema, generated from code",
+    "api-docs": "a static page that loads the schema",
+    # The signed-in member of staff's own two-factor authentication.
+    "account:security": "the user's own two-factor settings",
+    "account:mfa_enrol": "the user's own authenticator set-up",
+    "account:mfa_verify": "the log-in's second step (redirects without a log-in in progress)",
+    "account:recovery_codes": "the user's new recovery codes, once (redirects without any)",
+}
+
+
+def _post_only(name: str) -> bool:
+    return GET_ACCESS.get(name, (None, None))[1] == 405
+
+
+def test_every_route_has_a_query_count_guard():
+    names = {r.name for r in all_routes()}
+    unguarded = sorted(n for n in names if n not in GUARDS and n not in EXCLUDED and not _post_only(n))
+    assert unguarded == [], f"add a query-count guard (or an exclusion with a reason) for: {unguarded}"
+    stale = sorted((set(GUARDS) | set(EXCLUDED)) - names)
+    assert stale == [], f"these guarded routes no longer exist: {stale}"
+    assert not set(GUARDS) & set(EXCLUDED)
+    lists = {n for n in GUARDS if n.startswith("api:") and n.endswith("-list")}
+    assert sorted(lists - set(BROWSABLE)) == [], "add these API lists to BROWSABLE"
+
+
+@dataclass
+class Measured:
+    key: str
+    guard: Guard
+    counts: list[int] = field(default_factory=list)
+    shown: list[int] = field(default_factory=list)
+    queries: list[list[str]] = field(default_factory=list)
+
+
+def _shown(response) -> int:
+    """How much a response shows: the results of a JSON page, else its length."""
+    if response["Content-Type"].startswith("application/json"):
+        data = response.json()
+        if isinstance(data, dict) and isinstance(data.get("results"), list):
+            return len(data["results"])
+        if isinstance(data, list):
+            return len(data)
+    return len(response.content)
+
+
+def _shape(sql: str) -> str:
+    """A query without its values: ids, dates and names differ between the two data sets."""
+    sql = re.sub(r"'(?:[^']|'')*'", "?", sql)
+    sql = re.sub(r"\b\d+(?:\.\d+)?\b", "?", sql)
+    sql = re.sub(r"\(\?(?:, \?)*\)", "(...)", sql)
+    return re.sub(r'"(?:s\d+_x|_django_curs_\d+_sync_)\d+"', "name", sql)
+
+
+def _difference(small: list[str], large: list[str]) -> str:
+    """The queries one data set made more often than the other: what to look at first."""
+    before, after = Counter(map(_shape, small)), Counter(map(_shape, large))
+    lines = [f"{after[q] - before[q]:+d} {q[:400]}" for q in before | after if after[q] != before[q]]
+    return "\n      ".join(lines[:6])
+
+
+def _problems(r: Measured) -> list[str]:
+    (small, large), problems = r.counts, []
+    if small != large:
+        problems.append(
+            f"{r.key}: {small} queries with {SMALL} rows, {large} with {LARGE}:\n      {_difference(*r.queries)}"
+        )
+    if large > r.guard.ceiling:
+        problems.append(f"{r.key}: {large} queries, above its ceiling of {r.guard.ceiling}")
+    if r.guard.grows and r.shown[1] <= r.shown[0]:
+        problems.append(f"{r.key}: shows no more with {LARGE} rows than with {SMALL}, so it measures nothing")
+    return problems
+
+
+@pytest.fixture
+def clinic(db):
+    # Frozen: the session's last-seen time is written at most once a minute, and must not be
+    # written during one measurement and not the other.
+    with time_machine.travel(CLINIC_NOON, tick=False):
+        yield build_clinic()
+
+
+def test_query_counts_do_not_grow_with_rows(clinic):
+    # Per-process caches filled once, so that the first measurement pays for none of them.
+    ContentType.objects.get_for_models(*apps.get_models())
+    clients = {ANON: Client()}
+    for role, user in clinic.users.items():
+        clients[role] = Client()
+        clients[role].force_login(user)
+    results: dict[str, Measured] = {}
+    problems = []
+    for size in (SMALL, LARGE):
+        part = build_slice(clinic, size)
+        for name, guards in GUARDS.items():
+            for guard in guards:
+                key = f"{name} [{guard.label}]" if guard.label else name
+                path = guard.path(name, clinic, part)
+                with CaptureQueriesContext(connection) as ctx:
+                    response = clients[guard.persona].get(path)
+                if response.status_code != 200:
+                    problems.append(f"{key}: GET {path} answered {response.status_code}: nothing measured")
+                r = results.setdefault(key, Measured(key, guard))
+                r.counts.append(len(ctx.captured_queries))
+                r.queries.append([q["sql"] for q in ctx.captured_queries])
+                r.shown.append(_shown(response))
+    for r in results.values():
+        problems += _problems(r)
+    rows = "\n".join(
+        f"{r.key:<44} {r.counts[0]:>3} {r.counts[1]:>3} {r.guard.ceiling:>4}" for r in results.values()
+    )
+    print(f"\n{'queries per request':<44} {SMALL:>3} {LARGE:>3} ceil\n{rows}")
+    assert problems == [], "\n".join(problems)
