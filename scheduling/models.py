@@ -347,8 +347,9 @@ class Recall(models.Model):
             ),
         ]
         indexes = [
-            # The worklist: open recalls by due date.
-            models.Index(fields=["status", "due_date"], name="scheduling_recall_worklist"),
+            # The worklist: open recalls by due date. The overdue date is in the index so that
+            # the tabs' counts (due: due but not yet overdue) are read from the index alone.
+            models.Index(fields=["status", "due_date", "overdue_date"], name="scheduling_recall_worklist"),
             # The recall list without a bucket (the API's default) and the closed tab: every
             # recall by due date, read in order for one page instead of sorting a million rows.
             models.Index(fields=["due_date", "id"], name="scheduling_recall_due_order"),

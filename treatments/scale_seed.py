@@ -490,6 +490,11 @@ class ScaleSeed:
         # VACUUM as well when it can run (not inside a transaction): it sets the visibility map,
         # so that counts and index-only scans behave as on a table that has lived a while.
         self._analyze(vacuum=not connection.in_atomic_block)
+        # The set-up tables grew too (hundreds of staff, providers, rooms): without fresh
+        # statistics the planner takes them for the handful they were and picks nested loops.
+        with connection.cursor() as cursor:
+            for model in (get_user_model(), Provider, Room, Location, WorkingHours, TimeOff, ToxinLot):
+                cursor.execute(f"ANALYZE {model._meta.db_table}")
         self.report.total_seconds = time.perf_counter() - started
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_database_size(current_database())")
