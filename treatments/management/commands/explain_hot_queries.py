@@ -149,6 +149,8 @@ class Command(BaseCommand):
                 get(desk_client, f"/api/v1/appointments/?date_from={today}&date_to={today}"),
             ),
             ("recall worklist page (due)", get(desk_client, "/recalls/")),
+            ("recall worklist page (overdue)", get(desk_client, "/recalls/?bucket=overdue")),
+            ("recall worklist page (upcoming)", get(desk_client, "/recalls/?bucket=upcoming")),
             ("API: recall list, default", get(desk_client, "/api/v1/recalls/")),
             ("patient chart, busiest patient", get(surgeon_client, f"/patients/{busiest}/")),
             ("patient chart, toxin patient", get(surgeon_client, f"/patients/{toxin_patient}/")),
