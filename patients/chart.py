@@ -4,6 +4,11 @@ The chart page lives here, in the lowest app that knows patients, but most of wh
 (appointments, encounters, gradings, messages) belongs to higher apps. They register a panel
 in their AppConfig.ready(); this module never imports them.
 
+The chart page itself carries the patient's header, alerts, contact details and consents; each
+panel is its own request (``patients:chart_panel``), made by htmx when the panel scrolls into
+view, so the page is on screen before the slower panels are read. ``?panels=all`` renders
+every panel inline (printing, and browsers without JavaScript).
+
     register_panel(ChartPanel(
         key="encounters", title="Encounters", template="treatments/chart/encounters.html",
         context=lambda *, patient, user: {"encounters": encounters_for_chart(patient=patient)},
@@ -31,6 +36,10 @@ _panels: dict[str, ChartPanel] = {}
 
 def register_panel(panel: ChartPanel) -> None:
     _panels[panel.key] = panel
+
+
+def panel_get(key: str) -> ChartPanel | None:
+    return _panels.get(key)
 
 
 def panels_for(user) -> list[ChartPanel]:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("new/", views.register, name="register"),
     path("validate/", views.validate, name="validate"),
     path("<int:pk>/", views.chart, name="chart"),
+    path("<int:pk>/panels/<slug:key>/", views.chart_panel, name="chart_panel"),
     path("<int:pk>/edit/", views.edit, name="edit"),
     path("<int:pk>/consents/", views.record_consent, name="record_consent"),
     path("<int:pk>/deactivate/", views.deactivate, name="deactivate"),

@@ -3,9 +3,9 @@
 import re
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clinic.errors import DomainError
 from clinic.views import capability_required
 
-from .chart import panels_for
+from .chart import ChartPanel, panel_get, panels_for
 from .exceptions import PossibleDuplicate
 from .forms import ConsentForm, DeactivateForm, PatientForm, apply_service_errors
 from .models import Patient
@@ -188,15 +188,23 @@ def validate(request):
     return HttpResponse(html)
 
 
-def _chart_context(request, patient: Patient, *, consent_form=None, deactivate_form=None) -> dict:
+def _panel_html(request, patient: Patient, panel: ChartPanel) -> str:
     user = request.user
-    panels = []
-    for panel in panels_for(user):
-        context = {"patient": patient, "user": user, **panel.context(patient=patient, user=user)}
-        panels.append({"panel": panel, "html": render_to_string(panel.template, context, request=request)})
+    context = {"patient": patient, "user": user, **panel.context(patient=patient, user=user)}
+    return render_to_string(panel.template, context, request=request)
+
+
+def _chart_context(request, patient: Patient, *, consent_form=None, deactivate_form=None) -> dict:
+    """The chart page. Panels are placeholders that load themselves (patients.chart) unless
+    ``?panels=all`` asks for all of them inline."""
+    inline = request.GET.get("panels") == "all"
+    panels = [
+        {"panel": panel, "html": _panel_html(request, patient, panel) if inline else None}
+        for panel in panels_for(request.user)
+    ]
     return {
         "patient": patient,
-        "clinical": may_see_clinical(user),
+        "clinical": may_see_clinical(request.user),
         "consents": consent_overview(patient=patient),
         "consent_history": consent_history(patient=patient)[:20],
         "consent_form": consent_form or ConsentForm(),
@@ -210,6 +218,21 @@ def chart(request, pk: int):
     patient = get_object_or_404(Patient.objects.select_related("merged_into"), pk=pk)
     patient_log_view(patient=patient, actor=request.user, via="chart")
     return render(request, "patients/chart.html", _chart_context(request, patient))
+
+
+@capability_required("clinic.view_demographics")
+@require_GET
+def chart_panel(request, pk: int, key: str):
+    """One panel of the chart: the fragment that replaces its placeholder on the chart page."""
+    panel = panel_get(key)
+    if panel is None:
+        raise Http404("No such chart panel.")
+    if not request.user.has_perm(panel.permission):
+        raise PermissionDenied
+    patient = get_object_or_404(Patient.objects.select_related("merged_into"), pk=pk)
+    patient_log_view(patient=patient, actor=request.user, via=f"chart:{key}")
+    html = _panel_html(request, patient, panel)
+    return render(request, "patients/_panel_body.html", {"panel": panel, "html": html})
 
 
 @capability_required("clinic.edit_demographics")

@@ -1,5 +1,7 @@
 from django import template
 from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -34,3 +36,15 @@ def nav_links(context):
     if matches:
         max(matches, key=lambda link: len(link["url"]))["active"] = True
     return links
+
+
+@register.simple_tag
+def options(choices, selected=None):
+    """``<option>`` elements for (value, label) pairs, ``selected`` marked: one call for a long
+    list (hundreds of clinicians in a filter) instead of a template loop over it."""
+    chosen = "" if selected is None else str(selected)
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((value, mark_safe(" selected") if str(value) == chosen else "", label) for value, label in choices),
+    )

@@ -7,6 +7,7 @@ from datetime import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.factories import PASSWORD, AppointmentTypeFactory, LocationFactory, RoomFactory
 
@@ -178,3 +179,10 @@ def clinic(db):
             room_kind="theatre",
         ),
     )
+
+
+def load_chart_panels(page) -> None:
+    """Scroll each chart panel into view, as a reader does, and wait until it has loaded."""
+    for key in page.locator(".chart-panel").evaluate_all("(els) => els.map((el) => el.id)"):
+        page.locator(f"#{key}").scroll_into_view_if_needed()
+        expect(page.locator(f"#{key} .panel-loading")).to_have_count(0)

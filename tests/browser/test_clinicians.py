@@ -8,7 +8,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from scheduling.models import Recall
-from tests.browser.conftest import assert_accessible, login, screenshot
+from tests.browser.conftest import assert_accessible, load_chart_panels, login, screenshot
 from tests.factories import AppointmentFactory, AppointmentTypeFactory, PatientFactory
 from tests.treatments.factories import ToxinLotFactory, record_toxin
 from treatments import services
@@ -63,8 +63,9 @@ def test_surgeon_repeats_the_last_map_changes_two_rows_picks_a_lot_and_signs(pag
     assert session.appointment_id is not None
     recall = Recall.objects.get(patient=patient, status="open")
     page.goto(f"{page.base}/patients/{patient.pk}/")
-    assert page.get_by_text(recall.due_date.strftime("%-d %b %Y")).first.is_visible()
-    assert page.get_by_text("7.5").first.is_visible()
+    load_chart_panels(page)
+    expect(page.get_by_text(recall.due_date.strftime("%-d %b %Y")).first).to_be_visible()
+    expect(page.get_by_text("7.5").first).to_be_visible()
     screenshot(page, "patient-chart")
     assert_accessible(page)
 

@@ -257,11 +257,50 @@ def test_panel(settings, tmp_path):
 def test_chart_renders_the_panels_the_user_may_see(client, surgeon_user, front_desk_user, test_panel):
     patient = PatientFactory()
     client.force_login(surgeon_user)
+    # The chart holds a placeholder that loads the panel when it scrolls into view ...
     html = client.get(f"/patients/{patient.pk}/").content.decode()
     assert "Test panel" in html
-    assert f"Panel for {patient.mrn}: seen by {surgeon_user.username}" in html
+    assert f'hx-get="/patients/{patient.pk}/panels/test_panel/"' in html
+    assert "Panel for" not in html
+    # ... from the panel's own address ...
+    panel = client.get(f"/patients/{patient.pk}/panels/test_panel/")
+    assert panel.status_code == 200
+    assert f"Panel for {patient.mrn}: seen by {surgeon_user.username}" in panel.content.decode()
+    assert 'id="panel-body-test_panel"' in panel.content.decode()
+    # ... and ?panels=all renders every panel inline (print, no JavaScript).
+    inline = client.get(f"/patients/{patient.pk}/?panels=all").content.decode()
+    assert f"Panel for {patient.mrn}: seen by {surgeon_user.username}" in inline
+    assert 'hx-trigger="intersect once"' not in inline
+
     client.force_login(front_desk_user)
     assert "Test panel" not in client.get(f"/patients/{patient.pk}/").content.decode()
+    assert client.get(f"/patients/{patient.pk}/panels/test_panel/").status_code == 403
+
+
+def test_chart_panel_is_audited_and_unknown_panels_are_404(client, surgeon_user, test_panel):
+    patient = PatientFactory()
+    client.force_login(surgeon_user)
+    assert client.get(f"/patients/{patient.pk}/panels/no_such_panel/").status_code == 404
+    assert client.get(f"/patients/{patient.pk + 1000}/panels/test_panel/").status_code == 404
+    assert not AuditEvent.objects.filter(action="patient.viewed").exists()
+    assert client.get(f"/patients/{patient.pk}/panels/test_panel/").status_code == 200
+    event = AuditEvent.objects.get(action="patient.viewed")
+    assert (event.actor, event.patient_id, event.changes) == (
+        surgeon_user,
+        patient.pk,
+        {"via": "chart:test_panel"},
+    )
+
+
+def test_chart_page_reads_no_panel(clinician, test_panel):
+    """The chart's own request costs the same whatever the panels hold: they load apart."""
+    patient = PatientFactory(mobile="+447700100124")
+    clinician.get(f"/patients/{patient.pk}/")
+    with CaptureQueriesContext(connection) as without_panels:
+        clinician.get(f"/patients/{patient.pk}/")
+    with CaptureQueriesContext(connection) as inline:
+        clinician.get(f"/patients/{patient.pk}/?panels=all")
+    assert len(inline) > len(without_panels)
 
 
 def test_chart_query_count_does_not_grow_with_consent_rows(clinician):

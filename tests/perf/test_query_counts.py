@@ -78,6 +78,10 @@ def day(c, s):
 PATIENT = pk(lambda c, s: s.patient)
 
 
+def panel(key: str) -> Args:
+    return lambda c, s: {"pk": s.patient.pk, "key": key}
+
+
 def encounter_pages(source: str, ceilings: dict, personas: dict | None = None) -> list[Guard]:
     """One guard per kind of encounter: each kind's page and records differ."""
     personas = personas or {}
@@ -118,9 +122,23 @@ GUARDS: dict[str, list[Guard]] = {
     "patients:list": [Guard(10), Guard(9, query=lambda c, s: {"q": "Other"}, label="search")],
     "patients:search_partial": [Guard(9, query=lambda c, s: {"q": "Other"})],
     "patients:register": [Guard(8, grows=False)],
+    # The chart page is the header and consents; its panels load apart (chart_panel below).
     "patients:chart": [
-        Guard(31, kwargs=PATIENT),
-        Guard(16, kwargs=PATIENT, persona=FRONT_DESK, label="front desk"),
+        Guard(31, kwargs=PATIENT, grows=False),
+        Guard(16, kwargs=PATIENT, persona=FRONT_DESK, label="front desk", grows=False),
+        Guard(31, kwargs=PATIENT, query=lambda c, s: {"panels": "all"}, label="all panels inline"),
+    ],
+    "patients:chart_panel": [
+        Guard(31, kwargs=panel(key), label=key, grows=grows)
+        for key, grows in [
+            ("appointments", True),
+            ("treatment_plan", False),
+            ("clinical_timeline", True),
+            ("grading_trend", True),
+            ("toxin_maps", True),
+            ("dose_response", True),
+            ("messages", True),
+        ]
     ],
     "patients:edit": [Guard(9, kwargs=PATIENT, grows=False)],
     "patients:deactivate": [Guard(9, kwargs=PATIENT, persona=MANAGER, grows=False)],

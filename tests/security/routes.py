@@ -233,6 +233,8 @@ def concrete_path(route: Route, world: dict, *, link_patient=None) -> str:
             kwargs[arg] = "confirm"
         elif arg == "kind":
             kwargs[arg] = "provider"
+        elif arg == "key":  # a chart panel
+            kwargs[arg] = "clinical_timeline"
         elif arg == "token":
             # A confirm link made for ``link_patient`` that points at the world's appointment.
             owner = link_patient or world["patient"]

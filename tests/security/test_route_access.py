@@ -47,6 +47,8 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "patients:register": (ALL_STAFF, 200),
     "patients:validate": (ALL_STAFF, 405),
     "patients:chart": (ALL_STAFF, 200),
+    # The route's panel is the clinical timeline: clinicians only.
+    "patients:chart_panel": (CLINICIANS, 200),
     "patients:edit": (ALL_STAFF, 200),
     "patients:record_consent": (ALL_STAFF, 405),
     "patients:deactivate": (MANAGERS, 200),
