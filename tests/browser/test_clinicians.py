@@ -42,6 +42,7 @@ def test_surgeon_repeats_the_last_map_changes_two_rows_picks_a_lot_and_signs(pag
 
     page.goto(f"{page.base}/schedule/my-day/")
     page.get_by_role("link", name="Maeve Doyle").click()
+    load_chart_panels(page)
     page.get_by_role("link", name="Record a toxin session").click()
     page.get_by_role("link", name="Repeat last map").click()
     assert page.locator("[name=injections-0-units]").input_value() == "5.00"

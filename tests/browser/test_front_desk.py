@@ -31,6 +31,8 @@ def test_front_desk_books_the_next_free_consultation_for_a_misspelt_patient(page
     first_slot = page.locator(".slot-list a").first
     first_slot.click()
     dialog = page.get_by_role("dialog")
+    # Typing before htmx has wired the swapped-in search box up would send no search.
+    page.wait_for_function("() => document.querySelector('#book-q')?.['htmx-internal-data']?.initHash")
     dialog.get_by_label("Find a patient").fill("Galagher")
     dialog.get_by_role("radio", name="Siobhan Gallagher").check()
     screenshot(page, "booking-dialog", full_page=False)
