@@ -23,6 +23,7 @@ from django.db.models import Max, Min
 
 from clinic.models import ClinicSettings
 from patients.api import SEARCH_LIMIT
+from patients.chart import panel_keys
 from patients.models import Patient
 from patients.selectors import patient_search
 from scheduling import clock
@@ -84,6 +85,15 @@ ENDPOINTS = [
         baselines=_API,
     ),
     Endpoint("patient_chart", "Patient chart", "page", "GET", "/patients/<id>/", list_or_detail=True),
+    # The chart's panels load apart, as each scrolls into view: one request per panel.
+    Endpoint(
+        "chart_panel",
+        "Patient chart, one panel",
+        "page",
+        "GET",
+        "/patients/<id>/panels/<each panel in turn>/",
+        list_or_detail=True,
+    ),
     Endpoint(
         "day_calendar",
         "Day calendar, all providers",
@@ -248,6 +258,14 @@ def _patient_chart(*, patients, **_) -> Workload:
     if not patients:
         return Workload([], skipped="no patients in the database")
     return Workload([("GET", f"/patients/{p.pk}/", None) for p in patients])
+
+
+def _chart_panel(*, patients, **_) -> Workload:
+    if not patients:
+        return Workload([], skipped="no patients in the database")
+    keys = panel_keys()
+    requests = [("GET", f"/patients/{p.pk}/panels/{key}/", None) for p in patients for key in keys]
+    return Workload(requests, note=f"panels {', '.join(keys)} of each sampled patient")
 
 
 def _day_calendar(*, rng, now, **_) -> Workload:
@@ -430,6 +448,7 @@ _BUILDERS = {
     "baseline_drf": _baseline_drf,
     "patient_search": _patient_search,
     "patient_chart": _patient_chart,
+    "chart_panel": _chart_panel,
     "day_calendar": _day_calendar,
     "availability_2w": _availability,
     "appointment_list": _appointment_list,

@@ -38,6 +38,11 @@ def register_panel(panel: ChartPanel) -> None:
     _panels[panel.key] = panel
 
 
+def panel_keys() -> list[str]:
+    """Every registered panel, in display order."""
+    return [p.key for p in sorted(_panels.values(), key=lambda p: (p.order, p.key))]
+
+
 def panel_get(key: str) -> ChartPanel | None:
     return _panels.get(key)
 
