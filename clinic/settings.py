@@ -399,6 +399,8 @@ PATIENT_LINK_MAX_AGE_DAYS = env.int("PATIENT_LINK_MAX_AGE_DAYS", default=30)
 # switch exists only so that `manage.py race_booking --without-constraint` can show the race that
 # they and the exclusion constraints close; production never turns it off.
 SCHEDULING_BOOKING_LOCKS = env.bool("SCHEDULING_BOOKING_LOCKS", default=True)
+# Provider columns on one page of the day view (/schedule/); more providers that day are paged.
+SCHEDULE_DAY_COLUMNS = env.int("SCHEDULE_DAY_COLUMNS", default=12)
 
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-messages": {"task": "scheduling.tasks.messages_dispatch_task", "schedule": 60.0},

@@ -3,6 +3,10 @@
 A grid is a table: one row per quarter hour of the clinic's wall clock, one column per provider
 (day view), room (room view) or date (week view). Appointments span rows with ``rowspan``, so
 the page needs no positioning styles and reads as a table to screen readers.
+
+The day view pages its provider columns (``settings.SCHEDULE_DAY_COLUMNS`` at a time): a clinic
+group has hundreds of providers working on one day, and a page reads the appointments, hours and
+time off of its own providers only, so its cost does not grow with the group.
 """
 
 from bisect import bisect_right
@@ -10,7 +14,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Q
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from . import clock
@@ -23,6 +29,17 @@ DEFAULT_OPEN = time(8, 0)
 DEFAULT_CLOSE = time(18, 0)
 # Shown in the grid: what holds or held the slot. Cancelled ones are listed below it.
 SHOWN = (*Appointment.ACTIVE_STATUSES, Appointment.Status.NO_SHOW)
+# Read for every appointment of a day's page and never shown there (timestamps and JSON cost the
+# most to load).
+UNSHOWN_FIELDS = (
+    "notes",
+    "interval_override_reason",
+    "booked_via",
+    "created_at",
+    "updated_at",
+    "appointment_type__provider_roles",
+    "appointment_type__follow_up_plan",
+)
 
 
 @dataclass
@@ -49,11 +66,23 @@ class Grid:
     rows: list[time]
     columns: list[Column]
 
-    @property
-    def table(self) -> list[tuple[time, list[Cell]]]:
-        return [
-            (wall, [c.cells[i] for c in self.columns if i in c.cells]) for i, wall in enumerate(self.rows)
-        ]
+
+@dataclass
+class ProviderDay:
+    """One page of the day view.
+
+    ``page`` pages the ids of every provider with a column that day, in name order;
+    ``scope`` selects the appointments and waitlist offers that belong on this page (a filter
+    on ``provider`` and ``room``, for both models): those of its providers, and on the first
+    page also those of providers with no column that day (someone not working whose
+    appointments were all cancelled), so that every cancellation is listed on some page.
+    With a location, only what happens in its rooms.
+    """
+
+    grid: Grid
+    cancelled: list[Appointment]
+    page: Page
+    scope: Q
 
 
 def _minutes(wall: time) -> int:
@@ -83,9 +112,14 @@ def _bounds(hours: list[WorkingHours], appointments: list[Appointment]) -> tuple
     return min([_minutes(DEFAULT_OPEN), *starts]), -(-last // clock.GRID_MINUTES) * clock.GRID_MINUTES
 
 
+def _starts(day: date, rows: list[time]) -> list[datetime]:
+    """The UTC instant each row starts at on ``day``."""
+    return [clock.at(day, wall) for wall in rows]
+
+
 def _fill(
     column: Column,
-    rows: list[time],
+    starts: list[datetime],
     *,
     appointments: list[Appointment],
     blocks: list | None,
@@ -93,7 +127,6 @@ def _fill(
     now: datetime,
 ) -> None:
     """Lay one column out: appointments spanning rows, then what each remaining row is."""
-    starts = [clock.at(column.day, wall) for wall in rows]
     grid_end = starts[-1] + clock.GRID
     tick = timedelta(microseconds=1)
 
@@ -141,48 +174,81 @@ def _visible(appointments):
     return [a for a in appointments if a.status in SHOWN]
 
 
-def provider_day(*, day: date, location: Location | None = None) -> tuple[Grid, list[Appointment]]:
+def provider_day(
+    *, day: date, location: Location | None = None, page: int | str | None = 1, per_page: int | None = None
+) -> ProviderDay:
     """The day view: a column per provider working that day (or with appointments then).
 
-    Returns the grid and the day's cancelled appointments.
+    Providers are ordered by name and paged, ``per_page`` (default
+    ``settings.SCHEDULE_DAY_COLUMNS``) at a time; a page number out of range shows the last
+    page, one that is not a number the first. One query finds and orders the providers with a
+    column (and those with only cancellations that day); the rest reads the page's providers
+    only. The grid's rows cover the page's hours and appointments.
     """
     day_start, day_end = clock.day_bounds(day)
-    appointments = list(
-        appointments_listed(appointments_between(start=day_start, end=day_end)).filter(
-            starts_at__gte=day_start
-        )
-    )
-    if location is not None:
-        appointments = [a for a in appointments if a.room.location_id == location.pk]
     hours_qs = WorkingHours.objects.filter(
         weekday=day.weekday(), provider__is_active=True, location__is_active=True
     )
+    day_qs = Appointment.objects.filter(starts_at__gte=day_start, starts_at__lt=day_end)
     if location is not None:
         hours_qs = hours_qs.filter(location=location)
-    hours = list(hours_qs)
-    provider_ids = {wh.provider_id for wh in hours} | {
-        a.provider_id for a in appointments if a.status in SHOWN
-    }
-    providers = list(Provider.objects.filter(pk__in=provider_ids).select_related("user"))
+        day_qs = day_qs.filter(room__location=location)
+    # Per provider without hours that day, EXISTS probes the (provider, starts_at) index: cheaper
+    # than reading every appointment of the day to find the few such providers.
+    works = Q(pk__in=hours_qs.values("provider_id"))
+    booked = Exists(day_qs.filter(provider=OuterRef("pk"), status__in=SHOWN))
+    listed = Exists(day_qs.filter(provider=OuterRef("pk")))
+    found = list(
+        Provider.objects.filter(works | listed).annotate(column=works | booked).values_list("pk", "column")
+    )
+    paged = Paginator(
+        [pk for pk, column in found if column], per_page or settings.SCHEDULE_DAY_COLUMNS
+    ).get_page(page)
+    provider_ids = list(paged.object_list)
+    # Whose cancellations and waitlist offers this page lists (see ProviderDay).
+    listed_ids = (
+        provider_ids + [pk for pk, column in found if not column] if paged.number == 1 else provider_ids
+    )
+    scope = Q(provider_id__in=listed_ids)
+    if location is not None:
+        scope &= Q(room__location=location)
+    by_id = Provider.objects.select_related("user").in_bulk(listed_ids)
+    # What the grid and the cancelled list show of an appointment, nothing more; its provider is
+    # one of those just read.
+    appointments = list(
+        appointments_listed(Appointment.objects.select_related("patient", "appointment_type", "room"))
+        .defer(*UNSHOWN_FIELDS)
+        .filter(scope, starts_at__gte=day_start, starts_at__lt=day_end)
+    )
+    for appointment in appointments:
+        appointment.provider = by_id[appointment.provider_id]
+    if not provider_ids:
+        return ProviderDay(Grid(_rows(*_bounds([], [])), []), _cancelled(appointments), paged, scope)
+    hours = list(hours_qs.filter(provider_id__in=provider_ids).order_by())
     away = _away(Q(provider_id__in=provider_ids), day_start, day_end, key="provider_id")
-    rows = _rows(*_bounds(hours, _visible(appointments)))
-    by_provider = _grouped(_visible(appointments), "provider_id")
+    visible = _visible(appointments)
+    rows = _rows(*_bounds(hours, visible))
+    starts = _starts(day, rows)
+    by_provider = _grouped(visible, "provider_id")
     hours_by_provider = _grouped(hours, "provider_id")
     now = timezone.now()
     columns = []
-    for provider in providers:
+    for provider in (by_id[pk] for pk in provider_ids):
         column = Column(label=str(provider), day=day, provider=provider, colour=provider.colour)
         _fill(
             column,
-            rows,
+            starts,
             appointments=by_provider[provider.pk],
             blocks=working_blocks(hours_by_provider[provider.pk], day),
             away=away[provider.pk],
             now=now,
         )
         columns.append(column)
-    cancelled = [a for a in appointments if a.status == Appointment.Status.CANCELLED]
-    return Grid(rows, columns), cancelled
+    return ProviderDay(Grid(rows, columns), _cancelled(appointments), paged, scope)
+
+
+def _cancelled(appointments: list[Appointment]) -> list[Appointment]:
+    return [a for a in appointments if a.status == Appointment.Status.CANCELLED]
 
 
 def room_day(*, day: date, location: Location | None = None) -> Grid:
@@ -201,12 +267,13 @@ def room_day(*, day: date, location: Location | None = None) -> Grid:
     ]
     away = _away(Q(room__in=rooms), day_start, day_end, key="room_id")
     rows = _rows(*_bounds([], appointments))
+    starts = _starts(day, rows)
     by_room = _grouped(appointments, "room_id")
     now = timezone.now()
     columns = []
     for room in rooms:
         column = Column(label=room.name, day=day, room=room)
-        _fill(column, rows, appointments=by_room[room.pk], blocks=None, away=away[room.pk], now=now)
+        _fill(column, starts, appointments=by_room[room.pk], blocks=None, away=away[room.pk], now=now)
         columns.append(column)
     return Grid(rows, columns)
 
@@ -232,7 +299,14 @@ def provider_week(*, provider: Provider, monday: date) -> Grid:
     for offset in range(7):
         day = monday + timedelta(days=offset)
         column = Column(label=f"{day:%a %d %b}", day=day, provider=provider, colour=provider.colour)
-        _fill(column, rows, appointments=by_day[day], blocks=working_blocks(hours, day), away=away, now=now)
+        _fill(
+            column,
+            _starts(day, rows),
+            appointments=by_day[day],
+            blocks=working_blocks(hours, day),
+            away=away,
+            now=now,
+        )
         columns.append(column)
     return Grid(rows, columns)
 

@@ -299,22 +299,31 @@ def waitlist_queryset() -> QuerySet[WaitlistEntry]:
 
 
 def waitlist_open_offers(
-    *, start: datetime | None = None, end: datetime | None = None
+    *, start: datetime | None = None, end: datetime | None = None, scope: Q | None = None
 ) -> list[WaitlistOffer]:
-    """Open offers of future slots, each marked ``still_free`` if nothing has been booked there."""
+    """Open offers of future slots, each marked ``still_free`` if nothing has been booked there.
+
+    ``scope``: a further filter on the offers' provider and room (a page of the day view).
+    """
     now = timezone.now()
     offers = WaitlistOffer.objects.filter(
         status=WaitlistOffer.Status.OPEN, starts_at__gte=max(start or now, now)
     )
+    if scope is not None:
+        offers = offers.filter(scope)
     if end is not None:
         offers = offers.filter(starts_at__lt=end)
+    # Most days have none: finding out costs a fraction of planning the seven-table join below.
+    ids = list(offers.values_list("pk", flat=True))
+    if not ids:
+        return []
     offers = list(
-        offers.select_related(
+        WaitlistOffer.objects.filter(pk__in=ids)
+        .select_related(
             "entry__patient", "entry__appointment_type", "provider__user", "room", "entry__appointment"
-        ).order_by("starts_at", "id")
+        )
+        .order_by("starts_at", "id")
     )
-    if not offers:
-        return offers
     window_start = min(o.starts_at for o in offers)
     window_end = max(o.ends_at for o in offers)
     taken: dict[tuple, list] = defaultdict(list)

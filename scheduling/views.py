@@ -95,17 +95,37 @@ def _search_results(request) -> list:
 
 @capability_required(BOOK)
 def day(request):
-    """One column per provider, a row per quarter hour; free slots open the booking dialog."""
+    """One column per provider, a row per quarter hour; free slots open the booking dialog.
+
+    When more providers work than fit (``settings.SCHEDULE_DAY_COLUMNS``), the columns are
+    paged with ``?page=`` (out of range: the last page). The cancellations and waitlist matches
+    shown are those of the page's providers (see ``calendar.ProviderDay``).
+    """
     the_day = _day(request)
     location = _location(request)
-    grid, cancelled = calendar.provider_day(day=the_day, location=location)
+    shown = calendar.provider_day(day=the_day, location=location, page=request.GET.get("page", "")[:6])
+    page = shown.page
     start, end = clock.day_bounds(the_day)
+    place = location and location.pk
+
+    def page_url(number: int) -> str:
+        return _day_url(the_day, location=place, page=number if number > 1 else None)
+
+    paged = page.has_other_pages()
+    first, last, total = page.start_index(), page.end_index(), page.paginator.count
+    # "Providers 13 to 24" (with an en dash) or "Provider 25", of how many work that day.
+    columns = f"Provider {first}" if first == last else f"Providers {first}\u2013{last}"
     context = {
-        "grid": grid,
-        "cancelled": cancelled,
-        "offers": selectors.waitlist_open_offers(start=start, end=end),
+        "grid": shown.grid,
+        "cancelled": shown.cancelled,
+        "offers": selectors.waitlist_open_offers(start=start, end=end, scope=shown.scope),
         "mode": "providers",
-        **_nav(the_day, location, "scheduling:day"),
+        "page": page if paged else None,
+        "page_columns": columns,
+        "caption": f"{columns} of {total} by quarter hour" if paged else "Providers by quarter hour",
+        "previous_page_url": page_url(page.previous_page_number()) if page.has_previous() else "",
+        "next_page_url": page_url(page.next_page_number()) if page.has_next() else "",
+        **_nav(the_day, location, "scheduling:day", page=page.number if page.number > 1 else None),
     }
     return render(request, "scheduling/day.html", context)
 
@@ -114,19 +134,25 @@ def day(request):
 def rooms(request):
     the_day = _day(request)
     location = _location(request)
-    context = {"grid": calendar.room_day(day=the_day, location=location), "mode": "rooms"}
+    context = {
+        "grid": calendar.room_day(day=the_day, location=location),
+        "mode": "rooms",
+        "caption": "Rooms by quarter hour",
+    }
     return render(request, "scheduling/day.html", {**context, **_nav(the_day, location, "scheduling:rooms")})
 
 
-def _nav(the_day: date, location, name: str) -> dict:
+def _nav(the_day: date, location, name: str, **params) -> dict:
+    """The date and location pickers' links; ``params`` (the providers' page) are kept."""
+    place = location and location.pk
     return {
         "day": the_day,
         "today": clock.local_today(),
         "location": location,
         "locations": list(Location.objects.filter(is_active=True)),
-        "prev_url": _day_url(the_day - timedelta(days=1), name, location=location and location.pk),
-        "next_url": _day_url(the_day + timedelta(days=1), name, location=location and location.pk),
-        "today_url": _day_url(clock.local_today(), name, location=location and location.pk),
+        "prev_url": _day_url(the_day - timedelta(days=1), name, location=place, **params),
+        "next_url": _day_url(the_day + timedelta(days=1), name, location=place, **params),
+        "today_url": _day_url(clock.local_today(), name, location=place, **params),
     }
 
 

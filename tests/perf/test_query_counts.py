@@ -152,7 +152,13 @@ GUARDS: dict[str, list[Guard]] = {
             grows=False,
         )
     ],
-    "scheduling:day": [Guard(16)],
+    # The first page of provider columns, for all locations and for one (later pages:
+    # tests/scheduling/test_day_calendar.py). Two more than before paging: the providers' ids,
+    # and the open offers' ids before the offers themselves.
+    "scheduling:day": [
+        Guard(18),
+        Guard(19, query=lambda c, s: {"location": c.location.pk}, label="location"),
+    ],
     "scheduling:rooms": [Guard(13)],
     "scheduling:week": [Guard(13)],
     "scheduling:my_day": [Guard(11)],
@@ -175,7 +181,7 @@ GUARDS: dict[str, list[Guard]] = {
     "scheduling:book_patient_search": [Guard(9, query=lambda c, s: {"q": "Other"})],
     "scheduling:appointment": [Guard(12, kwargs=pk(lambda c, s: s.appointment))],
     "scheduling:appointment_reschedule": [Guard(19, kwargs=pk(lambda c, s: s.appointment))],
-    "scheduling:waitlist": [Guard(14)],
+    "scheduling:waitlist": [Guard(15)],
     "scheduling:provider_ics": [Guard(11, kwargs=pk(lambda c, s: c.providers[Role.SURGEON]))],
     "scheduling:feeds": [Guard(11, persona=MANAGER)],
     "treatments:patient": [Guard(20, kwargs=lambda c, s: {"patient_id": s.patient.pk})],
