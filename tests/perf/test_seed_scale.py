@@ -214,7 +214,7 @@ def test_the_chart_of_a_seeded_patient_renders(seeded, client, surgeon_user):
         Encounter.objects.filter(kind="toxin", status="signed").select_related("toxin_session__lot").first()
     )
     client.force_login(surgeon_user)
-    response = client.get(f"/patients/{encounter.patient_id}/")
+    response = client.get(f"/patients/{encounter.patient_id}/?panels=all")
     assert response.status_code == 200
     html = response.content.decode()
     assert encounter.patient.mrn in html
