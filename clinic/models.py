@@ -10,6 +10,12 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 
+def display_name(*, title: str, first_name: str, last_name: str, username: str) -> str:
+    """How a member of staff is named (User.display_name), from the columns alone."""
+    name = " ".join(p for p in (title, first_name, last_name) if p)
+    return name or username
+
+
 class User(AbstractUser):
     """A member of staff. Patients never get a login: they act through signed links."""
 
@@ -24,8 +30,9 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
-        name = " ".join(p for p in (self.title, self.first_name, self.last_name) if p)
-        return name or self.username
+        return display_name(
+            title=self.title, first_name=self.first_name, last_name=self.last_name, username=self.username
+        )
 
     @property
     def role_names(self) -> list[str]:

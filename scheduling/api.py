@@ -4,7 +4,7 @@ and the calendar set-up (read by all staff, written by managers)."""
 from django.db.models import Prefetch
 from django.utils import timezone
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -39,40 +39,65 @@ BOOKING = require("clinic.view_demographics", "clinic.book_appointments")
 
 
 class AvailabilityViewSet(viewsets.ViewSet):
-    """Free slots for an appointment type between two dates (inclusive, clinic time zone)."""
+    """Free slots for an appointment type between two dates (inclusive, clinic time zone),
+    sorted by start time then provider, a page at a time: when more follow, the response's
+    ``Link`` header (``rel="next"``) gives the next page's URL."""
 
     permission_classes = [BOOKING]
 
     @extend_schema(
-        parameters=[serializers.AvailabilityQuerySerializer],
+        parameters=[
+            serializers.AvailabilityQuerySerializer,
+            OpenApiParameter(
+                "Link",
+                str,
+                OpenApiParameter.HEADER,
+                response=[200],
+                description='`<url>; rel="next"` when slots follow this page: the same search '
+                "with `after` set to the last start time here.",
+            ),
+        ],
         responses=serializers.SlotSerializer(many=True),
     )
     def list(self, request):
         query = serializers.AvailabilityQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        slots = selectors.availability_for(
+        page = selectors.availability_page(
             appointment_type=params["appointment_type"],
             date_from=params["date_from"],
             date_to=params["date_to"],
             provider=params.get("provider"),
             patient=params.get("patient"),
             duration_minutes=params.get("duration_minutes"),
+            limit=params["limit"],
+            after=params.get("after"),
         )
-        # Built directly: a search can return a thousand slots, and the serializer's per-object
-        # machinery would cost more than the search itself. Same shape as SlotSerializer.
+        # Built directly: a page can hold thousands of slots, and the serializer's per-object
+        # machinery would cost more than the search itself. Same shape as SlotSerializer. A
+        # page shares a few dozen start and end times: each is formatted once.
         zone = clock.clinic_tz()
+        texts: dict = {}
 
         def when(moment):
-            text = moment.astimezone(zone).isoformat()
-            return text[:-6] + "Z" if text.endswith("+00:00") else text
+            text = texts.get(moment)
+            if text is None:
+                text = moment.astimezone(zone).isoformat()
+                text = texts[moment] = text[:-6] + "Z" if text.endswith("+00:00") else text
+            return text
 
-        return Response(
+        response = Response(
             [
-                {"start": when(s.start), "end": when(s.end), "provider": s.provider.pk, "room": s.room.pk}
-                for s in slots
+                {"start": when(s.start), "end": when(s.end), "provider": s.provider_id, "room": s.room_id}
+                for s in page.slots
             ]
         )
+        if page.more:
+            following = request.query_params.copy()
+            following["after"] = when(page.slots[-1].start)
+            url = request.build_absolute_uri(f"{request.path}?{following.urlencode()}")
+            response["Link"] = f'<{url}>; rel="next"'
+        return response
 
 
 # --- appointments -----------------------------------------------------------------------------

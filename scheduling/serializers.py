@@ -27,6 +27,9 @@ from .selectors import MAX_RANGE_DAYS, appointment_type_resolve, choices_of
 from .services import CANCELLED_BY, CORRECTIONS, MAX_BOOKED_MINUTES, MIN_BOOKED_MINUTES
 
 MAX_ID = 2**63 - 1
+# Slots per page of an availability search: by default, and at most.
+AVAILABILITY_LIMIT = 500
+AVAILABILITY_LIMIT_MAX = 5000
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -321,6 +324,18 @@ class AvailabilityQuerySerializer(serializers.Serializer):
     provider = _id_field(Provider, required=False)
     patient = _id_field(Patient, required=False)
     duration_minutes = _DurationField()
+    limit = serializers.IntegerField(
+        min_value=1,
+        max_value=AVAILABILITY_LIMIT_MAX,
+        default=AVAILABILITY_LIMIT,
+        help_text="Slots per page, about: a page ends between two start times, so it may stop "
+        "short of this, or go past it when more slots than this share its first start time",
+    )
+    after = serializers.DateTimeField(
+        required=False,
+        help_text="Only slots starting strictly after this time (ISO 8601 with its UTC offset): "
+        "the next page's link sets it to the last start time of this page",
+    )
 
     def validate(self, attrs):
         if attrs["date_to"] < attrs["date_from"]:

@@ -252,6 +252,8 @@ GUARDS: dict[str, list[Guard]] = {
     "api:patient-consents-current": [Guard(10, kwargs=PATIENT, grows=False)],
     "api:patient-export": [Guard(37, kwargs=PATIENT)],
     "api:availability-list": [
+        # Every slot of the week on one page (the default page of 500 would hold the same
+        # number with 2 and with 8 providers).
         Guard(
             16,
             query=lambda c, s: {
@@ -259,8 +261,22 @@ GUARDS: dict[str, list[Guard]] = {
                 "date_from": clock.local_today().isoformat(),
                 "date_to": (clock.local_today() + timedelta(days=6)).isoformat(),
                 "patient": s.patient.pk,
+                "limit": 5000,
             },
-        )
+        ),
+        # A first page, where the search stops early: the same queries.
+        Guard(
+            16,
+            query=lambda c, s: {
+                "appointment_type": c.review.code,
+                "date_from": clock.local_today().isoformat(),
+                "date_to": (clock.local_today() + timedelta(days=6)).isoformat(),
+                "patient": s.patient.pk,
+                "limit": 10,
+            },
+            label="page",
+            grows=False,
+        ),
     ],
     "api:appointment-list": [
         Guard(10, query=lambda c, s: {"page_size": 100}),

@@ -1,5 +1,8 @@
 """The scheduling API: wiring, permissions, payloads, error codes and constant query counts."""
 
+import re
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 
 from clinic.models import AuditEvent
@@ -99,6 +102,119 @@ def test_availability_query_count_is_constant(clinic, front_desk):
     params = {"appointment_type": "consultation", "date_from": "2027-03-01", "date_to": "2027-03-14"}
     one, thirty = queries_with_1_and_30(clinic, lambda: front_desk.get("/api/v1/availability/", params))
     assert one == thirty
+
+
+def _week(clinic, **extra):
+    """Two surgeons at the clinic's location for the week of 1 March: slots of many start times,
+    most of them shared."""
+    provider_for("surgeon", "dr_ash", location=clinic.consultation_room.location)
+    return {"appointment_type": "consultation", "date_from": "2027-03-01", "date_to": "2027-03-05", **extra}
+
+
+def _next_link(response) -> str | None:
+    link = response.headers.get("Link")
+    if link is None:
+        return None
+    match = re.fullmatch(r'<(http://testserver(/api/v1/availability/\?[^>]+))>; rel="next"', link)
+    assert match, link
+    return match.group(2)
+
+
+def test_availability_pages_follow_their_links_to_the_whole_window(clinic, front_desk):
+    params = _week(clinic)
+    whole = front_desk.get("/api/v1/availability/", {**params, "limit": 5000})
+    assert whole.status_code == 200
+    assert "Link" not in whole.headers
+    everything = whole.json()
+    assert len(everything) == 2 * 29 * 5
+    pages, url = [], None
+    response = front_desk.get("/api/v1/availability/", {**params, "limit": 25})
+    while True:
+        assert response.status_code == 200
+        pages.append(response.json())
+        url = _next_link(response)
+        if url is None:
+            break
+        response = front_desk.get(url)
+    assert [slot for page in pages for slot in page] == everything
+    # 25 asked, two surgeons per start time: a page stops before a start time it cannot hold.
+    assert {len(page) for page in pages[:-1]} == {24}
+    assert len(pages) == 13
+
+
+def test_availability_next_link_carries_the_search_on_after_the_last_start(clinic, front_desk):
+    response = front_desk.get("/api/v1/availability/", _week(clinic, limit=3))
+    first = response.json()
+    assert [slot["start"] for slot in first] == ["2027-03-01T09:00:00Z"] * 2
+    url = _next_link(response)
+    query = parse_qs(urlsplit(url).query)
+    assert query == {
+        "appointment_type": ["consultation"],
+        "date_from": ["2027-03-01"],
+        "date_to": ["2027-03-05"],
+        "limit": ["3"],
+        "after": ["2027-03-01T09:00:00Z"],
+    }
+    assert [slot["start"] for slot in front_desk.get(url).json()] == ["2027-03-01T09:15:00Z"] * 2
+
+
+def test_availability_after_is_an_instant_in_any_offset(clinic, front_desk):
+    # 09:00 BST on 29 March is 08:00 UTC: both spellings give the same page.
+    params = {"appointment_type": "consultation", "date_from": "2027-03-29", "date_to": "2027-03-29"}
+    answers = [
+        front_desk.get("/api/v1/availability/", {**params, "after": after}).json()
+        for after in ("2027-03-29T09:00:00+01:00", "2027-03-29T08:00:00Z")
+    ]
+    assert answers[0] == answers[1]
+    assert answers[0][0]["start"] == "2027-03-29T09:15:00+01:00"
+
+
+def test_availability_first_page_is_the_default_of_500(clinic, front_desk):
+    for username in ("dr_a", "dr_b", "dr_c"):
+        provider_for("surgeon", username, location=clinic.consultation_room.location)
+    response = front_desk.get(
+        "/api/v1/availability/",
+        {"appointment_type": "consultation", "date_from": "2027-03-01", "date_to": "2027-03-12"},
+    )
+    # Four surgeons a start time, 29 start times a day: Monday to Thursday, then Friday to 11:00.
+    assert len(response.json()) == 500
+    assert _next_link(response).endswith("after=2027-03-05T11%3A00%3A00Z")
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"limit": "0"}, "limit"),
+        ({"limit": "-1"}, "limit"),
+        ({"limit": "5001"}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"after": "soon"}, "after"),
+        ({"after": "2027-03-02T10:00:00"}, "after"),  # no offset: ambiguous
+        ({"after": "2027-03-02T10:00:00+25:00"}, "after"),
+    ],
+)
+def test_availability_bad_limit_or_after_is_400_with_the_field(clinic, front_desk, params, field):
+    response = front_desk.get(
+        "/api/v1/availability/",
+        {"appointment_type": "consultation", "date_from": "2027-03-02", "date_to": "2027-03-02", **params},
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert list(body["fields"]) == [field]
+
+
+def test_availability_pages_make_the_same_queries(clinic, front_desk):
+    params = _week(clinic)
+    counts = {
+        label: count_queries(lambda extra=extra: front_desk.get("/api/v1/availability/", {**params, **extra}))
+        for label, extra in {
+            "first page": {"limit": 5},
+            "later page": {"limit": 5, "after": "2027-03-03T12:00:00Z"},
+            "one page": {"limit": 5000},
+        }.items()
+    }
+    assert len(set(counts.values())) == 1, counts
 
 
 # --- booking ---------------------------------------------------------------------------------

@@ -2,15 +2,17 @@
 
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
+from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 
 from clinic.models import ClinicSettings
-from scheduling.selectors import availability_for, availability_next
+from scheduling.intervals import Busy
+from scheduling.selectors import availability_for, availability_next, availability_page
 from tests.factories import AppointmentFactory, PatientFactory, RoomFactory
-from tests.scheduling.conftest import local, provider_for, queries_with_1_and_30
+from tests.scheduling.conftest import count_queries, local, provider_for, queries_with_1_and_30
 from tests.scheduling.factories import TimeOffFactory, WorkingHoursFactory
 
 pytestmark = pytest.mark.django_db
@@ -277,3 +279,221 @@ def test_autumn_office_hours_keep_their_wall_clock(clinic):
         date(2027, 10, 29): datetime(2027, 10, 29, 8, tzinfo=UTC),
         date(2027, 11, 1): datetime(2027, 11, 1, 9, tzinfo=UTC),
     }
+
+
+# --- a limit, ``after`` and pages ------------------------------------------------------------
+
+
+@pytest.fixture
+def busy_week(clinic):
+    """Three surgeons sharing two consultation rooms for the week of 1 March 2027, with
+    bookings and time off on several days: slots of many start times, most shared by
+    several providers."""
+    location = clinic.consultation_room.location
+    RoomFactory(location=location, name="Consult 2", kind="consultation")
+    second = provider_for("surgeon", "dr_ash", location=location)
+    split = provider_for("surgeon", "dr_split", location=location, hours=((9, 12), (14, 18)))
+    for day, hour, who in ((2, 10, clinic.surgeon), (2, 10, second), (3, 14, split), (4, 9, second)):
+        AppointmentFactory(
+            appointment_type=clinic.consultation,
+            provider=who,
+            starts_at=local(2027, 3, day, hour),
+            room=clinic.consultation_room
+            if who != second
+            else RoomFactory(location=location, kind="consultation"),
+        )
+    TimeOffFactory(provider=clinic.surgeon, starts_at=local(2027, 3, 3, 9), ends_at=local(2027, 3, 3, 13))
+    TimeOffFactory(
+        room=clinic.consultation_room, starts_at=local(2027, 3, 4, 12), ends_at=local(2027, 3, 4, 17)
+    )
+    return {
+        "appointment_type": clinic.consultation,
+        "date_from": date(2027, 3, 1),
+        "date_to": date(2027, 3, 7),
+    }
+
+
+def slot_keys(slots):
+    return [(s.start, s.end, s.provider_id, s.room_id) for s in slots]
+
+
+def all_pages(search, limit, after=None):
+    pages = []
+    while True:
+        page = availability_page(**search, limit=limit, after=after)
+        pages.append(page.slots)
+        if not page.more:
+            return pages
+        after = page.slots[-1].start
+
+
+def test_the_week_is_a_real_test_of_paging(busy_week):
+    slots = availability_for(**busy_week)
+    assert len(slots) > 300
+    assert len({s.provider for s in slots}) == 3
+    starts = [s.start for s in slots]
+    assert len(set(starts)) < len(starts) / 2  # most start times are shared
+
+
+@pytest.mark.parametrize("limit", [1, 2, 5, 29, 30, 100, 500])
+def test_a_limit_keeps_the_first_slots_of_the_whole_search(busy_week, limit):
+    # The search stops once it has enough: what it returns is the whole search's beginning.
+    everything = availability_for(**busy_week)
+    assert slot_keys(availability_for(**busy_week, limit=limit)) == slot_keys(everything[:limit])
+
+
+def test_slots_are_sorted_by_start_then_provider_name(busy_week):
+    slots = availability_for(**busy_week)
+    assert [(s.start, str(s.provider), s.provider.pk) for s in slots] == sorted(
+        (s.start, str(s.provider), s.provider.pk) for s in slots
+    )
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        local(2027, 3, 2, 11),  # a start time: slots from 11:15
+        local(2027, 3, 2, 11, 7) + timedelta(seconds=30),  # between two quarter hours
+        datetime(2027, 3, 3, 16, 59, 59, 999999, tzinfo=UTC),  # a microsecond before a grid time
+        local(2027, 3, 1, 0),  # before the first slot: everything
+        local(2027, 3, 9, 0),  # after the window: nothing
+    ],
+)
+def test_after_keeps_only_slots_starting_strictly_later(busy_week, after):
+    everything = availability_for(**busy_week)
+    expected = [s for s in everything if s.start > after]
+    assert slot_keys(availability_for(**busy_week, after=after)) == slot_keys(expected)
+    assert slot_keys(availability_for(**busy_week, after=after, limit=7)) == slot_keys(expected[:7])
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 7, 50, 5000])
+def test_pages_put_together_are_the_whole_search(busy_week, limit):
+    everything = slot_keys(availability_for(**busy_week))
+    pages = [slot_keys(page) for page in all_pages(busy_week, limit)]
+    assert [key for page in pages for key in page] == everything
+    for page, following in pairwise(pages):
+        # Each page ends on a whole start time: the next one starts later.
+        assert page[-1][0] < following[0][0]
+        # At most ``limit`` slots, unless one start time alone has more.
+        assert len(page) <= limit or len({key[0] for key in page}) == 1
+    assert all(pages)  # no empty page, not even the last
+
+
+def test_a_page_cuts_before_the_start_time_that_would_overflow_it(busy_week):
+    everything = availability_for(**busy_week)
+    first_start = everything[0].start
+    group = [s for s in everything if s.start == first_start]
+    assert len(group) == 3  # the three surgeons at 09:00 on Monday
+    # Four slots asked: the 09:00 group fits, the 09:15 group would not: the page stops at 09:00.
+    page = availability_page(**busy_week, limit=4)
+    assert slot_keys(page.slots) == slot_keys(group)
+    assert page.more
+    # One slot asked: the whole 09:00 group all the same, so that the next page carries on.
+    page = availability_page(**busy_week, limit=1)
+    assert slot_keys(page.slots) == slot_keys(group)
+    assert page.more
+
+
+def test_the_last_page_says_nothing_follows(busy_week):
+    everything = availability_for(**busy_week)
+    page = availability_page(**busy_week, limit=len(everything))
+    assert slot_keys(page.slots) == slot_keys(everything)
+    assert not page.more
+    assert not availability_page(**busy_week, limit=10, after=everything[-1].start).more
+
+
+def test_a_first_page_checks_a_fraction_of_the_window(busy_week):
+    # The days are searched in order and every slot of a later day starts later: a page of
+    # ten stops within the first morning instead of checking all five days.
+    checks = {}
+    for limit in (None, 10):
+        with patch.object(Busy, "is_free", autospec=True, side_effect=Busy.is_free) as is_free:
+            if limit:
+                availability_page(**busy_week, limit=limit)
+            else:
+                availability_for(**busy_week)
+        checks[limit] = is_free.call_count
+    assert checks[10] * 20 < checks[None]
+
+
+def test_a_search_past_its_first_read_still_sees_the_later_bookings(clinic):
+    # A page of five reads Monday's bookings first (a day could hold five slots three times
+    # over); Monday and Tuesday are off, so the search reads the rest of the week before it
+    # goes on, and must then see Wednesday's bookings: the surgeon's, the patient's and the
+    # rooms'.
+    patient = PatientFactory()
+    location = clinic.consultation_room.location
+    second_room = RoomFactory(location=location, name="Consult 2", kind="consultation")
+    TimeOffFactory(provider=clinic.surgeon, starts_at=local(2027, 3, 1), ends_at=local(2027, 3, 3))
+    TimeOffFactory(room=second_room, starts_at=local(2027, 3, 3, 10, 30), ends_at=local(2027, 3, 3, 17))
+    for who, room, hour in (
+        (clinic.surgeon, second_room, 9),  # the surgeon, busy until 10:00 (the first room is free)
+        (provider_for("surgeon", "dr_other", location=location), clinic.consultation_room, 11),
+    ):
+        AppointmentFactory(
+            appointment_type=clinic.consultation, provider=who, room=room, starts_at=local(2027, 3, 3, hour)
+        )
+    AppointmentFactory(  # the patient, busy 10:00-10:45
+        patient=patient,
+        appointment_type=clinic.therapy,
+        provider=clinic.therapist,
+        room=clinic.therapy_room,
+        starts_at=local(2027, 3, 3, 10),
+    )
+    search = {
+        "appointment_type": clinic.consultation,
+        "date_from": date(2027, 3, 1),
+        "date_to": date(2027, 3, 5),
+        "provider": clinic.surgeon,
+        "patient": patient,
+    }
+    everything = availability_for(**search)
+    # 10:45-11:45 and on need a room until 12:00: the first is booked, the second is off.
+    assert starts(everything)[:2] == [local(2027, 3, 3, 12), local(2027, 3, 3, 12, 15)]
+    assert slot_keys(availability_for(**search, limit=5)) == slot_keys(everything[:5])
+    assert slot_keys(availability_page(**search, limit=5).slots) == slot_keys(everything[:5])
+
+
+def test_pages_and_limits_do_not_change_the_query_count(busy_week):
+    patient = PatientFactory()
+    counts = {
+        label: count_queries(call)
+        for label, call in {
+            "everything": lambda: availability_for(**busy_week, patient=patient),
+            "limit": lambda: availability_for(**busy_week, patient=patient, limit=3),
+            "first page": lambda: availability_page(**busy_week, patient=patient, limit=3),
+            "later page": lambda: availability_page(
+                **busy_week, patient=patient, limit=3, after=local(2027, 3, 4, 12)
+            ),
+            "last page": lambda: availability_page(**busy_week, patient=patient, limit=5000),
+        }.items()
+    }
+    assert len(set(counts.values())) == 1, counts
+
+
+def test_a_first_page_query_count_does_not_grow_with_appointments(clinic):
+    patient = PatientFactory()
+    search = {
+        "appointment_type": clinic.consultation,
+        "date_from": date(2027, 3, 1),
+        "date_to": date(2027, 3, 14),
+        "patient": patient,
+    }
+    one, thirty = queries_with_1_and_30(clinic, lambda: availability_page(**search, limit=5))
+    assert one == thirty == count_queries(lambda: availability_for(**search))
+
+
+def test_pages_across_the_autumn_change_follow_the_real_instants(clinic):
+    # 31 October 2027: 01:00-02:00 happens twice. ``after`` is an instant, so a page ending at
+    # 01:45 BST (00:45 UTC) is followed by 01:00 GMT (01:00 UTC), not by 02:00.
+    day = date(2027, 10, 31)
+    owl = _night_owl(clinic, day)
+    clinic.consultation.duration_minutes = 15
+    search = {"appointment_type": clinic.consultation, "date_from": day, "date_to": day, "provider": owl}
+    with time_machine.travel(local(2027, 10, 20, 8), tick=False):
+        everything = slot_keys(availability_for(**search))
+        pages = all_pages(search, 8)
+        following = availability_page(**search, limit=1, after=datetime(2027, 10, 31, 0, 45, tzinfo=UTC))
+    assert [key for page in pages for key in slot_keys(page)] == everything
+    assert [len(page) for page in pages] == [8, 8, 4]
+    assert following.slots[0].start == datetime(2027, 10, 31, 1, 0, tzinfo=UTC)

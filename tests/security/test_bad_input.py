@@ -294,6 +294,10 @@ QUERY_CASES = [
         "date_from",
     ),
     ("/api/v1/availability/", {"appointment_type": "\x00", "date_from": "2027-03-01"}, "appointment_type"),
+    ("/api/v1/availability/", {"limit": str(HUGE)}, "limit"),
+    ("/api/v1/availability/", {"limit": "1.5"}, "limit"),
+    ("/api/v1/availability/", {"after": "2027-03-02T10:00:00+25:00"}, "after"),
+    ("/api/v1/availability/", {"after": "9999-12-31T23:59:59Z"}, "after"),
 ]
 
 
