@@ -16,7 +16,7 @@ def patient_search(*, query: str, limit: int = 20, include_inactive: bool = Fals
     """Patients matching part of a name (typo-tolerant on PostgreSQL), an MRN, a date of birth,
     a phone number or an email, best match first. See patients/search.py for the rules."""
     qs = Patient.objects.all() if include_inactive else Patient.objects.filter(status=Patient.Status.ACTIVE)
-    return apply_search(qs, parse_query(query))[:limit]
+    return apply_search(qs, parse_query(query), limit=limit)[:limit]
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from datetime import date
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from patients.models import Patient
 from patients.search import parse_query
@@ -133,10 +134,40 @@ def test_closest_name_ranks_first():
 
 
 @postgres_only
-def test_the_trigram_threshold_is_set_on_every_connection():
+def test_the_trigram_thresholds_are_set_on_every_connection():
     with connection.cursor() as cursor:
         cursor.execute("SHOW pg_trgm.word_similarity_threshold")
         assert cursor.fetchone()[0] == "0.4"
+        cursor.execute("SHOW pg_trgm.similarity_threshold")
+        assert cursor.fetchone()[0] == "0.49"
+
+
+@postgres_only
+def test_a_common_name_is_searched_narrowly_with_the_same_first_rows():
+    """When a page's worth of patients sound like the word, the search keeps only them and
+    names at least as similar as the phonetic bonus: the first rows must not change."""
+    for first in ("Ann", "Bea", "Cal", "Dee", "Eve", "Fay"):
+        PatientFactory(first_name=first, last_name="Hartridge")
+    PatientFactory(first_name="Gus", last_name="Hartrige")  # a slip that sounds the same
+    PatientFactory(first_name="Hal", last_name="Bradridge")  # shares a syllable only
+    PatientFactory(first_name="Ida", last_name="Hartridgeworth")
+    full = [p.pk for p in patient_search(query="hartridge", limit=50)]  # too few: not narrowed
+    assert len(full) == 9
+
+    with CaptureQueriesContext(connection) as narrowed_run:
+        narrowed = [p.pk for p in patient_search(query="hartridge", limit=4)]
+    assert narrowed == full[:4]
+    assert any(" % " in q["sql"] for q in narrowed_run.captured_queries), "the narrowed search was not used"
+    # Bradridge is in the full search (word similarity) but cannot reach the first four.
+    assert len(list(patient_search(query="hartridge", limit=7))) == 7
+
+
+@postgres_only
+def test_a_rare_name_is_not_narrowed():
+    PatientFactory(first_name="Una", last_name="Quennell")
+    with CaptureQueriesContext(connection) as run:
+        assert _names("quennell", limit=20) == ["Una Quennell"]
+    assert not any(" % " in q["sql"] for q in run.captured_queries)
 
 
 def test_patient_model_age_counts_whole_years():
