@@ -62,21 +62,13 @@ class PatientSerializer(serializers.ModelSerializer):
                 fields.pop(name, None)
         return fields
 
-    def to_internal_value(self, data):
-        forbidden = {}
+    def input_errors(self, data) -> dict:
+        errors = super().input_errors(data)
         if isinstance(data, Mapping) and not self._clinical():
+            # Said plainly rather than as unknown fields (get_fields hides them from this user).
             message = "Only clinical staff may set clinical fields."
-            forbidden = {name: [message] for name in Patient.CLINICAL_FIELDS if name in data}
-        try:
-            value = super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            # Report every problem at once: the other fields' errors and the forbidden ones.
-            if forbidden and isinstance(exc.detail, dict):
-                raise serializers.ValidationError({**exc.detail, **forbidden}) from exc
-            raise
-        if forbidden:
-            raise serializers.ValidationError(forbidden)
-        return value
+            errors |= {name: [message] for name in Patient.CLINICAL_FIELDS if name in data}
+        return errors
 
     def validate(self, attrs):
         def current(name):

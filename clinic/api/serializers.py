@@ -77,30 +77,35 @@ class RejectUnknownFieldsMixin:
     # ``format``) legitimately travel alongside, sets ``allow_unknown_fields = True``.
     allow_unknown_fields = False
 
+    def input_errors(self, data) -> dict:
+        """Errors of the body as a whole, reported with the fields' own: unknown and read-only
+        fields here; a subclass adds its own (``super().input_errors(data) | {...}``)."""
+        if not isinstance(data, Mapping) or self.allow_unknown_fields:
+            return {}
+        writable = {field.field_name for field in self._writable_fields}
+        readable = set(self.fields)
+        return {
+            str(name): [
+                drf.ErrorDetail(
+                    "This field is read-only." if name in readable else "Unknown field.",
+                    code=UNKNOWN_FIELD,
+                )
+            ]
+            for name in data
+            if name not in writable
+        }
+
     def to_internal_value(self, data):
-        unknown = {}
-        if isinstance(data, Mapping) and not self.allow_unknown_fields:
-            writable = {field.field_name for field in self._writable_fields}
-            readable = set(self.fields)
-            unknown = {
-                str(name): [
-                    drf.ErrorDetail(
-                        "This field is read-only." if name in readable else "Unknown field.",
-                        code=UNKNOWN_FIELD,
-                    )
-                ]
-                for name in data
-                if name not in writable
-            }
+        problems = self.input_errors(data)
         try:
             value = super().to_internal_value(data)
         except drf.ValidationError as exc:
-            # Every problem at once: the known fields' and the unknown ones.
-            if unknown and isinstance(exc.detail, dict):
-                raise drf.ValidationError({**exc.detail, **unknown}) from exc
+            # Every problem at once: the fields' own and the body's.
+            if problems and isinstance(exc.detail, dict):
+                raise drf.ValidationError({**exc.detail, **problems}) from exc
             raise
-        if unknown:
-            raise drf.ValidationError(unknown)
+        if problems:
+            raise drf.ValidationError(problems)
         return value
 
 
