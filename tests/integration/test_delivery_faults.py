@@ -13,7 +13,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -26,6 +25,7 @@ from django.db import connection
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from clinic.celery import worker_argv
 from clinic.models import ClinicSettings
 from scheduling.models import Message
 from scheduling.tasks import messages_dispatch_task
@@ -98,19 +98,7 @@ class Worker:
     def __init__(self, env: dict, log: Path, concurrency: int) -> None:
         self.log = log
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "clinic",
-                "worker",
-                f"--concurrency={concurrency}",
-                "--loglevel=WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
+            worker_argv(concurrency=concurrency),
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

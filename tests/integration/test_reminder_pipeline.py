@@ -6,7 +6,6 @@ import contextlib
 import os
 import re
 import subprocess
-import sys
 import time
 from datetime import time as clock_time
 from datetime import timedelta
@@ -17,6 +16,7 @@ import redis
 from django.db import connection
 from django.utils import timezone
 
+from clinic.celery import worker_argv
 from scheduling.models import Appointment, Message, Recall, WorkingHours
 from scheduling.tasks import messages_dispatch_task
 from tests.factories import (
@@ -104,19 +104,7 @@ def worker(broker, smtp):
         "LOG_LEVEL": "WARNING",
     }
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "clinic",
-            "worker",
-            "--concurrency=2",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
+        worker_argv(concurrency=2),
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -20,6 +20,7 @@ from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
+from clinic.celery import worker_argv
 from clinic.models import ClinicSettings
 from patients.models import MessagingConsent, Patient
 from scheduling.models import Message
@@ -80,20 +81,7 @@ def workers(django_db_setup, django_db_blocker, provider, tmp_path_factory):
         with logs[name].open("w") as log:
             processes.append(
                 subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "celery",
-                        "-A",
-                        "clinic",
-                        "worker",
-                        f"--hostname={name}@%h",
-                        "--concurrency=2",
-                        "--loglevel=INFO",
-                        "--without-gossip",
-                        "--without-mingle",
-                        "--without-heartbeat",
-                    ],
+                    worker_argv(concurrency=2, loglevel="INFO", hostname=f"{name}@%h"),
                     cwd=ROOT,
                     env=env,
                     stdout=log,

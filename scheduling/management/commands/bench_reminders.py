@@ -32,6 +32,7 @@ from django.db import connection, connections
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from clinic.celery import worker_argv
 from clinic.models import ClinicSettings
 from clinic.tasks import noop_task
 from patients.models import MessagingConsent, Patient
@@ -263,19 +264,7 @@ class Command(BaseCommand):
 
     def _start_worker(self, env: dict, concurrency: int) -> subprocess.Popen:
         worker = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "clinic",
-                "worker",
-                "--loglevel=WARNING",
-                f"--concurrency={concurrency}",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
+            worker_argv(concurrency=concurrency),
             env=env,
             cwd=settings.BASE_DIR,
         )
