@@ -78,6 +78,7 @@ def test_bench_command_measures_endpoints_and_writes_the_report(wrk, tmp_path):
             "--warmup=1",
             "--connections=2",
             "--workers=2",
+            "--i-know-this-is-not-production",
             "--sample=40",
             "--max-writes=400",
             f"--out={out}",

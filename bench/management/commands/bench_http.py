@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from bench import report, runner, workloads
 from bench.runner import BenchError
+from clinic import throwaway
 from patients.models import Patient
 from scheduling.models import Appointment, Recall
 from treatments.models import Encounter
@@ -101,6 +102,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--profile", action="store_true", help="py-spy flame graph of the workers per endpoint"
         )
+        throwaway.add_flag(
+            parser, writes="booking and toxin-session endpoints book and record for sampled patients"
+        )
 
     def handle(self, *args, **options):
         if connection.vendor != "postgresql":
@@ -111,6 +115,8 @@ class Command(BaseCommand):
         self.options = options
         self.endpoint_names = _names(options["endpoints"], [e.name for e in workloads.ENDPOINTS], "endpoints")
         self.baseline_names = _names(options["baselines"], [e.name for e in workloads.BASELINES], "baselines")
+        if self._writes():
+            throwaway.require(options, refusing="book appointments and record toxin sessions here")
         if not 1 <= options["duration"] <= 600 or not 0 <= options["warmup"] <= 60:
             raise CommandError("--duration must be 1 to 600 s and --warmup 0 to 60 s.")
         if not 1 <= options["connections"] <= 256:
@@ -462,9 +468,14 @@ class Command(BaseCommand):
         if group is None:
             raise CommandError(f"No {workloads.BENCH_ROLE!r} role: run `manage.py migrate` first.")
         User = get_user_model()
-        user, _ = User.objects.get_or_create(
+        user, created = User.objects.get_or_create(
             username=o["username"], defaults={"first_name": "Benchmark", "last_name": "Surgeon"}
         )
+        if not created and user.username != DEFAULT_USER:
+            # Its password and roles would be replaced below: a colleague's account is not ours.
+            raise CommandError(
+                f"{user.username} already exists: pass --password to sign in as it, or choose a new name."
+            )
         password = secrets.token_urlsafe(24)
         user.set_password(password)
         user.is_active = True

@@ -32,6 +32,7 @@ from django.db import connection, connections
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from clinic import throwaway
 from clinic.celery import worker_argv
 from clinic.models import ClinicSettings
 from clinic.tasks import noop_task
@@ -70,6 +71,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--messages", type=int, default=10000)
+        throwaway.add_flag(parser, writes="it seeds patients and sends every due message to a fake provider")
         parser.add_argument(
             "--concurrency", type=int, default=os.cpu_count() or 2, help="Worker processes (prefork)."
         )
@@ -105,6 +107,16 @@ class Command(BaseCommand):
     ):
         if not settings.CELERY_BROKER_URL.startswith(("redis://", "amqp://", "pyamqp://")):
             raise CommandError("Set CELERY_BROKER_URL to a Redis or RabbitMQ broker for a meaningful figure.")
+        throwaway.require(options, refusing="seed patients and send their messages to a fake provider")
+        others = Message.objects.exclude(dedupe_key__startswith=f"{BENCH_TAG}:").filter(
+            status__in=[Message.Status.SCHEDULED, Message.Status.QUEUED, Message.Status.SENDING]
+        )
+        if others.exists():
+            # The worker sends every due message: real reminders would go to the fake provider
+            # and be marked sent.
+            raise CommandError(
+                "Messages other than the benchmark's are waiting here: use a database of its own."
+            )
         # A SIGTERM ends the run through the finally blocks below: the worker and the provider
         # process are stopped and the quiet hours put back.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench_reminders: terminated"))
@@ -116,41 +128,47 @@ class Command(BaseCommand):
         quiet = (policy.quiet_hours_start, policy.quiet_hours_end)
         policy.quiet_hours_end = policy.quiet_hours_start
         policy.save()
-        self.stdout.write(f"Seeding {messages} due messages ...")
-        self._seed(messages)
-        with fake_twilio.running(latency_ms=provider_latency_ms) as provider:
-            env = {
-                **os.environ,
-                **TWILIO,
-                "SMS_BACKEND": "twilio",
-                "TWILIO_API_BASE": provider.base_url,
-                "MESSAGE_SEND_CONCURRENCY": str(send_concurrency),
-                "MESSAGE_BATCH_SIZE": str(batch_size),
-                "LOG_LEVEL": "WARNING",
-            }
-            self.stdout.write("Provider alone ...")
-            provider_rate = self._provider_rate(provider.base_url, messages, concurrency, send_concurrency)
-            baseline_requests = provider.stats()["requests"]
-            # Tasks left in the broker by an earlier, interrupted run would run first and skew
-            # the figures (a stray dispatch sends the messages during the no-op phase).
-            from clinic.celery import app
+        try:
+            self.stdout.write(f"Seeding {messages} due messages ...")
+            self._seed(messages)
+            with fake_twilio.running(latency_ms=provider_latency_ms) as provider:
+                env = {
+                    **os.environ,
+                    **TWILIO,
+                    "SMS_BACKEND": "twilio",
+                    "TWILIO_API_BASE": provider.base_url,
+                    "MESSAGE_SEND_CONCURRENCY": str(send_concurrency),
+                    "MESSAGE_BATCH_SIZE": str(batch_size),
+                    "LOG_LEVEL": "WARNING",
+                }
+                self.stdout.write("Provider alone ...")
+                provider_rate = self._provider_rate(
+                    provider.base_url, messages, concurrency, send_concurrency
+                )
+                baseline_requests = provider.stats()["requests"]
+                # Tasks left in the broker by an earlier, interrupted run would run first and skew
+                # the figures (a stray dispatch sends the messages during the no-op phase).
+                from clinic.celery import app
 
-            app.control.purge()
-            worker = self._start_worker(env, concurrency)
-            try:
-                self.stdout.write("No-op tasks ...")
-                noop_rate = self._noop_rate(messages)
-                self.stdout.write("Reminders ...")
-                send_rate, elapsed = self._send_rate(messages)
-            finally:
-                worker.send_signal(signal.SIGTERM)
+                app.control.purge()
+                worker = self._start_worker(env, concurrency)
                 try:
-                    worker.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
-                policy.quiet_hours_start, policy.quiet_hours_end = quiet
-                policy.save()
-            sent = provider.log()[baseline_requests:]
+                    self.stdout.write("No-op tasks ...")
+                    noop_rate = self._noop_rate(messages)
+                    self.stdout.write("Reminders ...")
+                    send_rate, elapsed = self._send_rate(messages)
+                finally:
+                    worker.send_signal(signal.SIGTERM)
+                    try:
+                        worker.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        worker.kill()
+                sent = provider.log()[baseline_requests:]
+        finally:
+            # Put back whatever happened after they were lifted (a provider or worker that did
+            # not start, an interrupted seed).
+            policy.quiet_hours_start, policy.quiet_hours_end = quiet
+            policy.save()
         statuses = self._status_counts()
         figures = {
             "command": "python manage.py bench_reminders " + " ".join(sys.argv[2:]),
@@ -241,9 +259,10 @@ class Command(BaseCommand):
             ],
             batch_size=2000,
         )
-        with connection.cursor() as cursor:
-            # Fresh statistics, as a live table has: the planner sees 10,000 new rows.
-            cursor.execute("ANALYZE scheduling_message, patients_patient, patients_messagingconsent")
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                # Fresh statistics, as a live table has: the planner sees 10,000 new rows.
+                cursor.execute("ANALYZE scheduling_message, patients_patient, patients_messagingconsent")
 
     def _provider_rate(self, base_url: str, n: int, processes: int, threads: int) -> float:
         """The provider and the HTTP path alone: n SMS from as many processes and threads as the

@@ -13,10 +13,10 @@ import json
 import sys
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from clinic import throwaway
 from treatments.scale_seed import SIZES, ScaleSeed, SeedError, Sizes
 
 
@@ -55,23 +55,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--one-thread", action="store_true", help="Generate and copy in turn (default: overlapped)"
         )
-        parser.add_argument(
-            "--i-know-this-is-not-production",
-            action="store_true",
-            dest="not_production",
-            help="Required unless DEBUG is on: this writes a million made-up patients.",
-        )
+        throwaway.add_flag(parser, writes="this writes a million made-up patients")
 
     def handle(self, *args, **options):
         if options["restore_only"]:  # puts constraints back: safe anywhere
             restored = ScaleSeed(Sizes(1, 1, 1, 1), stdout=self.stdout, progress=False).restore_deferred()
             self.stdout.write(f"Recreated {restored} foreign keys and indexes.")
             return
-        if not (settings.DEBUG or options["not_production"]):
-            raise CommandError(
-                "Refusing to load synthetic patients: pass --i-know-this-is-not-production "
-                "(or run with DEBUG on) on a database that holds no real patients."
-            )
+        throwaway.require(options, refusing="load synthetic patients")
         if connection.vendor != "postgresql":
             raise CommandError(
                 "seed_scale needs PostgreSQL (COPY, exclusion constraints, trigram search); "
