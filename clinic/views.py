@@ -1,10 +1,12 @@
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django_htmx.http import HttpResponseClientRedirect
 
 from .models import AuditEvent
 from .permissions import is_staff_member
@@ -15,9 +17,17 @@ def capability_required(*perms: str):
     """Page decorator: a logged-in staff member holding every permission in ``perms``."""
 
     def decorator(view):
-        @login_required
         @wraps(view)
         def wrapped(request, *args, **kwargs):
+            if not request.user.is_authenticated and getattr(request, "htmx", False):
+                # A fragment asked for after the session ended (a chart panel, a search box):
+                # the login page belongs in the window, not swapped into the fragment's place.
+                back = request.htmx.current_url_abs_path or request.get_full_path()
+                return HttpResponseClientRedirect(redirect_to_login(back).url)
+            return protected(request, *args, **kwargs)
+
+        @login_required
+        def protected(request, *args, **kwargs):
             if not is_staff_member(request.user) or not request.user.has_perms(perms):
                 raise PermissionDenied
             return view(request, *args, **kwargs)

@@ -43,12 +43,16 @@ def panel_keys() -> list[str]:
     return [p.key for p in sorted(_panels.values(), key=lambda p: (p.order, p.key))]
 
 
-def panel_get(key: str) -> ChartPanel | None:
-    return _panels.get(key)
+def panel_for(user, key: str) -> ChartPanel | None:
+    """The panel ``key`` if it exists and this user may see it."""
+    panel = _panels.get(key)
+    return panel if panel is not None and _may_see(user, panel) else None
 
 
 def panels_for(user) -> list[ChartPanel]:
     """The panels this user may see, in display order."""
-    return sorted(
-        (p for p in _panels.values() if user.has_perm(p.permission)), key=lambda p: (p.order, p.key)
-    )
+    return sorted((p for p in _panels.values() if _may_see(user, p)), key=lambda p: (p.order, p.key))
+
+
+def _may_see(user, panel: ChartPanel) -> bool:
+    return user.has_perm(panel.permission)

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clinic.errors import DomainError
 from clinic.views import capability_required
 
-from .chart import ChartPanel, panel_get, panels_for
+from .chart import ChartPanel, panel_for, panel_keys, panels_for
 from .exceptions import PossibleDuplicate
 from .forms import ConsentForm, DeactivateForm, PatientForm, apply_service_errors
 from .models import Patient
@@ -216,7 +216,9 @@ def _chart_context(request, patient: Patient, *, consent_form=None, deactivate_f
 @require_GET
 def chart(request, pk: int):
     patient = get_object_or_404(Patient.objects.select_related("merged_into"), pk=pk)
-    patient_log_view(patient=patient, actor=request.user, via="chart")
+    # With ?panels=all every panel's records are read here too: the audit says so.
+    via = "chart:all" if request.GET.get("panels") == "all" else "chart"
+    patient_log_view(patient=patient, actor=request.user, via=via)
     return render(request, "patients/chart.html", _chart_context(request, patient))
 
 
@@ -224,12 +226,12 @@ def chart(request, pk: int):
 @require_GET
 def chart_panel(request, pk: int, key: str):
     """One panel of the chart: the fragment that replaces its placeholder on the chart page."""
-    panel = panel_get(key)
+    panel = panel_for(request.user, key)
     if panel is None:
-        raise Http404("No such chart panel.")
-    if not request.user.has_perm(panel.permission):
+        if key not in panel_keys():
+            raise Http404("No such chart panel.")
         raise PermissionDenied
-    patient = get_object_or_404(Patient.objects.select_related("merged_into"), pk=pk)
+    patient = get_object_or_404(Patient, pk=pk)
     patient_log_view(patient=patient, actor=request.user, via=f"chart:{key}")
     html = _panel_html(request, patient, panel)
     return render(request, "patients/_panel_body.html", {"panel": panel, "html": html})

@@ -405,3 +405,24 @@ def test_merge_page_previews_then_merges(boss):
     assert Appointment.objects.get(pk=appointment.pk).patient_id == survivor.pk
     duplicate.refresh_from_db()
     assert duplicate.merged_into_id == survivor.pk
+
+
+def test_all_panels_inline_are_audited_as_such(client, surgeon_user):
+    patient = PatientFactory()
+    client.force_login(surgeon_user)
+    assert client.get(f"/patients/{patient.pk}/?panels=all").status_code == 200
+    assert AuditEvent.objects.get(action="patient.viewed").changes == {"via": "chart:all"}
+
+
+def test_a_panel_asked_for_after_the_session_ended_sends_the_window_to_the_login(client):
+    patient = PatientFactory()
+    response = client.get(
+        f"/patients/{patient.pk}/panels/appointments/",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL=f"http://testserver/patients/{patient.pk}/",
+    )
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == f"/login/?next=/patients/{patient.pk}/"
+    assert not AuditEvent.objects.filter(action="patient.viewed").exists()
+    # Without htmx, the usual redirect to the login page.
+    assert client.get(f"/patients/{patient.pk}/panels/appointments/").status_code == 302
