@@ -122,7 +122,7 @@ class PatientViewSet(
             # cost more than the search itself.
             ranked = [pk for pk, status in results.values_list("pk", "status") if wanted in (None, status)]
             page_ids = self.paginate_queryset(ranked)
-            rows = Patient.objects.in_bulk(page_ids)
+            rows = self.get_queryset().in_bulk(page_ids)
             page = [rows[pk] for pk in page_ids if pk in rows]
         else:
             page = self.paginate_queryset(self.filter_queryset(self.get_queryset().filter(**status_filter)))

@@ -22,7 +22,6 @@ from patients.models import Patient
 from . import clock
 from .intervals import Busy
 from .models import (
-    MAX_BLOCK_SPAN,
     Appointment,
     AppointmentType,
     Provider,
@@ -374,11 +373,7 @@ def _free_slots(
                 head = days[: i + 1]
                 break
     cut = read_end if len(head) == len(days) else clock.day_bounds(head[-1])[1] + timedelta(seconds=buffer)
-    take(
-        appointments.filter(
-            starts_at__gte=window_start - MAX_BLOCK_SPAN, starts_at__lt=cut, blocked_until__gt=window_start
-        )
-    )
+    take(appointments.holding(window_start, cut))
 
     provider_free = {pid: Busy(provider_busy[pid]) for pid in hours}
     room_free = {rid: Busy(room_busy[rid]) for rooms in rooms_by_location.values() for rid, _ in rooms}

@@ -67,9 +67,9 @@ STATUS_LABELS = {value: escape(label) for value, label in Appointment.Status.cho
 _PK = 2147483647  # stands in for an id in a reversed URL, then replaced
 
 
-def _url_maker(name: str):
-    """``pk -> URL`` for a route taking one ``pk``, from a single reverse()."""
-    before, after = reverse(name, kwargs={"pk": _PK}).split(str(_PK))
+def url_maker(name: str, arg: str = "pk"):
+    """``id -> URL`` for a route taking one id (named ``arg``), from a single reverse()."""
+    before, after = reverse(name, kwargs={arg: _PK}).split(str(_PK))
     return lambda pk: f"{before}{pk}{after}"
 
 
@@ -117,8 +117,8 @@ def calendar_rows(grid, mode: str) -> SafeString:
     """The ``<tr>`` rows of a calendar grid's body (see calendar.Grid)."""
     urls = {
         "book": escape(reverse("scheduling:book")),
-        "detail": _url_maker("scheduling:appointment"),
-        "move": _url_maker("scheduling:appointment_reschedule"),
+        "detail": url_maker("scheduling:appointment"),
+        "move": url_maker("scheduling:appointment_reschedule"),
     }
     by_date = _rows_by_date(grid, {column.day for column in grid.columns})
     columns = []
