@@ -4,6 +4,7 @@ import json
 import statistics
 from pathlib import Path
 
+from .loadgen import percentile  # nearest rank, the definition wrk uses
 from .workloads import ALL
 
 # Targets for a 2-core machine and a million patients (docs/performance.md). On a small
@@ -15,15 +16,6 @@ AVAILABILITY_P95_MS = 100  # at half its saturation rate
 # Fewer answers than this in a measured run and its percentiles mean little: the report says so
 # and the run's targets fail (a longer --duration, or a quieter machine, is needed).
 MIN_REQUESTS = 20
-
-
-def percentile(values: list[float], pct: float) -> float | None:
-    """Nearest rank, as wrk and bench.loadgen report theirs."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * pct // 100))
-    return ordered[int(rank) - 1]
 
 
 def _ms(us) -> float | None:

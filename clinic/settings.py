@@ -147,7 +147,9 @@ if IS_POSTGRES:
     # (docs/performance.md, "Planning time"). 0 leaves the server's setting.
     join_limit = env.int("DATABASE_JOIN_COLLAPSE_LIMIT", default=4)
     if join_limit:
-        DATABASES["default"]["OPTIONS"]["options"] = f"-c join_collapse_limit={join_limit}"
+        # Added to any options DATABASE_URL gave (?options=...), not in their place.
+        given = DATABASES["default"]["OPTIONS"].get("options", "")
+        DATABASES["default"]["OPTIONS"]["options"] = f"{given} -c join_collapse_limit={join_limit}".strip()
     # Behind pgbouncer in transaction mode a cursor cannot outlive its transaction: Django's
     # .iterator() must then fetch through client-side cursors.
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(

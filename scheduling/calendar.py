@@ -174,16 +174,13 @@ def _visible(appointments):
     return [a for a in appointments if a.status in SHOWN]
 
 
-def provider_day(
-    *, day: date, location: Location | None = None, page: int | str | None = 1, per_page: int | None = None
-) -> ProviderDay:
+def provider_day(*, day: date, location: Location | None = None, page: int | str | None = 1) -> ProviderDay:
     """The day view: a column per provider working that day (or with appointments then).
 
-    Providers are ordered by name and paged, ``per_page`` (default
-    ``settings.SCHEDULE_DAY_COLUMNS``) at a time; a page number out of range shows the last
-    page, one that is not a number the first. One query finds and orders the providers with a
-    column (and those with only cancellations that day); the rest reads the page's providers
-    only. The grid's rows cover the page's hours and appointments.
+    Providers are ordered by name and paged, ``settings.SCHEDULE_DAY_COLUMNS`` at a time; a page
+    number out of range shows the last page, one that is not a number the first. One query finds
+    and orders the providers with a column (and those with only cancellations that day); the
+    rest reads the page's providers only. The grid's rows cover the page's hours and appointments.
     """
     day_start, day_end = clock.day_bounds(day)
     hours_qs = WorkingHours.objects.filter(
@@ -201,9 +198,7 @@ def provider_day(
     found = list(
         Provider.objects.filter(works | listed).annotate(column=works | booked).values_list("pk", "column")
     )
-    paged = Paginator(
-        [pk for pk, column in found if column], per_page or settings.SCHEDULE_DAY_COLUMNS
-    ).get_page(page)
+    paged = Paginator([pk for pk, column in found if column], settings.SCHEDULE_DAY_COLUMNS).get_page(page)
     provider_ids = list(paged.object_list)
     # Whose cancellations and waitlist offers this page lists (see ProviderDay).
     listed_ids = (

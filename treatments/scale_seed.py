@@ -2120,33 +2120,9 @@ COLUMNS = {
     TimeOff: _cols("provider_id room_id starts_at ends_at reason"),
 }
 
-# Children before their detail rows, details before their encounter (see the module docstring).
-COPY_ORDER = [
-    Patient,
-    MessagingConsent,
-    Appointment,
-    AppointmentEvent,
-    TreatmentPlan,
-    PlanStage,
-    Injection,
-    HomeExercise,
-    SynkinesisPattern,
-    InjectorRecommendation,
-    Procedure,
-    Complication,
-    FollowUpPlanItem,
-    ToxinSession,
-    TherapyVisit,
-    Surgery,
-    Consultation,
-    FollowUp,
-    Encounter,
-    Addendum,
-    Assessment,
-    Recall,
-    RecallContact,
-    Message,
-]
+# Children before their detail rows, details before their encounter (see the module docstring):
+# the load order of VOLUME_MODELS.
+COPY_ORDER = VOLUME_MODELS
 
 
 def check_columns() -> None:

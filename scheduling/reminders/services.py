@@ -368,17 +368,17 @@ def messages_send_batch(*, message_ids: list[int], now: datetime | None = None) 
     return outcome
 
 
-def message_send(*, message_id: int, now: datetime | None = None, shared: SendContext | None = None) -> str:
+def message_send(*, message_id: int, now: datetime | None = None) -> str:
     """Send one message if it is still ours to send; returns its final status."""
-    return _send_ids([message_id], now=now, shared=shared)[message_id]
+    return _send_ids([message_id], now=now)[message_id]
 
 
-def _send_ids(message_ids: list[int], *, now: datetime | None, shared: SendContext | None = None) -> dict:
+def _send_ids(message_ids: list[int], *, now: datetime | None) -> dict:
     """Send ``message_ids`` a window at a time (see the module docstring); {id: final status}.
 
     Never raises for one message's problem: one bad contact record must not stop the others.
     """
-    shared = shared or SendContext()
+    shared = SendContext()
     size = max(1, settings.MESSAGE_SEND_CONCURRENCY)
     ids = list(dict.fromkeys(message_ids))
     statuses: dict[int, str] = {}
