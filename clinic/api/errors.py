@@ -86,30 +86,31 @@ def exception_handler(exc, context):
 # /api/, the usual HTML pages elsewhere. Installed as handler400/403/404/500 in clinic.urls.
 
 
-def _is_api(request) -> bool:
+def is_api_request(request) -> bool:
+    """A request to the JSON API, which answers errors in error_body's format, never HTML."""
     return request.path.startswith("/api/")
 
 
 def bad_request(request, exception):
-    if _is_api(request):
+    if is_api_request(request):
         return JsonResponse(error_body("bad_request", "Bad request."), status=400)
     return defaults.bad_request(request, exception)
 
 
 def permission_denied(request, exception):
-    if _is_api(request):
+    if is_api_request(request):
         body = error_body("permission_denied", "You do not have permission to perform this action.")
         return JsonResponse(body, status=403)
     return defaults.permission_denied(request, exception)
 
 
 def not_found(request, exception):
-    if _is_api(request):
+    if is_api_request(request):
         return JsonResponse(error_body("not_found", "Not found."), status=404)
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request):
-    if _is_api(request):
+    if is_api_request(request):
         return JsonResponse(error_body("server_error", "A server error occurred."), status=500)
     return defaults.server_error(request)

@@ -6,6 +6,8 @@ from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
 from django_htmx.http import HttpResponseClientRedirect
 
+from clinic.api.errors import error_body, is_api_request
+
 from .services import mfa_enrolled
 
 # Reachable by a session that still owes its second factor: the two pages that settle it, and
@@ -52,14 +54,13 @@ class MfaRequiredMiddleware:
         return self.get_response(request)
 
     def _refuse(self, request, step: str):
-        if request.path.startswith("/api/"):
+        if is_api_request(request):
             detail = (
                 "Enter the code from your authenticator app to finish logging in."
                 if step == "verify"
                 else "Set up two-factor authentication before using the clinic."
             )
-            body = {"code": "mfa_required", "detail": detail, "fields": {}, "step": step}
-            return JsonResponse(body, status=403)
+            return JsonResponse(error_body("mfa_required", detail, step=step), status=403)
         url = reverse("account:mfa_verify" if step == "verify" else "account:mfa_enrol")
         if request.method == "GET" and not getattr(request, "htmx", False):
             url += "?" + urlencode({"next": request.get_full_path()})
