@@ -1,6 +1,17 @@
 from django.core.exceptions import ValidationError
 from django.utils.translation import ngettext
 
+# Dates a clinic records (plan targets, lot expiry, waitlist windows, API dates) fall in these
+# years; anything else is a typo, and some databases and clients cannot hold it.
+MIN_YEAR = 1900
+MAX_YEAR = 2199
+YEAR_MESSAGE = f"Use a year from {MIN_YEAR} to {MAX_YEAR}."
+
+
+def validate_clinic_year(value) -> None:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValidationError(YEAR_MESSAGE, code="year")
+
 
 class MaximumLengthValidator:
     """Refuse passwords longer than ``max_length``: hashing an unbounded input is a cheap DoS."""

@@ -3,6 +3,7 @@
 from django import forms
 from phonenumber_field.formfields import PhoneNumberField
 
+from clinic.validators import validate_clinic_year
 from patients.models import Patient
 
 from .models import Appointment, AppointmentType, Provider, Room
@@ -140,6 +141,10 @@ class WaitlistForm(forms.Form):
         queryset=AppointmentType.objects.filter(is_active=True), label="Appointment type"
     )
     provider = ProviderChoiceField(queryset=_providers(), required=False, empty_label="Any provider")
-    earliest_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    latest_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    earliest_date = forms.DateField(
+        validators=[validate_clinic_year], required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    latest_date = forms.DateField(
+        validators=[validate_clinic_year], required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     notes = forms.CharField(max_length=500, required=False)

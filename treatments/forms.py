@@ -7,6 +7,7 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 
+from clinic.validators import validate_clinic_year
 from scheduling.models import Appointment
 
 from . import instruments, selectors
@@ -165,8 +166,8 @@ class StageForm(forms.Form):
     id = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1, max_value=2**63 - 1)
     modality = _choice(Modality.choices)
     description = forms.CharField(max_length=500)
-    target_start = forms.DateField(required=False, widget=DateInput)
-    target_end = forms.DateField(required=False, widget=DateInput)
+    target_start = forms.DateField(validators=[validate_clinic_year], required=False, widget=DateInput)
+    target_end = forms.DateField(validators=[validate_clinic_year], required=False, widget=DateInput)
     status = forms.ChoiceField(choices=PlanStage.Status.choices, initial=PlanStage.Status.PLANNED)
 
 
@@ -407,10 +408,10 @@ class EnteredInErrorForm(forms.Form):
 class LotForm(forms.Form):
     product = _choice(Product.choices)
     lot_number = forms.CharField(max_length=64)
-    expiry_date = forms.DateField(widget=DateInput)
+    expiry_date = forms.DateField(validators=[validate_clinic_year], widget=DateInput)
     vial_units = forms.IntegerField(label="Units per vial", min_value=1, max_value=100000)
     supplier = forms.CharField(max_length=200, required=False)
-    received_on = forms.DateField(required=False, widget=DateInput)
+    received_on = forms.DateField(validators=[validate_clinic_year], required=False, widget=DateInput)
     is_active = forms.BooleanField(label="In use (offered on the session form)", required=False, initial=True)
     notes = _text(rows=2)
 

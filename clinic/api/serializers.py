@@ -27,9 +27,9 @@ from django.utils.dateparse import parse_datetime
 from rest_framework import serializers as drf
 from rest_framework.serializers import *  # noqa: F403  (everything else of DRF's module, unchanged)
 
+from clinic.validators import MAX_YEAR, MIN_YEAR, YEAR_MESSAGE
+
 UNKNOWN_FIELD = "unknown_field"
-MIN_YEAR = 1900
-MAX_YEAR = 2199
 # RFC 3339's offsets: Z, or hours 00-23 and minutes 00-59 (Python alone would take +01:99).
 UTC_OFFSET = re.compile(r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3])(?::?[0-5][0-9])?)$")
 
@@ -38,7 +38,7 @@ class DateTimeField(drf.DateTimeField):
     default_error_messages = {
         "naive": "Give the UTC offset too, e.g. 2027-03-02T10:00:00+00:00 or ...Z.",
         "offset": "Give the UTC offset as Z or +hh:mm (hours up to 23, minutes up to 59).",
-        "year": f"Use a year from {MIN_YEAR} to {MAX_YEAR}.",
+        "year": YEAR_MESSAGE,
     }
 
     def to_internal_value(self, value):
@@ -63,7 +63,7 @@ class DateTimeField(drf.DateTimeField):
 
 
 class DateField(drf.DateField):
-    default_error_messages = {"year": f"Use a year from {MIN_YEAR} to {MAX_YEAR}."}
+    default_error_messages = {"year": YEAR_MESSAGE}
 
     def to_internal_value(self, value):
         result = super().to_internal_value(value)
