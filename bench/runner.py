@@ -38,7 +38,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_environment(*, port: int, workers: int | None, extra: dict[str, str]) -> dict[str, str]:
+def server_environment(*, port: int, workers: int | None) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         {
@@ -58,7 +58,6 @@ def server_environment(*, port: int, workers: int | None, extra: dict[str, str])
     env["ALLOWED_HOSTS"] = ",".join(sorted(hosts | {"127.0.0.1", "localhost"}))
     if workers:
         env["WEB_CONCURRENCY"] = str(workers)
-    env.update(extra)
     return env
 
 
@@ -75,11 +74,9 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     @classmethod
-    def start(
-        cls, *, workers: int | None, log_path: Path, extra_env: dict[str, str], timeout: float = 90
-    ) -> "Server":
+    def start(cls, *, workers: int | None, log_path: Path, timeout: float = 90) -> "Server":
         port = free_port()
-        env = server_environment(port=port, workers=workers, extra=extra_env)
+        env = server_environment(port=port, workers=workers)
         log = open(log_path, "wb")  # noqa: SIM115 (kept open for the server's lifetime)
         process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
             [
@@ -266,9 +263,8 @@ def run_wrk(
     if done.returncode != 0 or line is None:
         raise BenchError(f"wrk failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
     result = json.loads(line.removeprefix("BENCH_JSON "))
-    for key in ("statuses",):
-        if result.get(key) == []:
-            result[key] = {}
+    if result.get("statuses") == []:  # Lua's empty table comes out as a JSON list
+        result["statuses"] = {}
     result["command"] = " ".join([*command[:-1], "<server>/"])
     return result
 

@@ -277,11 +277,7 @@ def _day_calendar(*, rng, now, **_) -> Workload:
 
 def _availability(*, rng, now, **_) -> Workload:
     today = clock.local(now).date()
-    codes = [
-        t.code
-        for t in AppointmentType.objects.filter(is_active=True).order_by("code")
-        if Provider.objects.filter(is_active=True, role__in=t.provider_roles).exists()
-    ]
+    codes = [t.code for t in _bookable(AppointmentType.objects.filter(is_active=True).order_by("code"))]
     if not codes:
         return Workload([], skipped="no bookable appointment type")
     requests = []
@@ -317,14 +313,17 @@ def _recall_worklist(**_) -> Workload:
 def booking_type() -> AppointmentType | None:
     """A type without the toxin interval rule (which would refuse most random patients), with
     providers who can take it: a follow-up if the clinic has one."""
-    candidates = AppointmentType.objects.filter(is_active=True, is_toxin=False).order_by(
-        "duration_minutes", "code"
+    candidates = _bookable(
+        AppointmentType.objects.filter(is_active=True, is_toxin=False).order_by("duration_minutes", "code")
     )
-    preferred = [t for t in candidates if t.code == "follow_up"] + list(candidates)
-    for appointment_type in preferred:
-        if Provider.objects.filter(is_active=True, role__in=appointment_type.provider_roles).exists():
-            return appointment_type
-    return None
+    preferred = [t for t in candidates if t.code == "follow_up"] + candidates
+    return preferred[0] if preferred else None
+
+
+def _bookable(types) -> list[AppointmentType]:
+    """Those of ``types`` that an active provider may take (one query for the roles)."""
+    roles = set(Provider.objects.filter(is_active=True).values_list("role", flat=True))
+    return [t for t in types if roles.intersection(t.provider_roles)]
 
 
 def _booking(*, rng, patients, max_writes, now, **_) -> Workload:

@@ -22,8 +22,9 @@ How it keeps the database's rules (nothing is disabled):
   ``SET CONSTRAINTS ALL IMMEDIATE``). That reaches the state the sign flow leaves (draft, rows,
   then signed) without rewriting millions of rows; the read-only triggers stay on.
 - MRNs come from the row id (``patients.services.mrn_for``), ids are reserved from the tables'
-  sequences before the load, and the trigram and phonetic search indexes are maintained by
-  PostgreSQL as the rows arrive (they index expressions of the name columns).
+  sequences before the load. The plain indexes of the volume tables, the trigram and phonetic
+  search indexes among them, are dropped for the load and rebuilt from their catalogue
+  definitions afterwards (``--keep-indexes`` keeps them in place); unique and partial ones stay.
 - Simple-history tables are not filled: they would double the volume without changing any
   query the clinic runs against current records. The audit trail gets one event for the load.
 """

@@ -171,7 +171,7 @@ class Command(BaseCommand):
 
         username, password = self._user()
         self.stdout.write("Starting gunicorn ...")
-        server = runner.Server.start(workers=o["workers"], log_path=work_dir / "gunicorn.log", extra_env={})
+        server = runner.Server.start(workers=o["workers"], log_path=work_dir / "gunicorn.log")
         self.server = server
         try:
             workers = len(server.worker_pids())
@@ -290,17 +290,14 @@ class Command(BaseCommand):
         if status not in endpoint.expect:
             raise BenchError(f"{name}: {method} {path} answered {status}: {answer[:300]!r}")
         if endpoint.writes:
-            requests = requests[1:]
-        if not endpoint.writes:
-            entry = {"saturation": self._saturation(name, requests, auth)}
-            if endpoint.half_rate:
-                rate = entry["saturation"]["rps"] / 2
-                entry["half_rate"] = self._constant_rate(name, requests, auth, rate, self.options["duration"])
-                entry["half_rate"]["baselines_at_rate"] = self._baselines_at(
-                    name, auth, rate, self.options["duration"]
-                )
-            return entry
-        return self._writes_run(name, requests, auth)
+            return self._writes_run(name, requests[1:], auth)
+        entry = {"saturation": self._saturation(name, requests, auth)}
+        if endpoint.half_rate:
+            rate = entry["saturation"]["rps"] / 2
+            duration = self.options["duration"]
+            entry["half_rate"] = self._constant_rate(name, requests, auth, rate, duration)
+            entry["half_rate"]["baselines_at_rate"] = self._baselines_at(name, auth, rate, duration)
+        return entry
 
     def _writes_run(self, name: str, requests: list, auth: dict) -> dict:
         """Each prepared write is sent once: warm-up, saturation and half rate get their own."""
