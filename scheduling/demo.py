@@ -136,12 +136,9 @@ def seed(*, staff: dict, stdout) -> None:
     stdout.write(f"scheduling: {created} demo appointments around today.")
 
 
-def _setup(staff: dict) -> Location:
-    location, _ = Location.objects.get_or_create(
-        name="Main clinic", defaults={"address": "1 Facial Nerve Way, London"}
-    )
-    for name, kind in ROOMS:
-        Room.objects.get_or_create(location=location, name=name, defaults={"kind": kind})
+def ensure_appointment_types() -> dict[str, AppointmentType]:
+    """The clinic's appointment types (TYPES), created where missing, existing ones left as
+    they are; by code."""
     for code, name, minutes, per_booking, buffer, roles, kind, toxin, colour, plan in TYPES:
         AppointmentType.objects.get_or_create(
             code=code,
@@ -157,6 +154,16 @@ def _setup(staff: dict) -> Location:
                 "follow_up_plan": plan,
             },
         )
+    return {t.code: t for t in AppointmentType.objects.filter(code__in=[row[0] for row in TYPES])}
+
+
+def _setup(staff: dict) -> Location:
+    location, _ = Location.objects.get_or_create(
+        name="Main clinic", defaults={"address": "1 Facial Nerve Way, London"}
+    )
+    for name, kind in ROOMS:
+        Room.objects.get_or_create(location=location, name=name, defaults={"kind": kind})
+    ensure_appointment_types()
     for username, (role, colour, week) in PROVIDERS.items():
         user = staff.get(username)
         if user is None:

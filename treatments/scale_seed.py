@@ -55,11 +55,10 @@ from patients.models import MessagingConsent, Patient
 from patients.names import STREETS, TOWNS, random_person
 from patients.services import mrn_for
 from scheduling import clock
-from scheduling.demo import TYPES as DEMO_TYPES
+from scheduling.demo import ensure_appointment_types
 from scheduling.models import (
     Appointment,
     AppointmentEvent,
-    AppointmentType,
     Location,
     Message,
     Provider,
@@ -637,22 +636,7 @@ class ScaleSeed:
         self.lots = self._lot_register()
 
     def _appointment_types(self) -> None:
-        for code, name, minutes, per_booking, buffer, roles, kind, toxin, colour, plan in DEMO_TYPES:
-            AppointmentType.objects.get_or_create(
-                code=code,
-                defaults={
-                    "name": name,
-                    "duration_minutes": minutes,
-                    "duration_set_per_booking": per_booking,
-                    "buffer_after_minutes": buffer,
-                    "provider_roles": roles,
-                    "room_kind": kind,
-                    "is_toxin": toxin,
-                    "colour": colour,
-                    "follow_up_plan": plan,
-                },
-            )
-        self.types = {t.code: t for t in AppointmentType.objects.filter(code__in=[t[0] for t in DEMO_TYPES])}
+        self.types = ensure_appointment_types()
 
     def _lot_register(self) -> dict:
         """Per product, a lot received every LOT_EVERY_DAYS days over the whole history."""
