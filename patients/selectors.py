@@ -135,8 +135,9 @@ def consent_address(*, patient: Patient, channel: str) -> str:
     return ""
 
 
-def _applies(row: MessagingConsent | None, address: str) -> bool:
-    return row is not None and row.granted and bool(address) and row.address.lower() == address.lower()
+def _applies(granted: bool | None, given_for: str | None, address: str) -> bool:
+    """The rule: the newest decision is a grant, given for the address messages go to now."""
+    return bool(granted) and bool(address) and (given_for or "").lower() == address.lower()
 
 
 def consent_current(*, patient: Patient, channel: str, purpose: str) -> bool:
@@ -156,7 +157,7 @@ def consent_current(*, patient: Patient, channel: str, purpose: str) -> bool:
         .order_by("-recorded_at", "-id")
         .first()
     )
-    return _applies(newest, address)
+    return newest is not None and _applies(newest.granted, newest.address, address)
 
 
 def consent_newest(*, patient: str, channel: str, purpose: str) -> dict[str, Subquery]:
@@ -178,10 +179,7 @@ def consent_newest(*, patient: str, channel: str, purpose: str) -> dict[str, Sub
 
 def consent_applies(*, patient: Patient, channel: str, granted: bool | None, address: str | None) -> bool:
     """``consent_current``'s rule for a decision read with ``consent_newest``."""
-    if not patient.is_active or granted is None:
-        return False
-    decision = MessagingConsent(granted=granted, address=address or "")
-    return _applies(decision, consent_address(patient=patient, channel=channel))
+    return patient.is_active and _applies(granted, address, consent_address(patient=patient, channel=channel))
 
 
 @dataclass(frozen=True)
@@ -193,7 +191,7 @@ class ConsentState:
 
     @property
     def granted(self) -> bool:
-        return _applies(self.latest, self.address)
+        return self.latest is not None and _applies(self.latest.granted, self.latest.address, self.address)
 
     @property
     def state(self) -> str:
