@@ -7,6 +7,7 @@ from clinic.validators import validate_clinic_year
 from patients.models import Patient
 
 from .models import Appointment, AppointmentType, Provider, Room
+from .selectors import choices_of
 from .services import CANCELLED_BY, CORRECTIONS, MAX_BOOKED_MINUTES, MIN_BOOKED_MINUTES
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -46,7 +47,7 @@ class BookingForm(forms.Form):
     provider = ProviderChoiceField(queryset=_providers(), label="With")
     start = _start_field()
     room = forms.ModelChoiceField(
-        queryset=Room.objects.filter(is_active=True).select_related("location"),
+        queryset=choices_of(Room).filter(is_active=True),
         required=False,
         empty_label="Any free room",
     )
@@ -112,7 +113,7 @@ class RescheduleForm(forms.Form):
     provider = ProviderChoiceField(queryset=_providers(), required=False, empty_label="Same provider")
     room = forms.ModelChoiceField(
         # A room's label names its location: one query for all of them, not one per room.
-        queryset=Room.objects.filter(is_active=True).select_related("location"),
+        queryset=choices_of(Room).filter(is_active=True),
         required=False,
         empty_label="Any free room",
     )

@@ -8,7 +8,6 @@ from django.contrib.auth import get_user_model
 from clinic.api import serializers
 from patients.models import Patient
 from scheduling.models import Appointment
-from scheduling.selectors import choices_of
 
 from . import instruments, selectors
 from .models import (
@@ -84,7 +83,7 @@ class EncounterDetailSerializer(serializers.ModelSerializer):
         help_text="Who saw the patient; defaults to the requesting user.",
     )
     appointment = serializers.PrimaryKeyRelatedField(
-        source="encounter.appointment", queryset=choices_of(Appointment), required=False, allow_null=True
+        source="encounter.appointment", queryset=Appointment.objects.all(), required=False, allow_null=True
     )
     plan_stage = serializers.PrimaryKeyRelatedField(
         source="encounter.plan_stage", queryset=PlanStage.objects.all(), required=False, allow_null=True
