@@ -48,3 +48,13 @@ def test_bench_reminders_refuses_a_database_with_real_reminders_waiting(settings
         call_command(
             "bench_reminders", "--messages", "10", "--i-know-this-is-not-production", stdout=io.StringIO()
         )
+
+
+def test_explain_hot_queries_says_what_is_missing_on_a_database_too_small():
+    from clinic.roles import Role
+    from treatments.scale_seed import STAFF_PREFIX
+
+    for role in (Role.FRONT_DESK, Role.SURGEON):
+        UserFactory(username=f"{STAFF_PREFIX}{role}.1", roles=[role])
+    with pytest.raises(CommandError, match="Too few seeded patients"):
+        call_command("explain_hot_queries", stdout=io.StringIO())

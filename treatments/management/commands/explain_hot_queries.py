@@ -72,7 +72,7 @@ class Command(BaseCommand):
 
     def _scenarios(self):
         today = clock.local_today()
-        toxin = AppointmentType.objects.get(code="toxin")
+        toxin = AppointmentType.objects.filter(code="toxin").first()
         User = get_user_model()
         desk = User.objects.filter(username__startswith=f"{STAFF_PREFIX}{Role.FRONT_DESK}").first()
         surgeon = User.objects.filter(username__startswith=f"{STAFF_PREFIX}{Role.SURGEON}").first()
@@ -84,6 +84,8 @@ class Command(BaseCommand):
             .order_by("pk")
             .first()
         )
+        if sample is None or toxin is None:
+            raise CommandError("Too few seeded patients here: run seed_scale (--size ci at least) first.")
         accented = (
             Patient.objects.filter(pk__gte=sample.pk, last_name__regex=r"[^\x00-\x7F]").order_by("pk").first()
         )
@@ -92,11 +94,19 @@ class Command(BaseCommand):
             .values("patient_id")
             .annotate(n=Count("id"))
             .order_by("-n")
-            .first()["patient_id"]
+            .first()
         )
-        toxin_patient = Encounter.objects.filter(kind="toxin", patient_id__gte=sample.pk).values_list(
-            "patient_id", flat=True
-        )[0]
+        toxin_patient = (
+            Encounter.objects.filter(kind="toxin", patient_id__gte=sample.pk)
+            .values_list("patient_id", flat=True)
+            .first()
+        )
+        if accented is None or busiest is None or toxin_patient is None:
+            raise CommandError(
+                "The seeded data lacks an accented surname, encounters or a toxin session past the "
+                "middle of the register: run seed_scale (--size ci at least) first."
+            )
+        busiest = busiest["patient_id"]
         if "testserver" not in settings.ALLOWED_HOSTS:
             settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
         desk_client, surgeon_client = Client(), Client()
