@@ -186,3 +186,13 @@ def load_chart_panels(page) -> None:
     for key in page.locator(".chart-panel").evaluate_all("(els) => els.map((el) => el.id)"):
         page.locator(f"#{key}").scroll_into_view_if_needed()
         expect(page.locator(f"#{key} .panel-loading")).to_have_count(0)
+
+
+def wait_for_htmx(page, selector: str) -> None:
+    """Wait until htmx has wired up an element swapped in by an earlier request.
+
+    Typing into a swapped-in search box before htmx has processed it sends no search.
+    """
+    page.wait_for_function(
+        "(selector) => document.querySelector(selector)?.['htmx-internal-data']?.initHash", arg=selector
+    )

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from scheduling.models import Appointment, Message
 from scheduling.reminders import services as reminders
-from tests.browser.conftest import assert_accessible, login, screenshot
+from tests.browser.conftest import assert_accessible, login, screenshot, wait_for_htmx
 from tests.factories import PatientFactory
 from tests.scheduling.messaging_helpers import grant_all
 
@@ -31,8 +31,7 @@ def test_front_desk_books_the_next_free_consultation_for_a_misspelt_patient(page
     first_slot = page.locator(".slot-list a").first
     first_slot.click()
     dialog = page.get_by_role("dialog")
-    # Typing before htmx has wired the swapped-in search box up would send no search.
-    page.wait_for_function("() => document.querySelector('#book-q')?.['htmx-internal-data']?.initHash")
+    wait_for_htmx(page, "#book-q")
     dialog.get_by_label("Find a patient").fill("Galagher")
     dialog.get_by_role("radio", name="Siobhan Gallagher").check()
     screenshot(page, "booking-dialog", full_page=False)
@@ -62,6 +61,7 @@ def test_front_desk_registers_a_new_patient_in_the_booking_dialog_and_books(page
     page.get_by_role("button", name="Find").click()
     page.locator(".slot-list a").first.click()
     dialog = page.get_by_role("dialog")
+    wait_for_htmx(page, "#book-q")
     dialog.get_by_label("Find a patient").fill("Cathal Farrell")
     dialog.get_by_text("No patient matches").wait_for()
     dialog.get_by_text("Register a new patient", exact=True).click()
