@@ -6,7 +6,8 @@ the page needs no positioning styles and reads as a table to screen readers.
 
 The day view pages its provider columns (``settings.SCHEDULE_DAY_COLUMNS`` at a time): a clinic
 group has hundreds of providers working on one day, and a page reads the appointments, hours and
-time off of its own providers only, so its cost does not grow with the group.
+time off of its own providers only, so its cost does not grow with the group. The room view
+pages its rooms the same way.
 """
 
 from bisect import bisect_right
@@ -246,31 +247,47 @@ def _cancelled(appointments: list[Appointment]) -> list[Appointment]:
     return [a for a in appointments if a.status == Appointment.Status.CANCELLED]
 
 
-def room_day(*, day: date, location: Location | None = None) -> Grid:
-    """The room view: a column per active room; rooms have no working hours, only time off."""
+@dataclass
+class RoomDay:
+    """One page of the room view: ``page`` pages the ids of the active rooms in location and
+    name order."""
+
+    grid: Grid
+    page: Page
+
+
+def room_day(*, day: date, location: Location | None = None, page: int | str | None = 1) -> RoomDay:
+    """The room view: a column per active room; rooms have no working hours, only time off.
+
+    Rooms come ``settings.SCHEDULE_DAY_COLUMNS`` at a time, as the day view's providers do (a
+    page number out of range shows the last page, one that is not a number the first); a page
+    reads the appointments and time off of its own rooms only.
+    """
     day_start, day_end = clock.day_bounds(day)
-    rooms = Room.objects.filter(is_active=True).select_related("location")
+    rooms = Room.objects.filter(is_active=True)
     if location is not None:
         rooms = rooms.filter(location=location)
-    rooms = list(rooms)
+    paged = Paginator(list(rooms.values_list("pk", flat=True)), settings.SCHEDULE_DAY_COLUMNS).get_page(page)
+    room_ids = list(paged.object_list)
+    by_id = Room.objects.select_related("location").in_bulk(room_ids)
     appointments = [
         a
         for a in appointments_listed(appointments_between(start=day_start, end=day_end)).filter(
-            starts_at__gte=day_start, room__in=rooms
+            starts_at__gte=day_start, room_id__in=room_ids
         )
         if a.status in SHOWN
     ]
-    away = _away(Q(room__in=rooms), day_start, day_end, key="room_id")
+    away = _away(Q(room_id__in=room_ids), day_start, day_end, key="room_id")
     rows = _rows(*_bounds([], appointments))
     starts = _starts(day, rows)
     by_room = _grouped(appointments, "room_id")
     now = timezone.now()
     columns = []
-    for room in rooms:
+    for room in (by_id[pk] for pk in room_ids):
         column = Column(label=room.name, day=day, room=room)
         _fill(column, starts, appointments=by_room[room.pk], blocks=None, away=away[room.pk], now=now)
         columns.append(column)
-    return Grid(rows, columns)
+    return RoomDay(Grid(rows, columns), paged)
 
 
 def provider_week(*, provider: Provider, monday: date) -> Grid:

@@ -104,46 +104,65 @@ def day(request):
     the_day = _day(request)
     location = _location(request)
     shown = calendar.provider_day(day=the_day, location=location, page=request.GET.get("page", "")[:6])
-    page = shown.page
     start, end = clock.day_bounds(the_day)
-    place = location and location.pk
-
-    def page_url(number: int) -> str:
-        return _day_url(the_day, location=place, page=number if number > 1 else None)
-
-    paged = page.has_other_pages()
-    first, last, total = page.start_index(), page.end_index(), page.paginator.count
-    # "Providers 13 to 24" (with an en dash) or "Provider 25", of how many work that day.
-    columns = f"Provider {first}" if first == last else f"Providers {first}\u2013{last}"
     context = {
         "grid": shown.grid,
         "cancelled": shown.cancelled,
         "offers": selectors.waitlist_open_offers(start=start, end=end, scope=shown.scope),
         "mode": "providers",
-        "page": page if paged else None,
-        "page_columns": columns,
-        "caption": f"{columns} of {total} by quarter hour" if paged else "Providers by quarter hour",
-        "previous_page_url": page_url(page.previous_page_number()) if page.has_previous() else "",
-        "next_page_url": page_url(page.next_page_number()) if page.has_next() else "",
-        **_nav(the_day, location, "scheduling:day", page=page.number if page.number > 1 else None),
+        **_column_pager(shown.page, "provider", the_day, location, "scheduling:day"),
+        **_nav(the_day, location, "scheduling:day", page=_page_param(shown.page)),
     }
     return render(request, "scheduling/day.html", context)
 
 
 @capability_required(BOOK)
 def rooms(request):
+    """One column per active room, paged like the day view's providers (``?page=``)."""
     the_day = _day(request)
     location = _location(request)
+    shown = calendar.room_day(day=the_day, location=location, page=request.GET.get("page", "")[:6])
     context = {
-        "grid": calendar.room_day(day=the_day, location=location),
+        "grid": shown.grid,
         "mode": "rooms",
-        "caption": "Rooms by quarter hour",
+        **_column_pager(shown.page, "room", the_day, location, "scheduling:rooms"),
+        **_nav(the_day, location, "scheduling:rooms", page=_page_param(shown.page)),
     }
-    return render(request, "scheduling/day.html", {**context, **_nav(the_day, location, "scheduling:rooms")})
+    return render(request, "scheduling/day.html", context)
+
+
+def _page_param(page) -> int | None:
+    """``?page=`` for links that keep the page: left out on the first."""
+    return page.number if page.number > 1 else None
+
+
+def _column_pager(page, noun: str, the_day: date, location, name: str) -> dict:
+    """The pager over a calendar's columns and the grid's caption, for the template: no pager
+    when one page holds them all.
+
+    ``page_columns`` reads "Providers 13–24" (with an en dash) or "Room 25".
+    """
+    if not page.has_other_pages():
+        return {"page": None, "column_noun": noun, "caption": f"{noun.capitalize()}s by quarter hour"}
+    place = location and location.pk
+
+    def page_url(number: int) -> str:
+        return _day_url(the_day, name, location=place, page=number if number > 1 else None)
+
+    first, last = page.start_index(), page.end_index()
+    columns = f"{noun.capitalize()} {first}" if first == last else f"{noun.capitalize()}s {first}\u2013{last}"
+    return {
+        "page": page,
+        "page_columns": columns,
+        "column_noun": noun,
+        "caption": f"{columns} of {page.paginator.count} by quarter hour",
+        "previous_page_url": page_url(page.previous_page_number()) if page.has_previous() else "",
+        "next_page_url": page_url(page.next_page_number()) if page.has_next() else "",
+    }
 
 
 def _nav(the_day: date, location, name: str, **params) -> dict:
-    """The date and location pickers' links; ``params`` (the providers' page) are kept."""
+    """The date and location pickers' links; ``params`` (the columns' page) are kept."""
     place = location and location.pk
     return {
         "day": the_day,

@@ -279,3 +279,77 @@ def test_the_week_and_room_views_share_the_grid(named, desk):
     assert f'data-room="{named.consultation_room.pk}"' in rooms
     assert f"&amp;room={named.consultation_room.pk}" in rooms
     assert "· Sam Adams" in rooms  # the room view names the provider
+
+
+# --- the room view, paged the same way --------------------------------------------------------
+
+
+def room_columns(html: str) -> list[str]:
+    """The rooms heading the room view's columns, left to right."""
+    return re.findall(r'<th scope="col">\s*([^<]+?)\s*</th>', html)
+
+
+def room_pager(html: str) -> str:
+    found = re.search(r'<nav class="pager[^"]*" aria-label="Room columns">(.*?)</nav>', html, re.S)
+    return found.group(1) if found else ""
+
+
+def rooms_html(desk, **params) -> str:
+    response = desk.get("/schedule/rooms/", {**DAY, **params})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_rooms_come_a_page_at_a_time_in_name_order(named, desk, two_per_page):
+    first = rooms_html(desk)
+    assert room_columns(first) == ["Consult 1", "Procedure 1"]
+    nav = room_pager(first)
+    assert f"Rooms 1{DASH}2 of 4" in nav
+    assert 'href="/schedule/rooms/?date=2027-03-02&amp;page=2">Next rooms' in nav
+    assert "Previous rooms" not in nav
+    assert f"Rooms 1{DASH}2 of 4 by quarter hour." in first
+
+    second = rooms_html(desk, page=2)
+    assert room_columns(second) == ["Theatre", "Therapy 1"]
+    assert 'href="/schedule/rooms/?date=2027-03-02"><span aria-hidden="true">←</span> Previous rooms' in (
+        room_pager(second)
+    )
+    # The day links keep the page; a page out of range shows the last.
+    assert 'href="/schedule/rooms/?date=2027-03-03&amp;page=2" rel="next"' in second
+    assert room_columns(rooms_html(desk, page=99)) == ["Theatre", "Therapy 1"]
+    assert room_columns(rooms_html(desk, page="x")) == ["Consult 1", "Procedure 1"]
+
+
+def test_a_room_page_shows_and_reads_only_its_rooms(named, desk, two_per_page):
+    consulting = PatientFactory(first_name="Cora", last_name="Consulted")
+    in_therapy = PatientFactory(first_name="Tess", last_name="Therapied")
+    book(named, named.surgeon, 10, patient=consulting)  # in Consult 1, on the first page
+    book(named, named.therapist, 10, patient=in_therapy)  # in Therapy 1, on the second
+    first = rooms_html(desk)
+    assert consulting.display_name in first and in_therapy.display_name not in first
+    with CaptureQueriesContext(connection) as ctx:
+        second = rooms_html(desk, page=2)
+    assert in_therapy.display_name in second and consulting.display_name not in second
+    grid_query = next(
+        q["sql"]
+        for q in ctx.captured_queries
+        if 'FROM "scheduling_appointment"' in q["sql"] and '"patients_patient"' in q["sql"]
+    )
+    assert f'"room_id" IN ({named.theatre.pk}, {named.therapy_room.pk})' in grid_query
+
+
+def test_room_view_queries_do_not_grow_with_the_number_of_rooms(named, desk):
+    location = named.consultation_room.location
+    few = count_queries(lambda: desk.get("/schedule/rooms/", DAY))
+    for i in range(26):
+        AppointmentFactory(
+            provider=provider_for("therapist", f"extra{i}", location=location),
+            room=RoomFactory(location=location, name=f"Extra {i:02}", kind="therapy"),
+            appointment_type=named.therapy,
+            starts_at=local(2027, 3, 2, 9 + i % 8),
+        )
+    many = count_queries(lambda: desk.get("/schedule/rooms/", DAY))
+    third_page = count_queries(lambda: desk.get("/schedule/rooms/", {**DAY, "page": 3}))
+    assert few == many == third_page
+    html = rooms_html(desk)
+    assert len(room_columns(html)) == 12 and f"Rooms 1{DASH}12 of 30" in room_pager(html)
