@@ -75,8 +75,10 @@ class ProviderDay:
     ``page`` pages the ids of every provider with a column that day, in name order;
     ``scope`` selects the appointments and waitlist offers that belong on this page (a filter
     on ``provider`` and ``room``, for both models): those of its providers, and on the first
-    page also those of providers with no column that day (someone not working whose
-    appointments were all cancelled), so that every cancellation is listed on some page.
+    page also those of every provider with no column that day (someone not working whose
+    appointments were all cancelled, or an offer of a slot whose provider has since stopped
+    working that day), so that every cancellation and every open offer is listed on exactly one
+    page.
     With a location, only what happens in its rooms.
     """
 
@@ -199,22 +201,28 @@ def provider_day(*, day: date, location: Location | None = None, page: int | str
     found = list(
         Provider.objects.filter(works | listed).annotate(column=works | booked).values_list("pk", "column")
     )
-    paged = Paginator([pk for pk, column in found if column], settings.SCHEDULE_DAY_COLUMNS).get_page(page)
+    column_ids = [pk for pk, column in found if column]
+    paged = Paginator(column_ids, settings.SCHEDULE_DAY_COLUMNS).get_page(page)
     provider_ids = list(paged.object_list)
-    # Whose cancellations and waitlist offers this page lists (see ProviderDay).
+    # What belongs on this page (see ProviderDay): the first page also takes everyone without a
+    # column, whether or not anything of theirs is booked that day (an open offer may be).
+    scope = Q(provider_id__in=provider_ids)
+    if paged.number == 1:
+        scope |= ~Q(provider_id__in=column_ids)
+    # The same for that day's appointments, as a list the (provider, starts_at) index can use:
+    # every provider with an appointment that day is in found.
     listed_ids = (
         provider_ids + [pk for pk, column in found if not column] if paged.number == 1 else provider_ids
     )
-    scope = Q(provider_id__in=listed_ids)
-    if location is not None:
-        scope &= Q(room__location=location)
+    place = Q(room__location=location) if location is not None else Q()
+    scope &= place
     by_id = Provider.objects.select_related("user").in_bulk(listed_ids)
     # What the grid and the cancelled list show of an appointment, nothing more; its provider is
     # one of those just read.
     appointments = list(
         appointments_listed(Appointment.objects.select_related("patient", "appointment_type", "room"))
         .defer(*UNSHOWN_FIELDS)
-        .filter(scope, starts_at__gte=day_start, starts_at__lt=day_end)
+        .filter(place, provider_id__in=listed_ids, starts_at__gte=day_start, starts_at__lt=day_end)
     )
     for appointment in appointments:
         appointment.provider = by_id[appointment.provider_id]

@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from scheduling.models import Appointment, WorkingHours
-from scheduling.services import appointment_book, appointment_cancel, waitlist_add
+from scheduling.services import appointment_book, appointment_cancel, appointment_reschedule, waitlist_add
 from tests.factories import AppointmentFactory, PatientFactory, RoomFactory
 from tests.scheduling.conftest import count_queries, local, provider_for
 
@@ -184,6 +184,24 @@ def test_waitlist_matches_are_those_of_the_pages_providers(named, desk, two_per_
     assert "Waitlist matches" not in day_html(desk)
     second = day_html(desk, page=2)
     assert "Waitlist matches" in second and f"Book for {waiting.display_name}" in second
+
+
+def test_an_offer_of_someone_without_a_column_is_on_the_first_page_only(
+    named, desk, settings, front_desk_user
+):
+    """A slot freed by a move whose provider then stopped working that day: nothing of theirs is
+    booked then, so they have no column, and the open offer still shows on exactly one page."""
+    settings.SCHEDULE_DAY_COLUMNS = 1
+    waiting = PatientFactory(first_name="Wanda", last_name="Waiting")
+    waitlist_add(patient=waiting, appointment_type=named.consultation, actor=front_desk_user)
+    moved = book(named, named.surgeon, 11)
+    appointment_reschedule(appointment=moved, starts_at=local(2027, 3, 3, 11), actor=front_desk_user)
+    WorkingHours.objects.filter(provider=named.surgeon, weekday=1).delete()  # Tuesdays off now
+
+    first, second = day_html(desk), day_html(desk, page=2)
+    assert columns(first) == [named.injector.pk] and columns(second) == [named.therapist.pk]
+    assert f"Book for {waiting.display_name}" in first and "with Sam Adams" in first
+    assert "Waitlist matches" not in second
 
 
 def test_rows_follow_the_pages_providers(named, desk, two_per_page):
