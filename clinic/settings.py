@@ -171,7 +171,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # address, on the login page and the API token endpoint (both go through authenticate()).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's model backend, reading a user's permissions in one query (clinic/backends.py).
+    "clinic.backends.ModelBackend",
 ]
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
