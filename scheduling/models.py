@@ -548,6 +548,7 @@ class Message(models.Model):
             # The message log per patient and overall, newest first; the failures view.
             models.Index(fields=["patient", "-due_at"], name="scheduling_message_patient"),
             models.Index(fields=["status", "-due_at"], name="scheduling_message_status"),
+            models.Index(fields=["-due_at", "-id"], name="scheduling_message_time"),
             models.Index(fields=["appointment"], name="scheduling_message_appt"),
             models.Index(fields=["recall"], name="scheduling_message_recall"),
         ]

@@ -9,7 +9,7 @@ Access (capabilities, see clinic.roles):
 
 import django_filters
 from django import forms
-from django.db.models import Count, Prefetch
+from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -20,6 +20,7 @@ from rest_framework.routers import DefaultRouter
 from clinic.audit import audit_record
 from clinic.errors import Invalid
 from clinic.permissions import is_staff_member, require
+from clinic.queries import related_count
 
 from . import selectors, serializers, services
 from .exceptions import RecordSigned
@@ -242,7 +243,7 @@ class EncounterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     filterset_class = EncounterListFilter
     queryset = (
         Encounter.objects.select_related("clinician")
-        .annotate(addendum_count=Count("addenda"))
+        .annotate(addendum_count=related_count(Addendum.objects, to="encounter"))
         .order_by("-occurred_at", "-id")
     )
 
@@ -404,9 +405,9 @@ class ToxinLotViewSet(
     action_permissions = {"patients": ("clinic.view_clinical",)}
     serializer_class = serializers.ToxinLotSerializer
     filterset_class = ToxinLotFilter
-    queryset = ToxinLot.objects.annotate(session_count=Count("sessions")).order_by(
-        "product", "expiry_date", "lot_number"
-    )
+    queryset = ToxinLot.objects.annotate(
+        session_count=related_count(ToxinSession.objects, to="lot")
+    ).order_by("product", "expiry_date", "lot_number")
     ordering_fields = ["expiry_date", "lot_number"]
 
     def create(self, request, *args, **kwargs):

@@ -147,6 +147,8 @@ class TreatmentPlan(models.Model):
         indexes = [
             # The chart's "current plan" and the plan list per patient.
             models.Index(fields=["patient", "status"], name="treatments_plan_patient_status"),
+            # Every plan, newest first (the API's list).
+            models.Index(fields=["-created_at", "-id"], name="treatments_plan_time"),
         ]
 
     def __str__(self) -> str:
@@ -253,6 +255,8 @@ class Encounter(models.Model):
             models.Index(fields=["patient", "kind", "-occurred_at"], name="treatments_enc_patient_kind"),
             # A clinician's unsigned drafts.
             models.Index(fields=["clinician", "status"], name="treatments_enc_clin_status"),
+            # Every encounter, newest first (the API's lists of encounters and of each kind).
+            models.Index(fields=["-occurred_at", "-id"], name="treatments_enc_time"),
         ]
 
     def __str__(self) -> str:
@@ -846,6 +850,8 @@ class Assessment(models.Model):
         indexes = [
             # The grading trend: a patient's assessments of one instrument over time.
             models.Index(fields=["patient", "instrument", "assessed_at"], name="treatments_assess_trend"),
+            # Every assessment, newest first (the API's list).
+            models.Index(fields=["-assessed_at", "-id"], name="treatments_assess_time"),
         ]
 
     def __str__(self) -> str:

@@ -10,10 +10,13 @@ from decimal import Decimal
 from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.utils import timezone
 
+from clinic.queries import related_count
+
 from . import instruments
 from .common import format_units, local_date
 from .models import (
     MUSCLE_ORDER,
+    Addendum,
     Assessment,
     Consultation,
     Encounter,
@@ -38,7 +41,7 @@ def encounters_for_patient(*, patient_id: int) -> QuerySet[Encounter]:
     return (
         Encounter.objects.filter(patient_id=patient_id)
         .select_related("clinician")
-        .annotate(addendum_count=Count("addenda"))
+        .annotate(addendum_count=related_count(Addendum.objects, to="encounter"))
         .order_by("-occurred_at", "-id")
     )
 
@@ -278,7 +281,9 @@ def usable_lots(*, on_date: date | None = None, product: str | None = None) -> Q
 
 
 def lots_with_usage() -> QuerySet[ToxinLot]:
-    return ToxinLot.objects.annotate(session_count=Count("sessions")).order_by("-expiry_date", "lot_number")
+    return ToxinLot.objects.annotate(session_count=related_count(ToxinSession.objects, to="lot")).order_by(
+        "-expiry_date", "lot_number"
+    )
 
 
 def lot_recipients(*, lot: ToxinLot) -> list[dict]:

@@ -11,8 +11,7 @@ from django.contrib.auth import get_user_model, logout
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse
@@ -24,6 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.errors import Invalid
 from clinic.lockout import lockout_response
+from clinic.queries import related_count
 from clinic.views import capability_required
 
 from . import services
@@ -225,19 +225,15 @@ def security(request):
 
 @capability_required("clinic.manage_staff")
 def staff_list(request):
-    tokens = (
-        StaticToken.objects.filter(device__user=OuterRef("pk"), device__confirmed=True)
-        .values("device__user")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
     staff = (
         get_user_model()
         .objects.filter(is_active=True)
         .prefetch_related("groups")
         .annotate(
             mfa_enrolled=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)),
-            recovery_left=Coalesce(Subquery(tokens, output_field=IntegerField()), Value(0)),
+            recovery_left=related_count(
+                StaticToken.objects.filter(device__confirmed=True), to="device__user"
+            ),
         )
         .order_by("last_name", "first_name", "username")
     )

@@ -2,8 +2,9 @@
 
 from datetime import date
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+
+from clinic.queries import related_count
 
 from ..models import Message, Recall, RecallContact
 
@@ -57,20 +58,13 @@ def recall_worklist(
 ) -> QuerySet[Recall]:
     """Recalls with what the front desk needs on one row, in a fixed number of queries."""
     last_contact = RecallContact.objects.filter(recall=OuterRef("pk")).order_by("-at", "-id")
-    sent = (
-        Message.objects.filter(recall=OuterRef("pk"), status=Message.Status.SENT)
-        .order_by()
-        .values("recall")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
     qs = Recall.objects.select_related(
         "patient", "appointment_type", "preferred_provider__user", "booked_appointment"
     ).annotate(
         last_contact_at=Subquery(last_contact.values("at")[:1]),
         last_contact_method=Subquery(last_contact.values("method")[:1]),
         last_contact_outcome=Subquery(last_contact.values("outcome")[:1]),
-        messages_sent=Coalesce(Subquery(sent, output_field=IntegerField()), 0),
+        messages_sent=related_count(Message.objects.filter(status=Message.Status.SENT), to="recall"),
     )
     if bucket:
         qs = qs.filter(bucket_filter(bucket, today))

@@ -33,6 +33,7 @@ from tests.factories import (
     RoomFactory,
     UserFactory,
 )
+from treatments.models import Addendum, Consultation, Encounter
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="query plans are PostgreSQL's (the deployment database)"
@@ -43,6 +44,7 @@ PATIENTS = 20_000
 PROVIDERS = 12
 APPOINTMENTS = 10_000  # six months of a clinic with twelve providers
 RECALLS = 12_000  # most of them long done
+ENCOUNTERS = 15_000
 
 FIRST_NAMES = ["John", "Joan", "Mary", "Peter", "Sarah", "David", "Emma", "James", "Olivia", "Thomas",
                "Sophie", "Daniel", "Grace", "William", "Chloe", "Samuel", "Lucy", "Henry", "Amelia",
@@ -79,10 +81,11 @@ def _timestamp(moment: datetime) -> str:
 def insert_rows(model: type[Model], *, template: Model, vary: dict[str, str], source: str) -> None:
     """One INSERT ... SELECT ... FROM ``source``: the columns in ``vary`` are SQL expressions
     (of ``i`` from generate_series, or of the source's columns); every other column takes the
-    value ``template`` would be saved with. Then what autovacuum would soon do."""
+    value ``template`` would be saved with, and the primary key its default unless it is in
+    ``vary`` (a one-to-one primary key). Then what autovacuum would soon do."""
     columns, values, params = [], [], []
     for f in model._meta.concrete_fields:
-        if f.primary_key:
+        if f.primary_key and f.attname not in vary:
             continue
         columns.append(connection.ops.quote_name(f.column))
         if f.attname in vary:
@@ -223,6 +226,44 @@ def add_recalls(patients: tuple[int, int]) -> None:
             "due_at": "r.due_date::timestamptz",
             "dedupe_key": "'plan:recall:' || r.id",
         },
+    )
+
+
+def add_consultations(patients: tuple[int, int], clinician) -> None:
+    """Five years of signed consultations across the patients, an addendum on one in ten
+    (written as drafts, then signed: a signed encounter's parts are read-only)."""
+    first, last = patients
+    insert_rows(
+        Encounter,
+        template=Encounter(
+            patient_id=first,
+            kind=Encounter.Kind.CONSULTATION,
+            clinician=clinician,
+            occurred_at=timezone.now(),
+        ),
+        source=series(ENCOUNTERS),
+        vary={
+            "patient_id": f"{first} + i % {last - first + 1}",
+            "occurred_at": "now() - i * interval '3 hours'",
+        },
+    )
+    insert_rows(
+        Consultation,
+        template=Consultation(examination="Synkinesis of the chin on smiling"),
+        source="treatments_encounter AS e",
+        vary={"encounter_id": "e.id"},
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE treatments_encounter SET status = 'signed', signed_at = occurred_at, signed_by_id = %s",
+            [clinician.pk],
+        )
+        cursor.execute("ANALYZE treatments_encounter")
+    insert_rows(
+        Addendum,
+        template=Addendum(author=clinician, text="Photographs added"),
+        source="treatments_encounter AS e WHERE e.id %% 10 = 0",
+        vary={"encounter_id": "e.id", "at": "e.occurred_at + interval '1 day'"},
     )
 
 
@@ -369,4 +410,31 @@ def test_recall_worklist_reads_open_recalls_by_due_date(db):
                 also=("scheduling_recallcontact", "scheduling_message"),
             )
         ]
+    assert problems == [], "\n\n".join(problems)
+
+
+# The whole-register lists, newest first: an ordered walk of a time index that stops after a
+# page, not a sort of every row (a consultation reads its encounter by the encounter's index;
+# the addendum count is probed per row of the page).
+NEWEST_FIRST = {
+    "/api/v1/encounters/": ("treatments_encounter", "treatments_enc_time"),
+    "/api/v1/consultations/": ("treatments_encounter", "treatments_enc_time"),
+    "/api/v1/messages/": ("scheduling_message", "scheduling_message_time"),
+}
+
+
+def test_clinical_lists_and_the_message_log_read_newest_first(db):
+    patients = add_patients(1_000)
+    add_recalls(patients)  # a sent reminder for each recall
+    client = _login(Role.SURGEON)
+    add_consultations(patients, UserFactory(username="plans-clinician", roles=[Role.SURGEON]))
+    problems = []
+    for path, (table, index) in NEWEST_FIRST.items():
+        plans = plans_of(client, path, table)
+        problems += [
+            f"{path}: {p}"
+            for p in plan_problems(plans, table, index, also=("treatments_addendum",), counts_scan=True)
+        ]
+        # Sorting every row to keep a page's worth is what the index is for.
+        problems += [f"{path} sorts the whole table:\n{plan}" for sql, plan in plans if "Sort" in plan]
     assert problems == [], "\n\n".join(problems)
