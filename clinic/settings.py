@@ -146,10 +146,18 @@ if IS_POSTGRES:
     # of four, planning is 1 ms and the plans of the hot queries are the same or better
     # (docs/performance.md, "Planning time"). 0 leaves the server's setting.
     join_limit = env.int("DATABASE_JOIN_COLLAPSE_LIMIT", default=4)
-    if join_limit:
+    session = [f"-c join_collapse_limit={join_limit}"] if join_limit else []
+    # JIT compilation of queries (PostgreSQL 12+, on by default) starts once a plan's cost
+    # estimate passes jit_above_cost, and big estimates are common for a short query over big
+    # tables: the dashboard's recall conversion spent 3 of its 3.6 s compiling at a million
+    # patients. An interactive application gains nothing from it; DATABASE_JIT=1 leaves the
+    # server's setting.
+    if not env.bool("DATABASE_JIT", default=False):
+        session.append("-c jit=off")
+    if session:
         # Added to any options DATABASE_URL gave (?options=...), not in their place.
         given = DATABASES["default"]["OPTIONS"].get("options", "")
-        DATABASES["default"]["OPTIONS"]["options"] = f"{given} -c join_collapse_limit={join_limit}".strip()
+        DATABASES["default"]["OPTIONS"]["options"] = " ".join([given, *session]).strip()
     # Behind pgbouncer in transaction mode a cursor cannot outlive its transaction: Django's
     # .iterator() must then fetch through client-side cursors.
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(

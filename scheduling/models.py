@@ -551,6 +551,13 @@ class Message(models.Model):
             models.Index(fields=["-due_at", "-id"], name="scheduling_message_time"),
             models.Index(fields=["appointment"], name="scheduling_message_appt"),
             models.Index(fields=["recall"], name="scheduling_message_recall"),
+            # The dashboard's recall conversion: the recalls messaged in a period (index-only).
+            models.Index(
+                fields=["sent_at"],
+                name="scheduling_message_recall_sent",
+                condition=Q(status="sent", recall__isnull=False),
+                include=["recall"],
+            ),
         ]
 
     def __str__(self) -> str:

@@ -146,19 +146,23 @@ def utilisation(start: date, end: date) -> tuple[list[dict], list[dict]]:
 def recall_conversion(start: date, end: date) -> dict:
     """Recalls first messaged in the period, and how many were booked within four weeks of it."""
     lo, hi = _bounds(start, end)
+    sent = Message.objects.filter(status=Message.Status.SENT)
+    # The first message of each recall with a message sent in the period (a partial index on
+    # sent_at finds those), kept when the first is in the period too. Grouping every recall
+    # with every message instead took 3.4 s at a million patients.
     recalls = (
-        Recall.objects.annotate(
-            first_sent=Min("messages__sent_at", filter=Q(messages__status=Message.Status.SENT))
-        )
-        .filter(first_sent__gte=lo, first_sent__lt=hi)
-        .values("kind", "first_sent", "booked_appointment__created_at")
+        sent.filter(recall_id__in=sent.filter(sent_at__gte=lo, sent_at__lt=hi).values("recall_id"))
+        .values("recall_id", "recall__kind", "recall__booked_appointment__created_at")
+        .annotate(first_sent=Min("sent_at"))
+        .filter(first_sent__gte=lo)
+        .order_by()
+        .values_list("recall__kind", "first_sent", "recall__booked_appointment__created_at", named=True)
     )
     by_kind: dict[str, dict] = {}
-    for r in recalls:
-        entry = by_kind.setdefault(r["kind"], {"sent": 0, "booked": 0})
+    for kind, first_sent, booked_at in recalls:
+        entry = by_kind.setdefault(kind, {"sent": 0, "booked": 0})
         entry["sent"] += 1
-        booked_at = r["booked_appointment__created_at"]
-        if booked_at and booked_at <= r["first_sent"] + timedelta(days=CONVERSION_DAYS):
+        if booked_at and booked_at <= first_sent + timedelta(days=CONVERSION_DAYS):
             entry["booked"] += 1
     labels = dict(Recall.Kind.choices)
     rows = [

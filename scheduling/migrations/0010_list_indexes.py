@@ -6,7 +6,6 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('patients', '0002_validators_search_indexes'),
         ('scheduling', '0009_recall_open_due'),
     ]
 

@@ -117,6 +117,38 @@ def test_recall_conversion_counts_bookings_within_four_weeks(recall_types):
     assert (recalls["sent"], recalls["booked"], recalls["rate"]) == (1, 1, 100.0)
 
 
+def test_recall_conversion_counts_a_recall_in_the_period_of_its_first_message(recall_types):
+    patient = PatientFactory()
+    today = timezone.localdate()
+    recall = recall_open(
+        patient=patient,
+        kind=Recall.Kind.REINJECTION,
+        appointment_type_code="toxin",
+        anchor_date=today - timedelta(days=150),
+        earliest_date=today - timedelta(days=66),
+        due_date=today - timedelta(days=60),
+        overdue_date=today - timedelta(days=40),
+        source="test:2",
+        label="Toxin reinjection",
+        actor=None,
+    )
+    for days_ago in (60, 5):  # first reminded before the last four weeks, then again within them
+        Message.objects.create(
+            patient=patient,
+            kind=Message.Kind.RECALL_DUE,
+            channel=Message.Channel.EMAIL,
+            purpose="recalls",
+            due_at=timezone.now() - timedelta(days=days_ago),
+            sent_at=timezone.now() - timedelta(days=days_ago),
+            status=Message.Status.SENT,
+            recall=recall,
+            dedupe_key=f"test-recall-{days_ago}",
+        )
+
+    assert clinic_dashboard(weeks=4).recalls["sent"] == 0
+    assert clinic_dashboard(weeks=12).recalls["sent"] == 1
+
+
 def test_page_draws_svg_without_inline_script_or_style(client, manager_user):
     _past(3, status=Appointment.Status.COMPLETED)
     client.force_login(manager_user)
