@@ -227,16 +227,24 @@ def my_day(request):
 
 @capability_required(BOOK)
 def arrivals(request):
-    """Today's patients still to arrive or already here, with check-in."""
+    """Today's patients still to arrive or already here, with check-in; ``?location=`` keeps to
+    one site's rooms (a clinic group's front desks work at one)."""
     today = clock.local_today()
     start, end = clock.day_bounds(today)
+    location = _location(request)
     shown = (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED, Appointment.Status.CHECKED_IN)
-    appointments = list(
-        selectors.appointment_queryset()
-        .filter(starts_at__gte=start, starts_at__lt=end, status__in=shown)
-        .order_by("starts_at", "id")
+    appointments = selectors.appointments_listed(selectors.appointment_queryset()).filter(
+        starts_at__gte=start, starts_at__lt=end, status__in=shown
     )
-    return render(request, "scheduling/arrivals.html", {"appointments": appointments, "today": today})
+    if location is not None:
+        appointments = appointments.filter(room__location=location)
+    context = {
+        "appointments": list(appointments.order_by("starts_at", "id")),
+        "today": today,
+        "location": location,
+        "locations": list(Location.objects.filter(is_active=True)),
+    }
+    return render(request, "scheduling/arrivals.html", context)
 
 
 @require_POST
@@ -251,16 +259,20 @@ def arrival_check_in(request, pk: int):
     if request.htmx:
         appointment = selectors.appointment_queryset().get(pk=pk)
         return render(request, "scheduling/_arrival_row.html", {"a": appointment, "oob_messages": True})
-    return redirect("scheduling:arrivals")
+    location = _location(request)
+    back = reverse("scheduling:arrivals")
+    return redirect(f"{back}?location={location.pk}" if location else back)
 
 
 @capability_required(BOOK)
 def print_day(request):
-    """A printable list of one day's appointments, per provider."""
+    """A printable list of one day's appointments, per provider; ``?provider=`` or
+    ``?location=`` narrows it to one provider or one site's rooms."""
     the_day = _day(request)
     start, end = clock.day_bounds(the_day)
+    location = _location(request)
     appointments = (
-        selectors.appointment_queryset()
+        selectors.appointments_listed(selectors.appointment_queryset())
         .filter(starts_at__gte=start, starts_at__lt=end)
         .exclude(status=Appointment.Status.CANCELLED)
         .order_by("provider__user__last_name", "provider_id", "starts_at")
@@ -268,7 +280,10 @@ def print_day(request):
     provider = request.GET.get("provider", "")
     if provider.isdigit() and len(provider) < 18:
         appointments = appointments.filter(provider_id=int(provider))
-    return render(request, "scheduling/print_day.html", {"day": the_day, "appointments": list(appointments)})
+    if location is not None:
+        appointments = appointments.filter(room__location=location)
+    context = {"day": the_day, "location": location, "appointments": list(appointments)}
+    return render(request, "scheduling/print_day.html", context)
 
 
 # --- one appointment -------------------------------------------------------------------------

@@ -8,8 +8,8 @@ import time_machine
 from patients.models import Patient
 from scheduling.models import Appointment, WaitlistEntry
 from scheduling.services import appointment_book, appointment_cancel, waitlist_add
-from tests.factories import AppointmentFactory, PatientFactory, UserFactory
-from tests.scheduling.conftest import local, queries_with_1_and_30
+from tests.factories import AppointmentFactory, LocationFactory, PatientFactory, RoomFactory, UserFactory
+from tests.scheduling.conftest import local, provider_for, queries_with_1_and_30
 
 pytestmark = pytest.mark.django_db
 
@@ -289,6 +289,43 @@ def test_check_in_from_todays_arrivals(clinic, desk, patient):
     assert "Checked in" in html and 'hx-swap-oob="true"' in html
     appt.refresh_from_db()
     assert appt.status == "checked_in"
+
+
+def _two_sites(clinic):
+    """A patient at the clinic's site and one at a second site, both today (1 March) at 10:00."""
+    elsewhere = LocationFactory(name="Harbour Clinic")
+    RoomFactory(location=elsewhere, name="Harbour Consult", kind="consultation")
+    far = provider_for("surgeon", "dr_far", location=elsewhere)
+    here = PatientFactory(first_name="Hannah", last_name="Here")
+    there = PatientFactory(first_name="Tom", last_name="There")
+    booked(clinic, here, local(2027, 3, 1, 10))
+    booked(clinic, there, local(2027, 3, 1, 10), provider=far)
+    return clinic.consultation_room.location, elsewhere, here, there
+
+
+def test_arrivals_keep_to_one_location(clinic, desk):
+    _, elsewhere, here, there = _two_sites(clinic)
+    everyone = desk.get("/schedule/arrivals/").content.decode()
+    assert here.display_name in everyone and there.display_name in everyone
+    assert 'name="location"' in everyone  # more than one site: the picker is offered
+    html = desk.get("/schedule/arrivals/", {"location": elsewhere.pk}).content.decode()
+    assert there.display_name in html and here.display_name not in html
+    assert "at Harbour Clinic" in html
+    # Checking in without JavaScript comes back to the same site's list.
+    appointment = Appointment.objects.get(patient=there)
+    assert f"/check-in/?location={elsewhere.pk}" in html
+    response = desk.post(f"/schedule/arrivals/{appointment.pk}/check-in/?location={elsewhere.pk}")
+    assert (
+        response.status_code == 302 and response["Location"] == f"/schedule/arrivals/?location={elsewhere.pk}"
+    )
+
+
+def test_print_day_list_keeps_to_one_location(clinic, desk):
+    home, _, here, there = _two_sites(clinic)
+    html = desk.get("/schedule/print/", {"date": "2027-03-01", "location": home.pk}).content.decode()
+    assert here.mrn in html and there.mrn not in html
+    day = desk.get("/schedule/", {"date": "2027-03-01", "location": home.pk}).content.decode()
+    assert f"/schedule/print/?date=2027-03-01&amp;location={home.pk}" in day
 
 
 def test_appointment_page_shows_history_and_actions(clinic, desk, patient):
