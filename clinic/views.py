@@ -3,12 +3,12 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django_htmx.http import HttpResponseClientRedirect
 
 from .models import AuditEvent
+from .paging import CappedPaginator
 from .permissions import is_staff_member
 from .roles import Role
 
@@ -71,7 +71,7 @@ def audit_list(request):
         events = events.filter(actor_label=actor)
     if patient.isdigit() and len(patient) < 19:
         events = events.filter(patient_id=int(patient))
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    page = CappedPaginator(events, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "clinic/audit_list.html",

@@ -4,7 +4,6 @@ import re
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -13,6 +12,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinic.errors import DomainError
+from clinic.paging import CappedPaginator
 from clinic.views import capability_required
 
 from .chart import ChartPanel, panel_for, panel_keys, panels_for
@@ -57,7 +57,7 @@ def _search_context(request) -> dict:
             if include_inactive
             else Patient.objects.filter(status=Patient.Status.ACTIVE)
         )
-        page = Paginator(qs.order_by("last_name", "first_name", "id"), PAGE_SIZE).get_page(
+        page = CappedPaginator(qs.order_by("last_name", "first_name", "id"), PAGE_SIZE).get_page(
             request.GET.get("page")
         )
         return {**context, "state": "all", "page": page, "patients": page.object_list}

@@ -2,13 +2,13 @@
 
 from django import forms
 from django.contrib import messages as flash
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.backends.utils import csrf_input
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clinic.errors import DomainError
+from clinic.paging import CappedPaginator
 from clinic.templatetags.clinic_tags import options
 from clinic.views import capability_required
 
@@ -46,7 +46,7 @@ def worklist(request):
     kind = request.GET.get("kind") if request.GET.get("kind") in Recall.Kind.values else None
     provider_id = _int_param(request, "provider")
     recalls = selectors.recall_worklist(today=today, bucket=bucket, kind=kind, provider_id=provider_id)
-    page = Paginator(recalls, WORKLIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(recalls, WORKLIST_PAGE_SIZE).get_page(request.GET.get("page"))
     _prepare_rows(page.object_list)
     context = {
         "page": page,
@@ -143,7 +143,7 @@ def message_log(request):
     log = selectors.message_log(
         status=status, kind=kind, channel=channel, patient_id=_int_param(request, "patient")
     )
-    page = Paginator(log, 50).get_page(request.GET.get("page"))
+    page = CappedPaginator(log, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "reminders/messages.html",
