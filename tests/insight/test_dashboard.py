@@ -83,33 +83,41 @@ def test_outcome_change_pairs_gradings_around_a_treatment(injector_user, recall_
     assert outcomes["Toxin session"]["paired"] == 1
 
 
-def test_recall_conversion_counts_bookings_within_four_weeks(recall_types):
+def _reminded_recall(*, due_days_ago: int, sent_days_ago: tuple[int, ...]) -> Recall:
+    """A reinjection recall due ``due_days_ago``, with a reminder sent on each of those days."""
     patient = PatientFactory()
-    today = timezone.localdate()
+    due = timezone.localdate() - timedelta(days=due_days_ago)
     recall = recall_open(
         patient=patient,
         kind=Recall.Kind.REINJECTION,
         appointment_type_code="toxin",
-        anchor_date=today - timedelta(days=90),
-        earliest_date=today - timedelta(days=6),
-        due_date=today - timedelta(days=6),
-        overdue_date=today + timedelta(days=20),
-        source="test:1",
+        anchor_date=due - timedelta(days=84),
+        earliest_date=due,
+        due_date=due,
+        overdue_date=due + timedelta(days=26),
+        source=f"test:{due_days_ago}",
         label="Toxin reinjection",
         actor=None,
     )
-    Message.objects.create(
-        patient=patient,
-        kind=Message.Kind.RECALL_DUE,
-        channel=Message.Channel.EMAIL,
-        purpose="recalls",
-        due_at=timezone.now() - timedelta(days=6),
-        sent_at=timezone.now() - timedelta(days=6),
-        status=Message.Status.SENT,
-        recall=recall,
-        dedupe_key="test-recall",
-    )
-    booking = _past(-3, patient=patient)
+    for days_ago in sent_days_ago:
+        at = timezone.now() - timedelta(days=days_ago)
+        Message.objects.create(
+            patient=patient,
+            kind=Message.Kind.RECALL_DUE,
+            channel=Message.Channel.EMAIL,
+            purpose="recalls",
+            due_at=at,
+            sent_at=at,
+            status=Message.Status.SENT,
+            recall=recall,
+            dedupe_key=f"test-recall-{recall.pk}-{days_ago}",
+        )
+    return recall
+
+
+def test_recall_conversion_counts_bookings_within_four_weeks(recall_types):
+    recall = _reminded_recall(due_days_ago=6, sent_days_ago=(6,))
+    booking = _past(-3, patient=recall.patient)
     Recall.objects.filter(pk=recall.pk).update(status=Recall.Status.BOOKED, booked_appointment=booking)
 
     recalls = clinic_dashboard(weeks=4).recalls
@@ -118,32 +126,8 @@ def test_recall_conversion_counts_bookings_within_four_weeks(recall_types):
 
 
 def test_recall_conversion_counts_a_recall_in_the_period_of_its_first_message(recall_types):
-    patient = PatientFactory()
-    today = timezone.localdate()
-    recall = recall_open(
-        patient=patient,
-        kind=Recall.Kind.REINJECTION,
-        appointment_type_code="toxin",
-        anchor_date=today - timedelta(days=150),
-        earliest_date=today - timedelta(days=66),
-        due_date=today - timedelta(days=60),
-        overdue_date=today - timedelta(days=40),
-        source="test:2",
-        label="Toxin reinjection",
-        actor=None,
-    )
-    for days_ago in (60, 5):  # first reminded before the last four weeks, then again within them
-        Message.objects.create(
-            patient=patient,
-            kind=Message.Kind.RECALL_DUE,
-            channel=Message.Channel.EMAIL,
-            purpose="recalls",
-            due_at=timezone.now() - timedelta(days=days_ago),
-            sent_at=timezone.now() - timedelta(days=days_ago),
-            status=Message.Status.SENT,
-            recall=recall,
-            dedupe_key=f"test-recall-{days_ago}",
-        )
+    # First reminded before the last four weeks, then again within them.
+    _reminded_recall(due_days_ago=60, sent_days_ago=(60, 5))
 
     assert clinic_dashboard(weeks=4).recalls["sent"] == 0
     assert clinic_dashboard(weeks=12).recalls["sent"] == 1

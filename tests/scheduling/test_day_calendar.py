@@ -55,8 +55,8 @@ def columns(html: str) -> list[int]:
     ]
 
 
-def pager(html: str) -> str:
-    found = re.search(r'<nav class="pager[^"]*" aria-label="Provider columns">(.*?)</nav>', html, re.S)
+def pager(html: str, columns: str = "Provider") -> str:
+    found = re.search(rf'<nav class="pager[^"]*" aria-label="{columns} columns">(.*?)</nav>', html, re.S)
     return found.group(1) if found else ""
 
 
@@ -291,7 +291,7 @@ def test_the_week_and_room_views_share_the_grid(named, desk):
     rooms = desk.get("/schedule/rooms/", DAY).content.decode()
     for html in (week, rooms):
         assert f"/schedule/appointments/{appointment.pk}/" in html
-        assert pager(html) == ""
+        assert pager(html) == pager(html, "Room") == ""
     # A week column is a date; its free slots name the provider and the date.
     assert "Book Sam Adams, Wed 3 Mar at 09:00" in week
     assert f'data-room="{named.consultation_room.pk}"' in rooms
@@ -307,11 +307,6 @@ def room_columns(html: str) -> list[str]:
     return re.findall(r'<th scope="col">\s*([^<]+?)\s*</th>', html)
 
 
-def room_pager(html: str) -> str:
-    found = re.search(r'<nav class="pager[^"]*" aria-label="Room columns">(.*?)</nav>', html, re.S)
-    return found.group(1) if found else ""
-
-
 def rooms_html(desk, **params) -> str:
     response = desk.get("/schedule/rooms/", {**DAY, **params})
     assert response.status_code == 200
@@ -321,7 +316,7 @@ def rooms_html(desk, **params) -> str:
 def test_rooms_come_a_page_at_a_time_in_name_order(named, desk, two_per_page):
     first = rooms_html(desk)
     assert room_columns(first) == ["Consult 1", "Procedure 1"]
-    nav = room_pager(first)
+    nav = pager(first, "Room")
     assert f"Rooms 1{DASH}2 of 4" in nav
     assert 'href="/schedule/rooms/?date=2027-03-02&amp;page=2">Next rooms' in nav
     assert "Previous rooms" not in nav
@@ -330,7 +325,7 @@ def test_rooms_come_a_page_at_a_time_in_name_order(named, desk, two_per_page):
     second = rooms_html(desk, page=2)
     assert room_columns(second) == ["Theatre", "Therapy 1"]
     assert 'href="/schedule/rooms/?date=2027-03-02"><span aria-hidden="true">←</span> Previous rooms' in (
-        room_pager(second)
+        pager(second, "Room")
     )
     # The day links keep the page; a page out of range shows the last.
     assert 'href="/schedule/rooms/?date=2027-03-03&amp;page=2" rel="next"' in second
@@ -370,4 +365,4 @@ def test_room_view_queries_do_not_grow_with_the_number_of_rooms(named, desk):
     third_page = count_queries(lambda: desk.get("/schedule/rooms/", {**DAY, "page": 3}))
     assert few == many == third_page
     html = rooms_html(desk)
-    assert len(room_columns(html)) == 12 and f"Rooms 1{DASH}12 of 30" in room_pager(html)
+    assert len(room_columns(html)) == 12 and f"Rooms 1{DASH}12 of 30" in pager(html, "Room")
