@@ -140,7 +140,7 @@ def _column_pager(page, noun: str, the_day: date, location, name: str) -> dict:
     """The pager over a calendar's columns and the grid's caption, for the template: no pager
     when one page holds them all.
 
-    ``page_columns`` reads "Providers 13-24" (with an en dash for the hyphen) or "Room 25".
+    ``page_columns`` reads "Providers 13-24" (an en dash on the page) or "Room 25".
     """
     if not page.has_other_pages():
         return {"page": None, "column_noun": noun, "caption": f"{noun.capitalize()}s by quarter hour"}
