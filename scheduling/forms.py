@@ -4,6 +4,7 @@ from django import forms
 from phonenumber_field.formfields import PhoneNumberField
 
 from clinic.validators import validate_clinic_year
+from clinic.widgets import FastSelect
 from patients.models import Patient
 
 from .models import Appointment, AppointmentType, Provider, Room
@@ -14,6 +15,8 @@ DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 
 
 class ProviderChoiceField(forms.ModelChoiceField):
+    widget = FastSelect
+
     def label_from_instance(self, obj):
         return f"{obj.user.display_name} ({obj.get_role_display()})"
 
@@ -50,6 +53,7 @@ class BookingForm(forms.Form):
         queryset=choices_of(Room).filter(is_active=True),
         required=False,
         empty_label="Any free room",
+        widget=FastSelect,
     )
     duration_minutes = forms.IntegerField(
         label="Duration (minutes)",
@@ -116,6 +120,7 @@ class RescheduleForm(forms.Form):
         queryset=choices_of(Room).filter(is_active=True),
         required=False,
         empty_label="Any free room",
+        widget=FastSelect,
     )
 
 

@@ -527,3 +527,19 @@ def test_booking_without_javascript_redirects_to_the_day(clinic, desk, patient):
     )
     assert response.status_code == 302 and response["Location"] == "/schedule/?date=2027-03-03"
     assert Appointment.objects.get().starts_at == local(2027, 3, 3, 11, 15)
+
+
+def test_the_booking_forms_long_selects_write_djangos_html(clinic):
+    from django import forms
+    from django.test.html import parse_html
+
+    from clinic.widgets import FastSelect
+    from scheduling.forms import BookingForm
+
+    initial = {"provider": clinic.surgeon.pk, "room": clinic.theatre.pk}
+    fast, plain = BookingForm(initial=initial), BookingForm(initial=initial)
+    for name in ("provider", "room"):
+        assert isinstance(fast.fields[name].widget, FastSelect)
+        plain.fields[name].widget = forms.Select(choices=plain.fields[name].choices)
+        assert parse_html(str(fast[name])) == parse_html(str(plain[name]))
+        assert " selected>" in str(fast[name])
