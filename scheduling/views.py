@@ -161,14 +161,18 @@ def _column_pager(page, noun: str, the_day: date, location, name: str) -> dict:
     }
 
 
+def _location_filter(location) -> dict:
+    """The location picker's context (``_location_field.html``): the chosen one, and the choice."""
+    return {"location": location, "locations": list(Location.objects.filter(is_active=True))}
+
+
 def _nav(the_day: date, location, name: str, **params) -> dict:
     """The date and location pickers' links; ``params`` (the columns' page) are kept."""
     place = location and location.pk
     return {
         "day": the_day,
         "today": clock.local_today(),
-        "location": location,
-        "locations": list(Location.objects.filter(is_active=True)),
+        **_location_filter(location),
         "prev_url": _day_url(the_day - timedelta(days=1), name, location=place, **params),
         "next_url": _day_url(the_day + timedelta(days=1), name, location=place, **params),
         "today_url": _day_url(clock.local_today(), name, location=place, **params),
@@ -241,8 +245,7 @@ def arrivals(request):
     context = {
         "appointments": list(appointments.order_by("starts_at", "id")),
         "today": today,
-        "location": location,
-        "locations": list(Location.objects.filter(is_active=True)),
+        **_location_filter(location),
     }
     return render(request, "scheduling/arrivals.html", context)
 
