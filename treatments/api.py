@@ -20,7 +20,6 @@ from rest_framework.routers import DefaultRouter
 from clinic.audit import audit_record
 from clinic.errors import Invalid
 from clinic.permissions import is_staff_member, require
-from clinic.queries import related_count
 
 from . import selectors, serializers, services
 from .exceptions import RecordSigned
@@ -35,7 +34,6 @@ from .models import (
     Surgery,
     TherapyVisit,
     ToxinDoseLimit,
-    ToxinLot,
     ToxinSession,
     TreatmentPlan,
 )
@@ -241,11 +239,7 @@ class EncounterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     permission_classes = [require("clinic.view_clinical")]
     serializer_class = serializers.EncounterSerializer
     filterset_class = EncounterListFilter
-    queryset = (
-        Encounter.objects.select_related("clinician")
-        .annotate(addendum_count=related_count(Addendum.objects, to="encounter"))
-        .order_by("-occurred_at", "-id")
-    )
+    queryset = selectors.encounters_listed()
 
     def list(self, request, *args, **kwargs):
         audit_listing(request, "encounter.listed")
@@ -405,9 +399,7 @@ class ToxinLotViewSet(
     action_permissions = {"patients": ("clinic.view_clinical",)}
     serializer_class = serializers.ToxinLotSerializer
     filterset_class = ToxinLotFilter
-    queryset = ToxinLot.objects.annotate(
-        session_count=related_count(ToxinSession.objects, to="lot")
-    ).order_by("product", "expiry_date", "lot_number")
+    queryset = selectors.lots_with_usage().order_by("product", "expiry_date", "lot_number")
     ordering_fields = ["expiry_date", "lot_number"]
 
     def create(self, request, *args, **kwargs):

@@ -36,14 +36,19 @@ from .models import (
 # --- Encounters and timeline -------------------------------------------------------------------
 
 
-def encounters_for_patient(*, patient_id: int) -> QuerySet[Encounter]:
-    """The patient's encounters, newest first, from the encounter table alone (one query)."""
+def encounters_listed() -> QuerySet[Encounter]:
+    """Encounters as lists show them: newest first (index ``treatments_enc_time``), with their
+    clinician and their number of addenda, from the encounter table alone (one query)."""
     return (
-        Encounter.objects.filter(patient_id=patient_id)
-        .select_related("clinician")
+        Encounter.objects.select_related("clinician")
         .annotate(addendum_count=related_count(Addendum.objects, to="encounter"))
         .order_by("-occurred_at", "-id")
     )
+
+
+def encounters_for_patient(*, patient_id: int) -> QuerySet[Encounter]:
+    """The patient's encounters, newest first."""
+    return encounters_listed().filter(patient_id=patient_id)
 
 
 @dataclass
