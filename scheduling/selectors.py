@@ -507,6 +507,33 @@ def appointments_listed(qs: QuerySet[Appointment]) -> QuerySet[Appointment]:
     )
 
 
+def _of_day(*, day: date, location=None, provider_id: int | None = None) -> QuerySet[Appointment]:
+    """One clinic day's appointments as lists show them, narrowed to one site's rooms and to one
+    provider when given."""
+    start, end = clock.day_bounds(day)
+    qs = appointments_listed(appointment_queryset()).filter(starts_at__gte=start, starts_at__lt=end)
+    if location is not None:
+        qs = qs.filter(room__location=location)
+    if provider_id is not None:
+        qs = qs.filter(provider_id=provider_id)
+    return qs
+
+
+def arrivals(*, day: date, location=None) -> list[Appointment]:
+    """The day's patients still to arrive or already here, in time order."""
+    arriving = (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED, Appointment.Status.CHECKED_IN)
+    return list(_of_day(day=day, location=location).filter(status__in=arriving).order_by("starts_at", "id"))
+
+
+def day_list(*, day: date, location=None, provider_id: int | None = None) -> list[Appointment]:
+    """The printed day list: what is not cancelled, by provider (surname), then start time."""
+    return list(
+        _of_day(day=day, location=location, provider_id=provider_id)
+        .exclude(status=Appointment.Status.CANCELLED)
+        .order_by("provider__user__last_name", "provider_id", "starts_at")
+    )
+
+
 def appointments_between(*, start: datetime, end: datetime) -> QuerySet[Appointment]:
     """Appointments overlapping [start, end), on the start-time index."""
     return appointment_queryset().holding(start, end)

@@ -234,16 +234,9 @@ def arrivals(request):
     """Today's patients still to arrive or already here, with check-in; ``?location=`` keeps to
     one site's rooms (a clinic group's front desks work at one)."""
     today = clock.local_today()
-    start, end = clock.day_bounds(today)
     location = _location(request)
-    shown = (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED, Appointment.Status.CHECKED_IN)
-    appointments = selectors.appointments_listed(selectors.appointment_queryset()).filter(
-        starts_at__gte=start, starts_at__lt=end, status__in=shown
-    )
-    if location is not None:
-        appointments = appointments.filter(room__location=location)
     context = {
-        "appointments": list(appointments.order_by("starts_at", "id")),
+        "appointments": selectors.arrivals(day=today, location=location),
         "today": today,
         **_location_filter(location),
     }
@@ -272,20 +265,11 @@ def print_day(request):
     """A printable list of one day's appointments, per provider; ``?provider=`` or
     ``?location=`` narrows it to one provider or one site's rooms."""
     the_day = _day(request)
-    start, end = clock.day_bounds(the_day)
     location = _location(request)
-    appointments = (
-        selectors.appointments_listed(selectors.appointment_queryset())
-        .filter(starts_at__gte=start, starts_at__lt=end)
-        .exclude(status=Appointment.Status.CANCELLED)
-        .order_by("provider__user__last_name", "provider_id", "starts_at")
-    )
     provider = request.GET.get("provider", "")
-    if provider.isdigit() and len(provider) < 18:
-        appointments = appointments.filter(provider_id=int(provider))
-    if location is not None:
-        appointments = appointments.filter(room__location=location)
-    context = {"day": the_day, "location": location, "appointments": list(appointments)}
+    provider_id = int(provider) if provider.isdigit() and len(provider) < 18 else None
+    appointments = selectors.day_list(day=the_day, location=location, provider_id=provider_id)
+    context = {"day": the_day, "location": location, "appointments": appointments}
     return render(request, "scheduling/print_day.html", context)
 
 
