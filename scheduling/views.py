@@ -111,7 +111,7 @@ def day(request):
         "offers": selectors.waitlist_open_offers(start=start, end=end, scope=shown.scope),
         "mode": "providers",
         **_column_pager(shown.page, "provider", the_day, location, "scheduling:day"),
-        **_nav(the_day, location, "scheduling:day", page=_page_param(shown.page)),
+        **_nav(the_day, location, "scheduling:day", page=_page_param(shown.page.number)),
     }
     return render(request, "scheduling/day.html", context)
 
@@ -126,14 +126,14 @@ def rooms(request):
         "grid": shown.grid,
         "mode": "rooms",
         **_column_pager(shown.page, "room", the_day, location, "scheduling:rooms"),
-        **_nav(the_day, location, "scheduling:rooms", page=_page_param(shown.page)),
+        **_nav(the_day, location, "scheduling:rooms", page=_page_param(shown.page.number)),
     }
     return render(request, "scheduling/day.html", context)
 
 
-def _page_param(page) -> int | None:
-    """``?page=`` for links that keep the page: left out on the first."""
-    return page.number if page.number > 1 else None
+def _page_param(number: int) -> int | None:
+    """``?page=`` for links to a page of columns: left out for the first."""
+    return number if number > 1 else None
 
 
 def _column_pager(page, noun: str, the_day: date, location, name: str) -> dict:
@@ -147,7 +147,7 @@ def _column_pager(page, noun: str, the_day: date, location, name: str) -> dict:
     place = location and location.pk
 
     def page_url(number: int) -> str:
-        return _day_url(the_day, name, location=place, page=number if number > 1 else None)
+        return _day_url(the_day, name, location=place, page=_page_param(number))
 
     first, last = page.start_index(), page.end_index()
     columns = f"{noun.capitalize()} {first}" if first == last else f"{noun.capitalize()}s {first}\u2013{last}"

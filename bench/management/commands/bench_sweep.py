@@ -18,6 +18,7 @@ import secrets
 import statistics
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -91,8 +92,7 @@ def _paths(client: Client) -> list[str]:
     root = client.get("/api/v1/")
     if root.status_code != 200:
         raise CommandError(f"The API root answered {root.status_code}.")
-    lists = ["/" + url.split("://", 1)[-1].split("/", 1)[-1] for url in root.json().values()]
-    return pages + lists
+    return pages + [urlsplit(url).path for url in root.json().values()]
 
 
 def _patterns(patterns, prefix: str = "/"):
