@@ -110,13 +110,25 @@ class AppointmentFilter(filters.FilterSet):
     date_to = filters.DateFilter(method="filter_date_to", help_text="Starting on or before this local date")
     provider = filters.ModelChoiceFilter(queryset=selectors.choices_of(Provider))
     room = filters.ModelChoiceFilter(queryset=selectors.choices_of(Room))
+    location = filters.ModelChoiceFilter(
+        queryset=Location.objects.all(), field_name="room__location", help_text="In this site's rooms"
+    )
     patient = filters.ModelChoiceFilter(queryset=Patient.objects.all())
     status = filters.MultipleChoiceFilter(choices=Appointment.Status.choices)
     appointment_type = filters.CharFilter(method="filter_type", max_length=32, help_text="Id or code")
 
     class Meta:
         model = Appointment
-        fields = ["date_from", "date_to", "provider", "room", "patient", "status", "appointment_type"]
+        fields = [
+            "date_from",
+            "date_to",
+            "provider",
+            "room",
+            "location",
+            "patient",
+            "status",
+            "appointment_type",
+        ]
 
     def filter_date_from(self, qs, name, value):
         return qs.filter(starts_at__gte=clock.day_bounds(value)[0])

@@ -7,7 +7,7 @@ import pytest
 
 from clinic.models import AuditEvent
 from scheduling.models import Appointment, AppointmentType, TimeOff
-from tests.factories import AppointmentFactory, PatientFactory, UserFactory
+from tests.factories import AppointmentFactory, LocationFactory, PatientFactory, RoomFactory, UserFactory
 from tests.scheduling.conftest import count_queries, local, provider_for, queries_with_1_and_30
 
 pytestmark = pytest.mark.django_db
@@ -453,6 +453,26 @@ def test_list_bad_filters_are_400(front_desk, params):
     response = front_desk.get("/api/v1/appointments/", params)
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
+
+
+def test_list_keeps_to_one_location_as_the_pages_do(clinic, front_desk):
+    elsewhere = RoomFactory(location=LocationFactory(name="Harbour Clinic"), name="Harbour 1")
+    AppointmentFactory(
+        appointment_type=clinic.consultation,
+        provider=clinic.surgeon,
+        room=clinic.consultation_room,
+        starts_at=local(2027, 3, 2, 10),
+    )
+    away = AppointmentFactory(
+        appointment_type=clinic.therapy,
+        provider=clinic.therapist,
+        room=elsewhere,
+        starts_at=local(2027, 3, 2, 10),
+    )
+    response = front_desk.get("/api/v1/appointments/", {"location": elsewhere.location_id})
+    assert [a["id"] for a in response.json()["results"]] == [away.pk]
+    bad = front_desk.get("/api/v1/appointments/", {"location": BIG})
+    assert bad.status_code == 400 and "location" in bad.json()["fields"]
 
 
 def test_list_ignores_ordering_outside_the_allow_list(clinic, front_desk):
