@@ -82,6 +82,17 @@ def panel(key: str) -> Args:
     return lambda c, s: {"pk": s.patient.pk, "key": key}
 
 
+def week_of_slots(*, limit: int) -> Args:
+    """The availability API's query for a week of review slots for the slice's patient."""
+    return lambda c, s: {
+        "appointment_type": c.review.code,
+        "date_from": clock.local_today().isoformat(),
+        "date_to": (clock.local_today() + timedelta(days=6)).isoformat(),
+        "patient": s.patient.pk,
+        "limit": limit,
+    }
+
+
 def encounter_pages(source: str, ceilings: dict, personas: dict | None = None) -> list[Guard]:
     """One guard per kind of encounter: each kind's page and records differ."""
     personas = personas or {}
@@ -254,29 +265,9 @@ GUARDS: dict[str, list[Guard]] = {
     "api:availability-list": [
         # Every slot of the week on one page (the default page of 500 would hold the same
         # number with 2 and with 8 providers).
-        Guard(
-            16,
-            query=lambda c, s: {
-                "appointment_type": c.review.code,
-                "date_from": clock.local_today().isoformat(),
-                "date_to": (clock.local_today() + timedelta(days=6)).isoformat(),
-                "patient": s.patient.pk,
-                "limit": 5000,
-            },
-        ),
+        Guard(16, query=week_of_slots(limit=5000)),
         # A first page, where the search stops early: the same queries.
-        Guard(
-            16,
-            query=lambda c, s: {
-                "appointment_type": c.review.code,
-                "date_from": clock.local_today().isoformat(),
-                "date_to": (clock.local_today() + timedelta(days=6)).isoformat(),
-                "patient": s.patient.pk,
-                "limit": 10,
-            },
-            label="page",
-            grows=False,
-        ),
+        Guard(16, query=week_of_slots(limit=10), label="page", grows=False),
     ],
     "api:appointment-list": [
         Guard(10, query=lambda c, s: {"page_size": 100}),
