@@ -66,6 +66,8 @@ class Capability(models.Model):
             ("merge_patients", "Merge duplicate patient records and deactivate patients"),
             ("view_audit", "Browse the audit trail"),
             ("manage_staff", "See staff accounts and reset their two-factor authentication"),
+            ("manage_settings", "Edit the clinic settings and the reinjection interval of each product"),
+            ("review_interval_findings", "Review toxin sessions found closer than the interval"),
         ]
 
     def __str__(self) -> str:

@@ -24,7 +24,15 @@ _CLINICIAN = [*_ALL_STAFF, "view_clinical", "edit_demographics", "record_consult
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.FRONT_DESK: [*_ALL_STAFF, "edit_demographics", "work_recalls"],
-    Role.SURGEON: [*_CLINICIAN, "record_toxin", "override_toxin_interval", "record_surgery", "work_recalls"],
+    Role.SURGEON: [
+        *_CLINICIAN,
+        "record_toxin",
+        "override_toxin_interval",
+        "record_surgery",
+        "work_recalls",
+        # Surgeons lead the clinic's clinical governance: the interval safety net reaches them.
+        "review_interval_findings",
+    ],
     Role.INJECTOR: [*_CLINICIAN, "record_toxin", "override_toxin_interval"],
     Role.THERAPIST: [*_CLINICIAN, "record_therapy"],
     # The practice manager runs the practice, not the clinical records: no clinical access.
@@ -37,6 +45,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "merge_patients",
         "view_audit",
         "manage_staff",
+        "manage_settings",
     ],
 }
 

@@ -417,6 +417,85 @@ class ToxinDoseLimit(models.Model):
         return f"dose limit {self.product}"
 
 
+class ToxinProductInterval(models.Model):
+    """The clinic's minimum reinjection interval for one product.
+
+    Products without a row use the clinic default (``ClinicSettings.min_reinjection_interval_days``).
+    Read only through ``treatments.interval``, the one owner of the reinjection rule.
+    """
+
+    product = models.CharField(max_length=24, choices=Product, unique=True)
+    min_interval_days = models.PositiveSmallIntegerField(
+        help_text="Toxin sessions of this product closer than this need a clinician's override."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["product"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_interval_days__gte=1) & Q(min_interval_days__lte=365),
+                name="treatments_toxinproductinterval_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_product_display()}: {self.min_interval_days} days"
+
+    @property
+    def audit_label(self) -> str:
+        return f"reinjection interval {self.product}"
+
+
+class IntervalFinding(models.Model):
+    """Two toxin sessions of one patient closer than the interval with no recorded override.
+
+    Found by the nightly safety net (``interval_findings_scan``): data imported or edited outside
+    the normal paths. The clinical lead reviews each one; a finding is never deleted.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        REVIEWED = "reviewed", "Reviewed"
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    earlier = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="+")
+    later = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="+")
+    days_apart = models.PositiveIntegerField()
+    minimum_days = models.PositiveSmallIntegerField()
+    found_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=8, choices=Status, default=Status.OPEN)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    review_note = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-found_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["earlier", "later"], name="treatments_intervalfinding_pair"),
+            models.CheckConstraint(
+                condition=(Q(status="open") & Q(reviewed_by__isnull=True))
+                | (Q(status="reviewed") & Q(reviewed_by__isnull=False) & Q(reviewed_at__isnull=False)),
+                name="treatments_intervalfinding_review_attributed",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-found_at"], name="treatments_intfind_status")]
+
+    def __str__(self) -> str:
+        return f"Interval finding {self.pk}: {self.days_apart} < {self.minimum_days} days"
+
+    @property
+    def audit_label(self) -> str:
+        return f"interval finding {self.pk}"
+
+
 class ToxinSession(models.Model):
     encounter = models.OneToOneField(
         Encounter, primary_key=True, on_delete=models.PROTECT, related_name="toxin_session"
