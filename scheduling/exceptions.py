@@ -11,7 +11,12 @@ class SlotUnavailable(Conflict):
 
 
 class ReinjectionTooSoon(Conflict):
-    """A toxin session closer than the clinic's minimum interval to another one."""
+    """A toxin date closer than the minimum interval to another toxin session or booking.
+
+    The one error of the reinjection rule on every path (raised by ``treatments.interval``).
+    Extra keys: earliest (ISO date), blocking ({date, product, encounter, appointment}),
+    previous (the blocking date), days_apart, minimum_days, override_allowed.
+    """
 
     code = "reinjection_too_soon"
     default_detail = "Too soon after (or before) another botulinum toxin session."

@@ -1,12 +1,14 @@
 """Rules shared by the availability search and the booking service, so both agree."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
+from typing import Protocol
 
-from django.db.models import Max
+from django.core.exceptions import ImproperlyConfigured
 
 from . import clock
-from .models import Appointment, Recall, WorkingHours
+from .models import WorkingHours
 
 
 @dataclass(frozen=True)
@@ -25,47 +27,32 @@ def working_blocks(hours: list[WorkingHours], day: date) -> list[WorkingBlock]:
     ]
 
 
-@dataclass(frozen=True)
-class ToxinHistory:
-    """What the minimum reinjection interval needs to know about one patient.
+class ToxinSchedule(Protocol):
+    """One patient's toxin exposures, as the reinjection rule's owner answers for them."""
 
-    ``dates``: local dates of the patient's other active toxin appointments (before and after).
-    ``recall_earliest``: the latest earliest-date of their open or booked reinjection recalls,
-    which treatments open when a session is recorded without an appointment.
+    def allows(self, day: date, product: str | None = None) -> bool: ...
+
+    def earliest_from(self, day: date, product: str | None = None) -> date: ...
+
+    def check(self, day: date, product: str | None = None): ...
+
+
+_toxin_interval_rule: Callable[..., ToxinSchedule] | None = None
+
+
+def register_toxin_interval_rule(rule: Callable[..., ToxinSchedule]) -> None:
+    """The clinical app registers the minimum reinjection interval here at start-up.
+
+    Scheduling books toxin appointments but does not own the rule, and never imports the app
+    that does (``treatments.interval``): booking, rescheduling, waitlist offers, patient links
+    and availability all ask through ``toxin_schedule``.
     """
-
-    dates: tuple[date, ...]
-    recall_earliest: date | None
-    min_days: int
-
-    def allows(self, day: date) -> bool:
-        if self.recall_earliest and day < self.recall_earliest:
-            return False
-        return all(abs((day - other).days) >= self.min_days for other in self.dates)
-
-    def earliest_from(self, day: date) -> date:
-        """The first date on or after ``day`` that keeps the interval to every other session."""
-        candidate = max(day, self.recall_earliest or day)
-        # Sorted ascending and only moving forward, one pass is enough: once past a session
-        # plus the interval, no earlier session can come closer again.
-        for other in self.dates:
-            if abs((candidate - other).days) < self.min_days:
-                candidate = other + timedelta(days=self.min_days)
-        return candidate
+    global _toxin_interval_rule
+    _toxin_interval_rule = rule
 
 
-def toxin_history(*, patient, min_days: int, exclude_appointment_id: int | None = None) -> ToxinHistory:
-    starts = (
-        Appointment.objects.filter(
-            patient=patient, appointment_type__is_toxin=True, status__in=Appointment.ACTIVE_STATUSES
-        )
-        .exclude(pk=exclude_appointment_id)
-        .values_list("starts_at", flat=True)
-    )
-    dates = tuple(sorted({clock.local(s).date() for s in starts}))
-    recall_earliest = Recall.objects.filter(
-        patient=patient,
-        kind=Recall.Kind.REINJECTION,
-        status__in=(Recall.Status.OPEN, Recall.Status.BOOKED),
-    ).aggregate(latest=Max("earliest_date"))["latest"]
-    return ToxinHistory(dates=dates, recall_earliest=recall_earliest, min_days=min_days)
+def toxin_schedule(*, patient_id: int, exclude_appointment_id: int | None = None) -> ToxinSchedule:
+    if _toxin_interval_rule is None:
+        # Failing closed: a toxin booking is never checked against nothing.
+        raise ImproperlyConfigured("No reinjection interval rule is registered (treatments.interval).")
+    return _toxin_interval_rule(patient_id=patient_id, exclude_appointment_id=exclude_appointment_id)

@@ -32,7 +32,7 @@ from .models import (
     WaitlistOffer,
     WorkingHours,
 )
-from .rules import ToxinHistory, toxin_history
+from .rules import ToxinSchedule, toxin_schedule
 
 # Longest date range one availability request may cover.
 MAX_RANGE_DAYS = 31
@@ -321,13 +321,10 @@ def _free_slots(
                 patient_busy.append((start, end))
         return providers_touched, rooms_touched
 
-    toxin: ToxinHistory | None = None
+    toxin: ToxinSchedule | None = None
     if patient is not None and appointment_type.is_toxin:
-        toxin = toxin_history(
-            patient=patient,
-            min_days=settings.min_reinjection_interval_days,
-            exclude_appointment_id=exclude_appointment_id,
-        )
+        # The reinjection rule's owner answers, as it does for booking: the two cannot disagree.
+        toxin = toxin_schedule(patient_id=patient.pk, exclude_appointment_id=exclude_appointment_id)
     worked = {weekday for by_weekday in hours.values() for weekday in by_weekday}
     days = [
         day

@@ -25,7 +25,6 @@ from .exceptions import (
     PatientInactive,
     ProviderNotAllowed,
     ReasonRequired,
-    ReinjectionTooSoon,
     SlotUnavailable,
     TooEarly,
     TypeInactive,
@@ -43,7 +42,7 @@ from .models import (
     WaitlistOffer,
     WorkingHours,
 )
-from .rules import toxin_history, working_blocks
+from .rules import toxin_schedule, working_blocks
 
 
 @transaction.atomic
@@ -308,31 +307,45 @@ def _toxin_override(
     actor,
     override_reason: str,
 ) -> str:
-    """'' when the minimum reinjection interval is kept; the clinician's reason when overridden."""
+    """'' when the minimum reinjection interval is kept; the clinician's reason when overridden.
+
+    The rule is the clinical app's (``toxin_schedule``); the patient's lock is already held.
+    """
     if not appointment_type.is_toxin:
         return ""
-    history = toxin_history(
-        patient=patient,
-        min_days=ClinicSettings.load().min_reinjection_interval_days,
-        exclude_appointment_id=exclude_id,
+    verdict = toxin_schedule(patient_id=patient.pk, exclude_appointment_id=exclude_id).check(
+        clock.local(starts_at).date()
     )
-    if history.allows(clock.local(starts_at).date()):
+    if verdict.allowed:
         return ""
     reason = (override_reason or "").strip()
-    earliest = history.earliest_from(clock.local_today())
+    permitted = _user(actor) is not None and actor.has_perm("clinic.override_toxin_interval")
     if not reason:
-        raise ReinjectionTooSoon(
-            f"The next botulinum toxin session can be booked from {earliest:%d %b %Y}; booking earlier "
-            "needs a clinician's override with a reason.",
-            earliest=earliest.isoformat(),
+        raise verdict.error(
+            override_allowed=permitted,
+            hint="Booking this date needs a clinician's override with a reason.",
         )
-    if _user(actor) is None or not actor.has_perm("clinic.override_toxin_interval"):
-        raise OverrideNotPermitted(earliest=earliest.isoformat())
+    if not permitted:
+        raise OverrideNotPermitted(earliest=verdict.earliest.isoformat())
     return reason
 
 
 # Advisory-lock namespaces: one lock per provider, room and patient being booked.
 LOCK_NAMESPACES = {"provider": 73010, "room": 73011, "patient": 73012}
+
+
+def patient_lock(patient_id: int) -> None:
+    """Hold the patient's booking lock until the transaction ends (PostgreSQL).
+
+    Bookings take it with their provider and room locks; recording a toxin session takes it
+    alone, so a session and a toxin booking for one patient never both miss the other.
+    """
+    if connection.vendor != "postgresql":
+        return  # SQLite serializes writers on its own.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACES["patient"], patient_id % 2**31]
+        )
 
 
 def _lock_resources(*, provider_id: int, patient_id: int, room_ids) -> None:
@@ -960,7 +973,7 @@ def _waitlist_offer_freed(
         .filter(Q(earliest_date__isnull=True) | Q(earliest_date__lte=day))
         .filter(Q(latest_date__isnull=True) | Q(latest_date__gte=day))
         .exclude(patient_id=appointment.patient_id)
-        .select_related("appointment")
+        .select_related("appointment", "appointment_type")
     )
     offers = [
         WaitlistOffer(
@@ -973,12 +986,24 @@ def _waitlist_offer_freed(
         )
         for entry in entries
         # Only an earlier slot helps a patient who already has a booking.
-        if entry.appointment is None
-        or entry.appointment.status not in RESCHEDULABLE
-        or entry.appointment.starts_at > starts_at
+        if (
+            entry.appointment is None
+            or entry.appointment.status not in RESCHEDULABLE
+            or entry.appointment.starts_at > starts_at
+        )
+        # A toxin slot is offered only to a patient who may have toxin that day: an offer that
+        # booking would then refuse is no offer.
+        and _toxin_day_allowed(entry, day)
     ]
     # Offered once per entry and slot (the unique constraint makes a repeat a no-op).
     return WaitlistOffer.objects.bulk_create(offers, ignore_conflicts=True)
+
+
+def _toxin_day_allowed(entry: WaitlistEntry, day: date) -> bool:
+    if not entry.appointment_type.is_toxin:
+        return True
+    moving = entry.appointment_id if entry.appointment is not None else None
+    return toxin_schedule(patient_id=entry.patient_id, exclude_appointment_id=moving).allows(day)
 
 
 def _waitlist_lapse_offers(appointment: Appointment) -> None:

@@ -5,8 +5,9 @@ class TreatmentsConfig(AppConfig):
     name = "treatments"
 
     def ready(self) -> None:
-        from . import insight_panels, panels, questionnaires
+        from . import insight_panels, interval, panels, questionnaires
 
+        interval.register()
         panels.register()
         insight_panels.register()
         questionnaires.register()

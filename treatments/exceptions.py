@@ -2,6 +2,10 @@
 
 from clinic.errors import Conflict, DomainError, Invalid
 
+# One exception for the reinjection interval on every path, raised by its owner
+# (treatments.interval); it lives with scheduling, the lower app that must catch it too.
+from scheduling.exceptions import ReinjectionTooSoon  # noqa: F401
+
 
 class RecordSigned(Conflict):
     code = "record_signed"
@@ -17,16 +21,6 @@ class NotTheClinician(DomainError):
     code = "not_encounter_clinician"
     status = 403
     default_detail = "Only the clinician who saw the patient can sign this record."
-
-
-class ReinjectionTooSoon(Conflict):
-    """Extra keys: earliest (ISO date), previous (ISO date), override_allowed (bool)."""
-
-    code = "reinjection_too_soon"
-    default_detail = (
-        "The previous toxin session was less than the minimum interval ago; "
-        "an override with a reason is needed."
-    )
 
 
 class LotExpired(Invalid):

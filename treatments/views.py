@@ -19,7 +19,6 @@ from django.views.decorators.http import require_POST
 
 from clinic.audit import audit_record
 from clinic.errors import DomainError
-from clinic.models import ClinicSettings
 from clinic.permissions import is_staff_member
 from clinic.views import capability_required
 from patients.chart import panels_for
@@ -28,6 +27,7 @@ from scheduling.models import Appointment
 
 from . import forms, instruments, selectors, services
 from .exceptions import ActivePlanExists, RecordSigned
+from .interval import toxin_interval_check
 from .lot_views import LotCampaignForm
 from .models import DEFAULT_POST_OP_PLAN, Assessment, Encounter, PlanStage, Product, ToxinLot, TreatmentPlan
 from .panels import PANEL_KEYS
@@ -235,19 +235,28 @@ def _toxin_context(request, patient, detail, form) -> dict:
     sessions = selectors.recent_toxin_sessions(
         patient_id=patient.pk, before=before, exclude_pk=exclude, limit=3
     )
-    settings = ClinicSettings.load()
     interval = None
-    if sessions:
-        previous_date = timezone.localdate(sessions[0].encounter.occurred_at)
+    if sessions or detail is None:
+        # The reinjection rule's owner answers for the date shown: sessions before and after,
+        # and toxin bookings, not only the last session.
         on = timezone.localdate(before) if before else timezone.localdate()
-        days = (on - previous_date).days
-        interval = {
-            "previous": previous_date,
-            "days": days,
-            "minimum": settings.min_reinjection_interval_days,
-            "earliest": previous_date + timedelta(days=settings.min_reinjection_interval_days),
-            "too_soon": days < settings.min_reinjection_interval_days,
-        }
+        verdict = toxin_interval_check(
+            patient_id=patient.pk,
+            on=on,
+            product=detail.product if detail is not None else None,
+            exclude_encounter_id=exclude,
+            exclude_appointment_id=detail.encounter.appointment_id if detail is not None else None,
+        )
+        previous = timezone.localdate(sessions[0].encounter.occurred_at) if sessions else None
+        if previous is not None or not verdict.allowed:
+            interval = {
+                "previous": previous,
+                "days": (on - previous).days if previous else None,
+                "minimum": verdict.minimum_days,
+                "earliest": verdict.earliest,
+                "too_soon": not verdict.allowed,
+                "message": verdict.message(),
+            }
     limits = selectors.dose_limits()
     return {
         "comparison": selectors.compare_maps(sessions),

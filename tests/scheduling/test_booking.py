@@ -274,9 +274,9 @@ def test_cancelled_toxin_sessions_do_not_count(clinic, patient):
     assert book(clinic, patient, type_=clinic.toxin, provider=clinic.injector, start=local(2027, 3, 2, 10)).pk
 
 
-def test_reinjection_recall_earliest_date_is_respected(clinic, patient):
-    # A session recorded without an appointment opened this recall.
-    recall_open(
+def test_a_recall_alone_neither_blocks_nor_unlocks_a_toxin_booking(clinic, patient):
+    # Recalls are reminders, not the record: only sessions given and toxin bookings count.
+    recall = recall_open(
         patient=patient,
         kind=Recall.Kind.REINJECTION,
         appointment_type_code="toxin",
@@ -286,9 +286,8 @@ def test_reinjection_recall_earliest_date_is_respected(clinic, patient):
         overdue_date=date(2027, 5, 24),
         source="toxin_session:7",
     )
-    with pytest.raises(ReinjectionTooSoon) as exc:
-        book(clinic, patient, type_=clinic.toxin, provider=clinic.injector, start=local(2027, 3, 2, 10))
-    assert exc.value.extra["earliest"] == "2027-04-26"
+    assert book(clinic, patient, type_=clinic.toxin, provider=clinic.injector, start=local(2027, 3, 2, 10)).pk
+    assert recall.pk
 
 
 def test_a_clinician_overrides_the_interval_with_a_reason(clinic, patient, injector_user):

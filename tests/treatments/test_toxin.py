@@ -114,7 +114,7 @@ def test_minimum_interval_is_the_clinic_setting(patient, injector_user):
 
 
 def test_override_with_reason_records_and_audits(patient, injector_user):
-    record_toxin(patient, injector_user, occurred_at=at(60))
+    previous = record_toxin(patient, injector_user, occurred_at=at(60))
     session = record_toxin(
         patient, injector_user, override_reason="Severe oral synkinesis, wore off at 7 weeks"
     )
@@ -126,6 +126,13 @@ def test_override_with_reason_records_and_audits(patient, injector_user):
         "reason": "Severe oral synkinesis, wore off at 7 weeks",
         "days_since_previous": 60,
         "minimum_days": 84,
+        "blocking": {
+            "date": previous.encounter.occurred_at.date().isoformat(),
+            "product": previous.product,
+            "encounter": previous.pk,
+            "appointment": None,
+        },
+        "days_apart": 60,
     }
 
 

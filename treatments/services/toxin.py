@@ -10,11 +10,12 @@ from clinic.errors import Invalid
 from clinic.models import ClinicSettings
 from scheduling.models import AppointmentType, Provider, Recall
 from scheduling.reminders.services import questionnaire_request_schedule
-from scheduling.services import recall_open, recall_supersede
+from scheduling.services import patient_lock, recall_open, recall_supersede
 
 from ..common import format_units, local_date
-from ..exceptions import LotExpired, LotInUse, LotProductMismatch, ReinjectionTooSoon
+from ..exceptions import LotExpired, LotInUse, LotProductMismatch
 from ..insights import patient_reinjection_timing
+from ..interval import may_override, toxin_schedule
 from ..models import (
     UNITS_PER_ROW_CEILING,
     Encounter,
@@ -30,8 +31,6 @@ from ..selectors import lot_recipients
 from .encounters import Child, Draft, KindSpec, as_actor
 
 logger = logging.getLogger(__name__)
-
-OVERRIDE_PERMISSION = "clinic.override_toxin_interval"
 
 
 def previous_toxin_encounter(*, patient_id: int, occurred_at, exclude_pk=None) -> Encounter | None:
@@ -130,56 +129,50 @@ class ToxinSpec(KindSpec):
 
     @staticmethod
     def _check_interval(draft: Draft, actor) -> None:
+        """The minimum reinjection interval, asked of its one owner (``treatments.interval``)."""
         encounter, session = draft.encounter, draft.detail
-        previous = previous_toxin_encounter(
-            patient_id=encounter.patient_id, occurred_at=encounter.occurred_at, exclude_pk=encounter.pk
+        # Serialise with every other session and toxin booking of this patient until commit.
+        patient_lock(encounter.patient_id)
+        day = local_date(encounter.occurred_at)
+        schedule = toxin_schedule(
+            patient_id=encounter.patient_id,
+            exclude_encounter_id=encounter.pk,
+            exclude_appointment_id=encounter.appointment_id,
+            session_day=day,
         )
+        previous = schedule.previous_session(day)
+        session.days_since_previous = (day - previous.on).days if previous else None
+        verdict = schedule.check(day, session.product)
+        if verdict.allowed:
+            session.interval_override_reason, session.interval_overridden_by = "", None
+            return
         if "override_reason" in draft.extra:
             reason = (draft.extra["override_reason"] or "").strip()
             given_now = bool(reason)
         else:
-            reason, given_now = session.interval_override_reason, False
-        if previous is None:
-            session.days_since_previous = None
-            session.interval_override_reason, session.interval_overridden_by = "", None
+            # An override given earlier stands only while the date and product it was given for do.
+            reason = session.interval_override_reason if _same_date_and_product(draft, day) else ""
+            given_now = False
+        allowed = may_override(actor)
+        if reason and not given_now and session.interval_overridden_by_id:
             return
-        previous_date = local_date(previous.occurred_at)
-        days = (local_date(encounter.occurred_at) - previous_date).days
-        session.days_since_previous = days
-        minimum = ClinicSettings.load().min_reinjection_interval_days
-        if days >= minimum:
-            session.interval_override_reason, session.interval_overridden_by = "", None
+        if reason and allowed:
+            session.interval_override_reason = reason
+            session.interval_overridden_by = actor
+            draft.notes["override"] = {
+                "reason": reason,
+                "days_since_previous": session.days_since_previous,
+                "minimum_days": verdict.minimum_days,
+                "blocking": verdict.blocker.as_dict(),
+                "days_apart": verdict.days_apart,
+            }
             return
-        allowed = bool(actor) and actor.has_perm(OVERRIDE_PERMISSION)
-        if reason and (allowed or (not given_now and session.interval_overridden_by_id)):
-            if given_now:
-                session.interval_override_reason = reason
-                session.interval_overridden_by = actor
-                draft.notes["override"] = {
-                    "reason": reason,
-                    "days_since_previous": days,
-                    "minimum_days": minimum,
-                }
-            return
-        earliest = previous_date + timedelta(days=minimum)
-        detail = (
-            f"The previous toxin session was {days} days earlier ({previous_date:%d %b %Y}); the minimum "
-            f"interval is {minimum} days. "
-            + (
-                "Give a reason to override it."
-                if allowed
-                else "Only a clinician allowed to override the interval can record this session."
-            )
+        hint = (
+            "Give a reason to override it."
+            if allowed
+            else "Only a clinician allowed to override the interval can record this session."
         )
-        raise ReinjectionTooSoon(
-            detail,
-            fields={"override_reason": [detail]},
-            earliest=earliest.isoformat(),
-            previous=previous_date.isoformat(),
-            days_since_previous=days,
-            minimum_days=minimum,
-            override_allowed=allowed,
-        )
+        raise verdict.error(override_allowed=allowed, hint=hint)
 
     def summarise(self, draft: Draft) -> str:
         rows = self._rows(draft)
@@ -215,6 +208,18 @@ class ToxinSpec(KindSpec):
 TOXIN = ToxinSpec()
 
 
+def _same_date_and_product(draft: Draft, day) -> bool:
+    """Whether an edited draft keeps the date and product its stored override was given for."""
+    if draft.creating:
+        return False
+    stored = (
+        Encounter.objects.filter(pk=draft.encounter.pk)
+        .values_list("occurred_at", "toxin_session__product")
+        .first()
+    )
+    return stored is not None and local_date(stored[0]) == day and stored[1] == draft.detail.product
+
+
 def open_reinjection_recall(*, encounter: Encounter, actor) -> Recall | None:
     """Tell scheduling when this patient is due back for toxin.
 
@@ -231,11 +236,14 @@ def open_reinjection_recall(*, encounter: Encounter, actor) -> Recall | None:
         return None
     settings = ClinicSettings.load()
     anchor = local_date(encounter.occurred_at)
-    earliest = anchor + timedelta(days=settings.min_reinjection_interval_days)
+    # The earliest safe date from the rule's owner: this session's product's interval, and
+    # clear of every other session or toxin booking of the patient.
+    schedule = toxin_schedule(patient_id=encounter.patient_id)
+    earliest = schedule.earliest_from(anchor + timedelta(days=1))
     # Timed to this patient's own duration of effect, never inside the minimum interval.
     timing = patient_reinjection_timing(
         patient_id=encounter.patient_id,
-        min_interval_days=settings.min_reinjection_interval_days,
+        min_interval_days=(earliest - anchor).days,
         until=encounter.occurred_at,
     )
     due = max(timing.due_date, earliest) if timing else earliest
