@@ -68,8 +68,8 @@ class Exposure:
 
     def describe(self) -> str:
         if self.is_session:
-            product = f" ({Product(self.product).label})" if self.product else ""
-            return f"the toxin session of {self.on:%d %b %Y}{product}"
+            product = f"{Product(self.product).label} " if self.product else "toxin "
+            return f"the {product}session of {self.on:%d %b %Y}"
         return f"the toxin appointment booked for {self.on:%d %b %Y}"
 
     def as_dict(self) -> dict:
@@ -100,7 +100,7 @@ class Verdict:
     def message(self) -> str:
         if self.allowed or self.blocker is None:
             return ""
-        when = "after" if self.blocker.on > self.day else "before"
+        when = "before" if self.blocker.on > self.day else "after"
         if self.days_apart == 0:
             distance = "on the same day as"
         else:
