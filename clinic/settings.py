@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -415,4 +416,9 @@ SCHEDULE_DAY_COLUMNS = env.int("SCHEDULE_DAY_COLUMNS", default=12)
 
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-messages": {"task": "scheduling.tasks.messages_dispatch_task", "schedule": 60.0},
+    # The reinjection interval's safety net: pairs that reached the records outside its paths.
+    "interval-findings-scan": {
+        "task": "treatments.tasks.interval_findings_scan_task",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }

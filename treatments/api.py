@@ -23,6 +23,7 @@ from clinic.permissions import is_staff_member, require
 
 from . import selectors, serializers, services
 from .exceptions import RecordSigned
+from .interval import interval_finding_review
 from .models import (
     Addendum,
     Assessment,
@@ -30,6 +31,7 @@ from .models import (
     Encounter,
     FollowUp,
     Injection,
+    IntervalFinding,
     Product,
     Surgery,
     TherapyVisit,
@@ -365,6 +367,30 @@ class AssessmentViewSet(
         return Response(serializers.AssessmentSerializer(assessment).data)
 
 
+class IntervalFindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Toxin sessions found closer than the interval without an override (the nightly safety net)."""
+
+    permission_classes = [require("clinic.review_interval_findings")]
+    serializer_class = serializers.IntervalFindingSerializer
+    queryset = IntervalFinding.objects.order_by("status", "-found_at", "-id")
+    filterset_fields = ["status"]
+
+    def list(self, request, *args, **kwargs):
+        audit_listing(request, "interval_finding.listed")
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=serializers.ReviewNoteSerializer, responses=serializers.IntervalFindingSerializer)
+    @action(detail=True, methods=["post"])
+    def review(self, request, pk=None):
+        finding = self.get_object()
+        serializer = serializers.ReviewNoteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        finding = interval_finding_review(
+            finding=finding, actor=request.user, note=serializer.validated_data["note"]
+        )
+        return Response(serializers.IntervalFindingSerializer(finding).data)
+
+
 class LotRegisterPermission(BasePermission):
     """Read: clinicians or lot managers. Write: lot managers. Plus per-action extras."""
 
@@ -470,3 +496,4 @@ def register(router: DefaultRouter) -> None:
     router.register("assessments", AssessmentViewSet, basename="assessment")
     router.register("toxin-lots", ToxinLotViewSet, basename="toxin-lot")
     router.register("toxin-dose-limits", ToxinDoseLimitViewSet, basename="toxin-dose-limit")
+    router.register("interval-findings", IntervalFindingViewSet, basename="interval-finding")

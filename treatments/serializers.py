@@ -21,6 +21,7 @@ from .models import (
     HomeExercise,
     Injection,
     InjectorRecommendation,
+    IntervalFinding,
     Modality,
     Muscle,
     PlanStage,
@@ -527,6 +528,29 @@ class AssessmentSerializer(serializers.ModelSerializer):
 
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
+
+
+class IntervalFindingSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = IntervalFinding
+        fields = [
+            "id",
+            "patient",
+            "earlier",
+            "later",
+            "days_apart",
+            "minimum_days",
+            "found_at",
+            "status",
+            "reviewed_at",
+            "reviewed_by",
+            "review_note",
+        ]
+        read_only_fields = fields
+
+
+class ReviewNoteSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=2000)
 
 
 # --- Lots and dose limits ----------------------------------------------------------------------

@@ -27,9 +27,19 @@ from scheduling.models import Appointment
 
 from . import forms, instruments, selectors, services
 from .exceptions import ActivePlanExists, RecordSigned
+from .interval import interval_finding_review as interval_review
 from .interval import toxin_interval_check
 from .lot_views import LotCampaignForm
-from .models import DEFAULT_POST_OP_PLAN, Assessment, Encounter, PlanStage, Product, ToxinLot, TreatmentPlan
+from .models import (
+    DEFAULT_POST_OP_PLAN,
+    Assessment,
+    Encounter,
+    IntervalFinding,
+    PlanStage,
+    Product,
+    ToxinLot,
+    TreatmentPlan,
+)
 from .panels import PANEL_KEYS
 from .services.encounters import ENCOUNTER_FIELDS
 
@@ -740,3 +750,29 @@ def dose_limit_edit(request, product: str):
             + "; ".join(f"{name}: {', '.join(errs)}" for name, errs in form.errors.items()),
         )
     return redirect(reverse("treatments:lots") + "#dose-limits")
+
+
+# --- The reinjection interval's safety net ----------------------------------------------------
+
+
+@capability_required("clinic.review_interval_findings")
+def interval_findings(request):
+    """Toxin sessions found closer than the interval without an override, for the clinical lead."""
+    findings = IntervalFinding.objects.select_related(
+        "patient", "earlier__toxin_session", "later__toxin_session", "reviewed_by"
+    ).order_by("status", "-found_at", "-id")[:200]
+    audit_record(actor=request.user, action="interval_finding.listed", changes={})
+    return render(request, "treatments/interval_findings.html", {"findings": findings})
+
+
+@require_POST
+@capability_required("clinic.review_interval_findings")
+def interval_finding_review(request, pk: int):
+    finding = get_object_or_404(IntervalFinding, pk=pk)
+    try:
+        interval_review(finding=finding, actor=request.user, note=request.POST.get("note", ""))
+    except DomainError as exc:
+        messages.error(request, " ".join(m for ms in (exc.fields or {}).values() for m in ms) or exc.detail)
+    else:
+        messages.success(request, "Finding reviewed.")
+    return redirect("treatments:interval_findings")

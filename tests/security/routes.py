@@ -26,6 +26,7 @@ from tests.treatments.factories import (
     record_toxin,
 )
 from treatments import services as clinical
+from treatments.models import IntervalFinding
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,9 @@ def build_world() -> dict:
         starts_at=timezone.now() + timedelta(days=60),
         ends_at=timezone.now() + timedelta(days=61),
     )
+    finding = IntervalFinding.objects.create(
+        patient=patient, earlier=consultation.encounter, later=toxin.encounter, days_apart=10, minimum_days=84
+    )
     return {
         "patient": patient,
         "other_patient": other_patient,
@@ -167,6 +171,7 @@ def build_world() -> dict:
             "surgery": surgery.pk,
             "assessment": assessment.pk,
             "toxin-lot": lot.pk,
+            "interval-finding": finding.pk,
             "staff-user": surgeon.pk,
             "audit-event": AuditEvent.objects.filter(patient_id=patient.pk).latest("id").pk,
             # FHIR reads name the record behind each resource.
@@ -203,6 +208,7 @@ PAGE_PK = {
     "treatments:assessment_error": "assessment",
     "treatments:plan_edit": "treatment-plan",
     "treatments:lot": "toxin-lot",
+    "treatments:interval_finding_review": "interval-finding",
     "treatments:lot_campaign": "toxin-lot",
     "scheduling:feed_rotate": "provider",
     "clinic:staff_mfa_reset": "staff-user",

@@ -94,6 +94,12 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "treatments:lots": (LOT_REGISTER, 200),
     "treatments:lot": (LOT_REGISTER, 200),
     "treatments:dose_limit": (NOBODY, 405),
+    # The reinjection interval's safety net reaches the clinical lead (surgeons).
+    "treatments:interval_findings": (frozenset({Role.SURGEON}), 200),
+    "treatments:interval_finding_review": (NOBODY, 405),
+    "api:interval-finding-list": (frozenset({Role.SURGEON}), 200),
+    "api:interval-finding-detail": (frozenset({Role.SURGEON}), 200),
+    "api:interval-finding-review": (NOBODY, 405),
     "links:twilio_inbound": (NOBODY, 405),
     # A link works for whoever holds it (the patient has no login): the signature is the key.
     "links:open": (EVERYONE, 200),
@@ -224,6 +230,8 @@ WRITE_ACCESS: dict[str, frozenset] = {
     "treatments:encounter_sign": CLINICIANS,
     "treatments:encounter_addendum": CLINICIANS,
     "treatments:assessment_error": CLINICIANS,
+    "treatments:interval_finding_review": frozenset({Role.SURGEON}),
+    "api:interval-finding-review": frozenset({Role.SURGEON}),
     "reminders:contact": RECALL_WORKERS,
     "reminders:close": RECALL_WORKERS,
     "api:recall-close": RECALL_WORKERS,
