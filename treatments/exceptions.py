@@ -39,6 +39,11 @@ class LotProductMismatch(Invalid):
     default_detail = "The lot is not a lot of the session's product."
 
 
+class LotWithdrawn(Invalid):
+    code = "lot_withdrawn"
+    default_detail = "This lot has been withdrawn from use; choose another lot."
+
+
 class StageInUse(Conflict):
     code = "stage_in_use"
     default_detail = "A plan stage with encounters linked to it cannot be removed; mark it skipped instead."
@@ -47,6 +52,11 @@ class StageInUse(Conflict):
 class LotInUse(Conflict):
     code = "lot_in_use"
     default_detail = "This lot has been used in sessions; its product cannot change."
+
+
+class ReasonRequired(Invalid):
+    code = "reason_required"
+    default_detail = "Give a reason for this change."
 
 
 class ActivePlanExists(Conflict):

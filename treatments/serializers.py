@@ -538,6 +538,13 @@ class ToxinLotSerializer(serializers.ModelSerializer):
     supplier = _text(max_length=200)
     notes = _text()
     session_count = serializers.IntegerField(read_only=True)
+    reason = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=300,
+        help_text="Why the lot is changed: needed once sessions have used it (kept in the audit trail).",
+    )
 
     class Meta:
         model = ToxinLot
@@ -552,6 +559,7 @@ class ToxinLotSerializer(serializers.ModelSerializer):
             "is_active",
             "notes",
             "session_count",
+            "reason",
         ]
         # Uniqueness is checked by the service on the normalised lot number.
         validators = []

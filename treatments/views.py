@@ -629,11 +629,11 @@ def plan_edit(request, pk: int):
 # --- Lot register ------------------------------------------------------------------------------
 
 
-def _save_lot_form(request, save):
+def _save_lot_form(request, save, form_class=forms.LotForm):
     """(form, status, saved lot or None) for a lot form posted by a lot manager."""
     if not request.user.has_perm("clinic.manage_lots"):
         raise PermissionDenied
-    form = forms.LotForm(request.POST)
+    form = form_class(request.POST)
     if not form.is_valid():
         return form, 400, None
     try:
@@ -690,13 +690,15 @@ def lot_detail(request, pk: int):
     status = 200
     if request.method == "POST":
         form, status, saved = _save_lot_form(
-            request, lambda data: services.toxin_lot_update(lot=lot, actor=request.user, data=data)
+            request,
+            lambda data: services.toxin_lot_update(lot=lot, actor=request.user, data=data),
+            forms.LotEditForm,
         )
         if saved is not None:
             messages.success(request, "Lot updated.")
             return redirect("treatments:lot", pk=pk)
     else:
-        form = forms.LotForm(initial={name: getattr(lot, name) for name in forms.LotForm.base_fields})
+        form = forms.LotEditForm(initial={name: getattr(lot, name) for name in forms.LotForm.base_fields})
     recipients = None
     if request.user.has_perm("clinic.view_clinical"):
         recipients = services.lot_recall(lot=lot, actor=request.user)
@@ -710,6 +712,7 @@ def lot_detail(request, pk: int):
             "recipients": recipients,
             "campaign_form": LotCampaignForm(),
             "today": timezone.localdate(),
+            "used": lot.sessions.exists(),
         },
         status=status,
     )
