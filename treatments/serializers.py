@@ -3,8 +3,6 @@ rules (intervals, lots, signing) live in the services the views call."""
 
 from decimal import Decimal
 
-from django.contrib.auth import get_user_model
-
 from clinic.api import serializers
 from patients.models import Patient
 from scheduling.models import Appointment
@@ -36,8 +34,6 @@ from .models import (
     ToxinSession,
     TreatmentPlan,
 )
-
-User = get_user_model()
 
 TEXT = 20000  # long free text (notes, operative notes): generous, but bounded
 MAX_ROWS = 60  # child rows per record: far above any real map or plan, bounds the request
@@ -76,11 +72,10 @@ class EncounterDetailSerializer(serializers.ModelSerializer):
 
     id = serializers.IntegerField(source="pk", read_only=True)
     patient = serializers.PrimaryKeyRelatedField(source="encounter.patient", queryset=Patient.objects.all())
-    clinician = serializers.ReferenceField(
+    clinician = UserRefSerializer(
         source="encounter.clinician",
-        queryset=User.objects.filter(is_active=True),
-        required=False,
-        help_text="Who saw the patient; defaults to the requesting user.",
+        read_only=True,
+        help_text="The author: whoever recorded the encounter. Set once, never changed.",
     )
     appointment = serializers.PrimaryKeyRelatedField(
         source="encounter.appointment", queryset=Appointment.objects.all(), required=False, allow_null=True

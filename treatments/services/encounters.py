@@ -22,7 +22,10 @@ from ..common import local_date
 from ..exceptions import NotTheClinician, RecordNotSigned, RecordSigned
 from ..models import Addendum, Consultation, Encounter, FollowUp
 
-ENCOUNTER_FIELDS = ("clinician", "occurred_at", "appointment", "plan_stage", "note")
+# The encounter's own fields a caller sets. Not ``clinician``: the author is whoever records the
+# encounter, set once by encounter_record and never changed (others may edit a draft; it stays
+# the author's, and only the author signs it).
+ENCOUNTER_FIELDS = ("occurred_at", "appointment", "plan_stage", "note")
 
 # Clocks drift and a note is sometimes started a moment early; beyond this it is a typing slip.
 FUTURE_TOLERANCE = timedelta(minutes=15)
@@ -78,6 +81,10 @@ class KindSpec:
 
 def _split(spec: KindSpec, data: dict) -> tuple[dict, dict, dict, dict]:
     data = dict(data)
+    if "clinician" in data:
+        raise Invalid(
+            fields={"clinician": ["The author of an encounter is whoever records it; it cannot be set."]}
+        )
     extra = {k: data.pop(k) for k in spec.extra if k in data}
     children = {c.name: data.pop(c.name) for c in spec.children if c.name in data}
     encounter_values = {k: data.pop(k) for k in ENCOUNTER_FIELDS if k in data}
@@ -163,9 +170,8 @@ def _complete_visit(encounter: Encounter, actor) -> None:
 def encounter_record(spec: KindSpec, *, patient, actor, data: dict):
     """Record a new encounter of ``spec``'s kind (as a draft) and return its detail record."""
     encounter_values, detail_values, children, extra = _split(spec, data)
-    clinician = encounter_values.pop("clinician", None) or actor
     encounter = Encounter(
-        patient=patient, kind=spec.kind, clinician=clinician, created_by=as_actor(actor), **encounter_values
+        patient=patient, kind=spec.kind, clinician=actor, created_by=as_actor(actor), **encounter_values
     )
     detail = spec.model(encounter=encounter, **detail_values)
     draft = Draft(encounter, detail, _build_rows(spec, children), extra, creating=True)
@@ -199,8 +205,6 @@ def encounter_update(spec: KindSpec, *, detail, actor, data: dict):
     detail = spec.model.objects.get(pk=encounter.pk)
     detail.encounter = encounter
     encounter_values, detail_values, children, extra = _split(spec, data)
-    if "clinician" in encounter_values and encounter_values["clinician"] is None:
-        encounter_values.pop("clinician")
     changes = {**changed_fields(encounter, encounter_values), **changed_fields(detail, detail_values)}
     for name, value in encounter_values.items():
         setattr(encounter, name, value)
