@@ -59,6 +59,22 @@ class ReasonRequired(Invalid):
     default_detail = "Give a reason for this change."
 
 
+class CosignNotAllowed(DomainError):
+    code = "cosign_not_allowed"
+    status = 403
+    default_detail = "Only another clinician who may record this kind of encounter can co-sign it."
+
+
+class CosignByAuthor(Conflict):
+    code = "cosign_by_author"
+    default_detail = "The author of a record cannot co-sign it; another clinician co-signs."
+
+
+class AlreadyCosigned(Conflict):
+    code = "already_cosigned"
+    default_detail = "You have already co-signed this record."
+
+
 class ActivePlanExists(Conflict):
     code = "active_plan_exists"
     default_detail = "The patient already has an active plan: put it on hold or complete it first."

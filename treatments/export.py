@@ -44,6 +44,7 @@ SECTIONS = [
     ("plan_stages", t.PlanStage, "plan__patient_id"),
     ("encounters", t.Encounter, "patient_id"),
     ("addenda", t.Addendum, "encounter__patient_id"),
+    ("cosignatures", t.Cosignature, "encounter__patient_id"),
     ("consultations", t.Consultation, "encounter__patient_id"),
     ("follow_ups", t.FollowUp, "encounter__patient_id"),
     ("toxin_sessions", t.ToxinSession, "encounter__patient_id"),

@@ -440,6 +440,10 @@ class LotEditForm(LotForm):
     )
 
 
+class CosignForm(forms.Form):
+    note = forms.CharField(label="Co-signature note", max_length=2000, required=False)
+
+
 class DoseLimitForm(forms.Form):
     max_units_per_session = forms.DecimalField(
         max_digits=7,

@@ -13,6 +13,7 @@ from .models import (
     Assessment,
     Complication,
     Consultation,
+    Cosignature,
     Encounter,
     FollowUp,
     FollowUpPlanItem,
@@ -60,6 +61,16 @@ class AddendumSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "author", "at"]
 
 
+class CosignatureSerializer(serializers.ModelSerializer):
+    cosigned_by = UserRefSerializer(read_only=True)
+    note = _text(max_length=2000)
+
+    class Meta:
+        model = Cosignature
+        fields = ["id", "cosigned_by", "cosigned_at", "note"]
+        read_only_fields = ["id", "cosigned_by", "cosigned_at"]
+
+
 # --- Encounters --------------------------------------------------------------------------------
 
 
@@ -92,6 +103,7 @@ class EncounterDetailSerializer(serializers.ModelSerializer):
     signed_by = UserRefSerializer(source="encounter.signed_by", read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(source="encounter.created_at", read_only=True)
     addenda = AddendumSerializer(source="encounter.addenda", many=True, read_only=True)
+    cosignatures = CosignatureSerializer(source="encounter.cosignatures", many=True, read_only=True)
 
     ENCOUNTER_FIELDS = [
         "id",
@@ -108,6 +120,7 @@ class EncounterDetailSerializer(serializers.ModelSerializer):
         "signed_by",
         "created_at",
         "addenda",
+        "cosignatures",
     ]
 
     def validate(self, attrs):

@@ -1,15 +1,22 @@
 """Who wrote an encounter: the author is the user who records it, set once and never changed;
-only the author signs."""
+only the author signs; another clinician co-signs as an explicit, audited, append-only act."""
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from clinic.audit import AuditEvent
 from clinic.errors import Invalid
 from treatments import services
-from treatments.exceptions import NotTheClinician
-from treatments.models import Encounter
+from treatments.exceptions import (
+    AlreadyCosigned,
+    CosignByAuthor,
+    CosignNotAllowed,
+    NotTheClinician,
+    RecordNotSigned,
+)
+from treatments.models import Cosignature, Encounter
 
-from .factories import ToxinLotFactory, injection, record_toxin
+from .factories import ToxinLotFactory, injection, record_consultation, record_toxin
 from .test_api_encounters import toxin_payload
 from .test_pages import toxin_post
 
@@ -116,3 +123,140 @@ def test_editing_someone_elses_draft_on_the_page_keeps_the_author(
     assert (encounter.clinician, encounter.note) == (injector_user, "By surgeon")
     with pytest.raises(NotTheClinician):
         services.encounter_sign(encounter=encounter, actor=surgeon_user)
+
+
+# --- Co-signing --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def signed_session(patient, injector_user):
+    session = record_toxin(patient, injector_user)
+    services.encounter_sign(encounter=session.encounter, actor=injector_user)
+    return session
+
+
+def test_another_clinician_cosigns_a_signed_record(signed_session, surgeon_user, injector_user):
+    cosignature = services.encounter_cosign(
+        encounter=signed_session.encounter, actor=surgeon_user, note="Doses reviewed"
+    )
+    assert (cosignature.cosigned_by, cosignature.note) == (surgeon_user, "Doses reviewed")
+    assert cosignature.cosigned_at is not None
+    encounter = Encounter.objects.get(pk=signed_session.pk)
+    assert (encounter.clinician, encounter.signed_by) == (injector_user, injector_user)
+    event = AuditEvent.objects.get(action="encounter.cosigned")
+    assert event.actor == surgeon_user
+    assert event.target_id == str(signed_session.pk)
+    assert event.patient_id == signed_session.encounter.patient_id
+    assert event.changes == {"cosignature": cosignature.pk, "note": "Doses reviewed"}
+
+
+def test_a_draft_cannot_be_cosigned(patient, injector_user, surgeon_user):
+    session = record_toxin(patient, injector_user)
+    with pytest.raises(RecordNotSigned):
+        services.encounter_cosign(encounter=session.encounter, actor=surgeon_user, note="")
+    assert not Cosignature.objects.exists()
+
+
+def test_the_author_cannot_cosign(signed_session, injector_user):
+    with pytest.raises(CosignByAuthor) as excinfo:
+        services.encounter_cosign(encounter=signed_session.encounter, actor=injector_user, note="")
+    assert (excinfo.value.code, excinfo.value.status) == ("cosign_by_author", 409)
+
+
+def test_only_a_clinician_who_may_record_the_kind_cosigns(signed_session, therapist_user, manager_user):
+    for user in (therapist_user, manager_user):
+        with pytest.raises(CosignNotAllowed) as excinfo:
+            services.encounter_cosign(encounter=signed_session.encounter, actor=user, note="")
+        assert excinfo.value.status == 403
+    assert not Cosignature.objects.exists()
+
+
+def test_a_clinician_cosigns_once(signed_session, surgeon_user):
+    services.encounter_cosign(encounter=signed_session.encounter, actor=surgeon_user, note="")
+    with pytest.raises(AlreadyCosigned):
+        services.encounter_cosign(encounter=signed_session.encounter, actor=surgeon_user, note="again")
+    assert Cosignature.objects.count() == 1
+
+
+def test_cosignatures_are_append_only_in_the_database(signed_session, surgeon_user):
+    cosignature = services.encounter_cosign(encounter=signed_session.encounter, actor=surgeon_user, note="")
+    for operation in (
+        lambda: Cosignature.objects.filter(pk=cosignature.pk).update(note="rewritten"),
+        lambda: Cosignature.objects.filter(pk=cosignature.pk).delete(),
+    ):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            operation()
+
+
+def test_api_cosign_answers_the_record_with_its_cosignature(
+    surgeon, surgeon_user, injector_user, signed_session
+):
+    response = surgeon.post(
+        f"/api/v1/toxin-sessions/{signed_session.pk}/cosign/", {"note": "Agree"}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["status"] == "signed"
+    assert body["clinician"]["id"] == injector_user.pk
+    assert [(c["cosigned_by"]["id"], c["note"]) for c in body["cosignatures"]] == [(surgeon_user.pk, "Agree")]
+    listed = surgeon.get(f"/api/v1/toxin-sessions/{signed_session.pk}/").json()
+    assert listed["cosignatures"][0]["cosigned_by"]["id"] == surgeon_user.pk
+
+
+@pytest.mark.parametrize(
+    ("persona", "status", "code"),
+    [("injector", 409, "cosign_by_author"), ("therapist", 403, None)],
+)
+def test_api_cosign_refusals(request, signed_session, persona, status, code):
+    response = request.getfixturevalue(persona).post(
+        f"/api/v1/toxin-sessions/{signed_session.pk}/cosign/", {}, format="json"
+    )
+    assert response.status_code == status
+    if code:
+        assert response.json()["code"] == code
+    assert not Cosignature.objects.exists()
+
+
+def test_api_cosign_of_a_draft_answers_409(surgeon, injector_user, patient):
+    session = record_toxin(patient, injector_user)
+    response = surgeon.post(f"/api/v1/toxin-sessions/{session.pk}/cosign/", {}, format="json")
+    assert response.status_code == 409
+    assert response.json()["code"] == "record_not_signed"
+
+
+def test_api_cosign_twice_answers_409(surgeon, signed_session):
+    surgeon.post(f"/api/v1/toxin-sessions/{signed_session.pk}/cosign/", {}, format="json")
+    response = surgeon.post(f"/api/v1/toxin-sessions/{signed_session.pk}/cosign/", {}, format="json")
+    assert response.status_code == 409
+    assert response.json()["code"] == "already_cosigned"
+
+
+def test_api_cosign_on_another_kind(surgeon, surgeon_user, patient):
+    consultation = record_consultation(patient, surgeon_user)
+    services.encounter_sign(encounter=consultation.encounter, actor=surgeon_user)
+    response = surgeon.post(f"/api/v1/consultations/{consultation.pk}/cosign/", {}, format="json")
+    assert response.status_code == 409
+    assert response.json()["code"] == "cosign_by_author"
+
+
+def test_cosign_button_on_the_encounter_page(client, surgeon_user, injector_user, signed_session):
+    client.force_login(injector_user)
+    assert (
+        ">Co-sign</button>" not in client.get(f"/clinical/encounters/{signed_session.pk}/").content.decode()
+    )
+    client.force_login(surgeon_user)
+    page = client.get(f"/clinical/encounters/{signed_session.pk}/").content.decode()
+    assert ">Co-sign</button>" in page
+    response = client.post(f"/clinical/encounters/{signed_session.pk}/cosign/", {"note": "Seen"})
+    assert response.status_code == 302
+    assert Cosignature.objects.get().cosigned_by == surgeon_user
+    page = client.get(f"/clinical/encounters/{signed_session.pk}/").content.decode()
+    assert ">Co-sign</button>" not in page
+    assert "Co-signed" in page and surgeon_user.display_name in page
+
+
+def test_cosign_page_refusal_is_shown(client, injector_user, signed_session):
+    client.force_login(injector_user)
+    response = client.post(f"/clinical/encounters/{signed_session.pk}/cosign/", {"note": ""})
+    assert response.status_code == 409
+    assert not Cosignature.objects.exists()

@@ -19,8 +19,15 @@ from clinic.errors import Invalid
 from scheduling.services import TRANSITIONS, appointment_complete
 
 from ..common import local_date
-from ..exceptions import NotTheClinician, RecordNotSigned, RecordSigned
-from ..models import Addendum, Consultation, Encounter, FollowUp
+from ..exceptions import (
+    AlreadyCosigned,
+    CosignByAuthor,
+    CosignNotAllowed,
+    NotTheClinician,
+    RecordNotSigned,
+    RecordSigned,
+)
+from ..models import Addendum, Consultation, Cosignature, Encounter, FollowUp
 
 # The encounter's own fields a caller sets. Not ``clinician``: the author is whoever records the
 # encounter, set once by encounter_record and never changed (others may edit a draft; it stays
@@ -264,6 +271,36 @@ def encounter_add_addendum(*, encounter: Encounter, actor, text: str) -> Addendu
         changes={"addendum": addendum.pk},
     )
     return addendum
+
+
+@transaction.atomic
+def encounter_cosign(*, encounter: Encounter, actor, note: str = "") -> Cosignature:
+    """Countersign a signed encounter: another clinician who may record its kind vouches for it.
+
+    The record itself is not touched (it is signed); the co-signature is its own append-only row.
+    """
+    from . import SPECS  # the kinds register there, after this module
+
+    encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
+    if not encounter.is_signed:
+        raise RecordNotSigned("Only a signed record can be co-signed; the author signs it first.")
+    if encounter.clinician_id == getattr(actor, "pk", None):
+        raise CosignByAuthor()
+    capability = SPECS[encounter.kind].capability
+    if as_actor(actor) is None or not (actor.is_active and actor.has_perm(capability)):
+        raise CosignNotAllowed()
+    if encounter.cosignatures.filter(cosigned_by=actor).exists():
+        raise AlreadyCosigned()
+    cosignature = Cosignature(encounter=encounter, cosigned_by=actor, note=(note or "").strip())
+    cosignature.save()
+    audit_record(
+        actor=actor,
+        action="encounter.cosigned",
+        target=encounter,
+        patient_id=encounter.patient_id,
+        changes={"cosignature": cosignature.pk, "note": cosignature.note},
+    )
+    return cosignature
 
 
 def first_line(text: str, limit: int = 80) -> str:
