@@ -28,6 +28,7 @@ from .models import (
     Addendum,
     Assessment,
     Consultation,
+    Cosignature,
     Encounter,
     FollowUp,
     Injection,
@@ -76,6 +77,13 @@ def _addenda():
     )
 
 
+def _cosignatures():
+    return Prefetch(
+        "encounter__cosignatures",
+        queryset=Cosignature.objects.select_related("cosigned_by").order_by("cosigned_at", "id"),
+    )
+
+
 # An encounter's detail record has the encounter's id as its primary key.
 _ENCOUNTER_ID = extend_schema(parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)])
 
@@ -85,6 +93,7 @@ _ENCOUNTER_ID = extend_schema(parameters=[OpenApiParameter("id", int, OpenApiPar
     update=_ENCOUNTER_ID,
     partial_update=_ENCOUNTER_ID,
     sign=_ENCOUNTER_ID,
+    cosign=_ENCOUNTER_ID,
     addenda=_ENCOUNTER_ID,
 )
 class EncounterKindViewSet(
@@ -94,7 +103,8 @@ class EncounterKindViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Create, read and edit drafts; sign; add addenda once signed. Records are never deleted."""
+    """Create, read and edit drafts; sign (the author only); co-sign and add addenda once signed.
+    Records are never deleted. The author (``clinician``) is the user who creates the record."""
 
     spec: services.KindSpec
     model = None
@@ -114,7 +124,7 @@ class EncounterKindViewSet(
                 "encounter__signed_by",
                 *self.related,
             )
-            .prefetch_related(_addenda(), *self.prefetch)
+            .prefetch_related(_addenda(), _cosignatures(), *self.prefetch)
             .order_by("-encounter__occurred_at", "-pk")
         )
 
@@ -168,6 +178,18 @@ class EncounterKindViewSet(
     def sign(self, request, pk=None):
         detail = self.get_object()
         services.encounter_sign(encounter=detail.encounter, actor=request.user)
+        return self._respond(detail.pk)
+
+    @extend_schema(request=serializers.CosignatureSerializer)  # answers the co-signed record
+    @action(detail=True, methods=["post"])
+    def cosign(self, request, pk=None):
+        """Countersign a signed record: another clinician who may record this kind (not the author)."""
+        detail = self.get_object()
+        serializer = serializers.CosignatureSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.encounter_cosign(
+            encounter=detail.encounter, actor=request.user, note=serializer.validated_data.get("note", "")
+        )
         return self._respond(detail.pk)
 
     @extend_schema(methods=["GET"], responses=serializers.AddendumSerializer(many=True))

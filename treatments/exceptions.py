@@ -33,6 +33,11 @@ class LotProductMismatch(Invalid):
     default_detail = "The lot is not a lot of the session's product."
 
 
+class LotWithdrawn(Invalid):
+    code = "lot_withdrawn"
+    default_detail = "This lot has been withdrawn from use; choose another lot."
+
+
 class StageInUse(Conflict):
     code = "stage_in_use"
     default_detail = "A plan stage with encounters linked to it cannot be removed; mark it skipped instead."
@@ -41,6 +46,27 @@ class StageInUse(Conflict):
 class LotInUse(Conflict):
     code = "lot_in_use"
     default_detail = "This lot has been used in sessions; its product cannot change."
+
+
+class ReasonRequired(Invalid):
+    code = "reason_required"
+    default_detail = "Give a reason for this change."
+
+
+class CosignNotAllowed(DomainError):
+    code = "cosign_not_allowed"
+    status = 403
+    default_detail = "Only another clinician who may record this kind of encounter can co-sign it."
+
+
+class CosignByAuthor(Conflict):
+    code = "cosign_by_author"
+    default_detail = "The author of a record cannot co-sign it; another clinician co-signs."
+
+
+class AlreadyCosigned(Conflict):
+    code = "already_cosigned"
+    default_detail = "You have already co-signed this record."
 
 
 class ActivePlanExists(Conflict):

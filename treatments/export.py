@@ -44,6 +44,7 @@ SECTIONS = [
     ("plan_stages", t.PlanStage, "plan__patient_id"),
     ("encounters", t.Encounter, "patient_id"),
     ("addenda", t.Addendum, "encounter__patient_id"),
+    ("cosignatures", t.Cosignature, "encounter__patient_id"),
     ("consultations", t.Consultation, "encounter__patient_id"),
     ("follow_ups", t.FollowUp, "encounter__patient_id"),
     ("toxin_sessions", t.ToxinSession, "encounter__patient_id"),
@@ -56,6 +57,7 @@ SECTIONS = [
     ("procedures", t.Procedure, "surgery__encounter__patient_id"),
     ("complications", t.Complication, "surgery__encounter__patient_id"),
     ("follow_up_plan_items", t.FollowUpPlanItem, "surgery__encounter__patient_id"),
+    ("interval_findings", t.IntervalFinding, "patient_id"),
     ("assessments", t.Assessment, "patient_id"),
     ("audit_events", AuditEvent, "patient_id"),
 ]

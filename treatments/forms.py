@@ -243,7 +243,21 @@ class LotSelect(forms.Select):
 
 
 class LotChoice(forms.ModelChoiceField):
+    """Offers the lots of ``queryset`` but takes any lot of the register, so that a lot withdrawn
+    or expired since the page was drawn reaches the service, which says why it is refused."""
+
     widget = LotSelect
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        pk = str(value).strip()
+        lot = None
+        if pk.isascii() and pk.isdigit() and 0 < int(pk) < 2**63:
+            lot = ToxinLot.objects.filter(pk=int(pk)).first()
+        if lot is None:
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return lot
 
     def label_from_instance(self, lot):
         return f"{lot.lot_number} · exp. {lot.expiry_date:%d %b %Y} · {lot.vial_units} U vial"
@@ -272,8 +286,9 @@ class ToxinSessionForm(EncounterForm):
 
     def __init__(self, *args, current_lot=None, **kwargs):
         super().__init__(*args, **kwargs)
-        # Unexpired lots in use (and, on a draft, the lot it already names). A lot expired by an
-        # earlier session date is refused by the service with a clear message.
+        # Unexpired lots in use (and, on a draft, the lot it already names, even if withdrawn
+        # since). A lot expired on the session date or withdrawn is refused by the service with
+        # a clear message.
         lots = selectors.usable_lots()
         if current_lot is not None:
             lots = ToxinLot.objects.filter(pk__in=lots.values("pk")) | ToxinLot.objects.filter(
@@ -414,6 +429,19 @@ class LotForm(forms.Form):
     received_on = forms.DateField(validators=[validate_clinic_year], required=False, widget=DateInput)
     is_active = forms.BooleanField(label="In use (offered on the session form)", required=False, initial=True)
     notes = _text(rows=2)
+
+
+class LotEditForm(LotForm):
+    reason = forms.CharField(
+        label="Reason for the change",
+        max_length=300,
+        required=False,
+        help_text="Needed once sessions have used this lot; kept in the audit trail.",
+    )
+
+
+class CosignForm(forms.Form):
+    note = forms.CharField(label="Co-signature note", max_length=2000, required=False)
 
 
 class DoseLimitForm(forms.Form):

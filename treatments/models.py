@@ -295,6 +295,34 @@ class Addendum(models.Model):
         return f"addendum {self.pk}"
 
 
+class Cosignature(models.Model):
+    """A second clinician's countersignature of a signed encounter: who, when, a note.
+
+    Append-only (the service only adds; on PostgreSQL a trigger refuses UPDATE and DELETE). The
+    encounter's author stays its clinician; a co-signature never changes who wrote the note.
+    """
+
+    encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="cosignatures")
+    cosigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    cosigned_at = models.DateTimeField(default=timezone.now)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["cosigned_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["encounter", "cosigned_by"], name="treatments_cosignature_once_per_clinician"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Co-signature {self.pk} of encounter {self.encounter_id}"
+
+    @property
+    def audit_label(self) -> str:
+        return f"co-signature {self.pk}"
+
+
 class Consultation(models.Model):
     encounter = models.OneToOneField(
         Encounter, primary_key=True, on_delete=models.PROTECT, related_name="consultation"

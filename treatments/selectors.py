@@ -105,11 +105,15 @@ def score_summary(assessment: Assessment) -> str:
 
 
 def encounter_detail(*, encounter_id: int) -> Encounter:
-    """An encounter with its detail record, child rows and addenda (a fixed number of queries)."""
+    """An encounter with its detail record, child rows, addenda and co-signatures (a fixed number
+    of queries)."""
     encounter = Encounter.objects.select_related(
         "patient", "clinician", "signed_by", "appointment", "plan_stage", "created_by"
     ).get(pk=encounter_id)
     encounter.addenda_list = list(encounter.addenda.select_related("author").order_by("at", "id"))
+    encounter.cosignatures_list = list(
+        encounter.cosignatures.select_related("cosigned_by").order_by("cosigned_at", "id")
+    )
     encounter.detail = detail_for(encounter)
     return encounter
 

@@ -3,8 +3,6 @@ rules (intervals, lots, signing) live in the services the views call."""
 
 from decimal import Decimal
 
-from django.contrib.auth import get_user_model
-
 from clinic.api import serializers
 from patients.models import Patient
 from scheduling.models import Appointment
@@ -15,6 +13,7 @@ from .models import (
     Assessment,
     Complication,
     Consultation,
+    Cosignature,
     Encounter,
     FollowUp,
     FollowUpPlanItem,
@@ -37,8 +36,6 @@ from .models import (
     ToxinSession,
     TreatmentPlan,
 )
-
-User = get_user_model()
 
 TEXT = 20000  # long free text (notes, operative notes): generous, but bounded
 MAX_ROWS = 60  # child rows per record: far above any real map or plan, bounds the request
@@ -65,6 +62,16 @@ class AddendumSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "author", "at"]
 
 
+class CosignatureSerializer(serializers.ModelSerializer):
+    cosigned_by = UserRefSerializer(read_only=True)
+    note = _text(max_length=2000)
+
+    class Meta:
+        model = Cosignature
+        fields = ["id", "cosigned_by", "cosigned_at", "note"]
+        read_only_fields = ["id", "cosigned_by", "cosigned_at"]
+
+
 # --- Encounters --------------------------------------------------------------------------------
 
 
@@ -77,11 +84,10 @@ class EncounterDetailSerializer(serializers.ModelSerializer):
 
     id = serializers.IntegerField(source="pk", read_only=True)
     patient = serializers.PrimaryKeyRelatedField(source="encounter.patient", queryset=Patient.objects.all())
-    clinician = serializers.ReferenceField(
+    clinician = UserRefSerializer(
         source="encounter.clinician",
-        queryset=User.objects.filter(is_active=True),
-        required=False,
-        help_text="Who saw the patient; defaults to the requesting user.",
+        read_only=True,
+        help_text="The author: whoever recorded the encounter. Set once, never changed.",
     )
     appointment = serializers.PrimaryKeyRelatedField(
         source="encounter.appointment", queryset=Appointment.objects.all(), required=False, allow_null=True
@@ -98,6 +104,7 @@ class EncounterDetailSerializer(serializers.ModelSerializer):
     signed_by = UserRefSerializer(source="encounter.signed_by", read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(source="encounter.created_at", read_only=True)
     addenda = AddendumSerializer(source="encounter.addenda", many=True, read_only=True)
+    cosignatures = CosignatureSerializer(source="encounter.cosignatures", many=True, read_only=True)
 
     ENCOUNTER_FIELDS = [
         "id",
@@ -114,6 +121,7 @@ class EncounterDetailSerializer(serializers.ModelSerializer):
         "signed_by",
         "created_at",
         "addenda",
+        "cosignatures",
     ]
 
     def validate(self, attrs):
@@ -562,6 +570,13 @@ class ToxinLotSerializer(serializers.ModelSerializer):
     supplier = _text(max_length=200)
     notes = _text()
     session_count = serializers.IntegerField(read_only=True)
+    reason = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=300,
+        help_text="Why the lot is changed: needed once sessions have used it (kept in the audit trail).",
+    )
 
     class Meta:
         model = ToxinLot
@@ -576,6 +591,7 @@ class ToxinLotSerializer(serializers.ModelSerializer):
             "is_active",
             "notes",
             "session_count",
+            "reason",
         ]
         # Uniqueness is checked by the service on the normalised lot number.
         validators = []

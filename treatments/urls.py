@@ -17,6 +17,7 @@ urlpatterns = [
     path("encounters/<int:pk>/", views.encounter_detail, name="encounter"),
     path("encounters/<int:pk>/edit/", views.encounter_edit, name="encounter_edit"),
     path("encounters/<int:pk>/sign/", views.encounter_sign, name="encounter_sign"),
+    path("encounters/<int:pk>/cosign/", views.encounter_cosign, name="encounter_cosign"),
     path("encounters/<int:pk>/addenda/", views.encounter_addendum, name="encounter_addendum"),
     path("assessments/new/", views.assessment_new, name="assessment_new"),
     path("assessments/<int:pk>/", views.assessment_detail, name="assessment"),

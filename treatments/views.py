@@ -378,7 +378,7 @@ def encounter_edit(request, pk: int):
 # --- Encounter record, signing, addenda --------------------------------------------------------
 
 
-def _detail_page(request, pk: int, *, addendum_form=None, status=200):
+def _detail_page(request, pk: int, *, addendum_form=None, cosign_form=None, status=200):
     encounter = get_object_or_404(Encounter, pk=pk)
     encounter = selectors.encounter_detail(encounter_id=encounter.pk)
     page = KIND_PAGES[encounter.kind]
@@ -391,7 +391,12 @@ def _detail_page(request, pk: int, *, addendum_form=None, status=200):
         "can_edit": not encounter.is_signed and may_record,
         "can_sign": not encounter.is_signed and encounter.clinician_id == request.user.pk,
         "can_amend": encounter.is_signed and may_record,
+        "can_cosign": encounter.is_signed
+        and may_record
+        and encounter.clinician_id != request.user.pk
+        and all(c.cosigned_by_id != request.user.pk for c in encounter.cosignatures_list),
         "addendum_form": addendum_form or forms.AddendumForm(),
+        "cosign_form": cosign_form or forms.CosignForm(),
     }
     if encounter.kind == Encounter.Kind.TOXIN:
         session = encounter.detail
@@ -426,6 +431,23 @@ def encounter_sign(request, pk: int):
         messages.error(request, exc.detail)
         return _detail_page(request, pk, status=exc.status)
     messages.success(request, "Signed. The record is now read-only; corrections are addenda.")
+    return redirect("treatments:encounter", pk=pk)
+
+
+@require_POST
+@capability_required("clinic.view_clinical")
+def encounter_cosign(request, pk: int):
+    encounter = get_object_or_404(Encounter, pk=pk)
+    _require(request, KIND_PAGES[encounter.kind].spec.capability)
+    form = forms.CosignForm(request.POST)
+    if not form.is_valid():
+        return _detail_page(request, pk, cosign_form=form, status=400)
+    try:
+        services.encounter_cosign(encounter=encounter, actor=request.user, note=form.cleaned_data["note"])
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+        return _detail_page(request, pk, cosign_form=form, status=exc.status)
+    messages.success(request, "Co-signed.")
     return redirect("treatments:encounter", pk=pk)
 
 
@@ -648,11 +670,11 @@ def plan_edit(request, pk: int):
 # --- Lot register ------------------------------------------------------------------------------
 
 
-def _save_lot_form(request, save):
+def _save_lot_form(request, save, form_class=forms.LotForm):
     """(form, status, saved lot or None) for a lot form posted by a lot manager."""
     if not request.user.has_perm("clinic.manage_lots"):
         raise PermissionDenied
-    form = forms.LotForm(request.POST)
+    form = form_class(request.POST)
     if not form.is_valid():
         return form, 400, None
     try:
@@ -709,13 +731,15 @@ def lot_detail(request, pk: int):
     status = 200
     if request.method == "POST":
         form, status, saved = _save_lot_form(
-            request, lambda data: services.toxin_lot_update(lot=lot, actor=request.user, data=data)
+            request,
+            lambda data: services.toxin_lot_update(lot=lot, actor=request.user, data=data),
+            forms.LotEditForm,
         )
         if saved is not None:
             messages.success(request, "Lot updated.")
             return redirect("treatments:lot", pk=pk)
     else:
-        form = forms.LotForm(initial={name: getattr(lot, name) for name in forms.LotForm.base_fields})
+        form = forms.LotEditForm(initial={name: getattr(lot, name) for name in forms.LotForm.base_fields})
     recipients = None
     if request.user.has_perm("clinic.view_clinical"):
         recipients = services.lot_recall(lot=lot, actor=request.user)
@@ -729,6 +753,7 @@ def lot_detail(request, pk: int):
             "recipients": recipients,
             "campaign_form": LotCampaignForm(),
             "today": timezone.localdate(),
+            "used": lot.sessions.exists(),
         },
         status=status,
     )

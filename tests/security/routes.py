@@ -203,6 +203,7 @@ PAGE_PK = {
     "treatments:encounter": "encounter",
     "treatments:encounter_edit": "encounter",
     "treatments:encounter_sign": "encounter",
+    "treatments:encounter_cosign": "encounter",
     "treatments:encounter_addendum": "encounter",
     "treatments:assessment": "assessment",
     "treatments:assessment_error": "assessment",

@@ -85,6 +85,7 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "treatments:encounter": (CLINICIANS, 200),
     "treatments:encounter_edit": (CLINICIANS, 200),
     "treatments:encounter_sign": (NOBODY, 405),
+    "treatments:encounter_cosign": (NOBODY, 405),
     "treatments:encounter_addendum": (NOBODY, 405),
     "treatments:assessment_new": (CLINICIANS, 404),
     "treatments:assessment": (CLINICIANS, 200),
@@ -181,6 +182,7 @@ for _name in ("consultation", "follow-up", "toxin-session", "therapy-visit", "su
     GET_ACCESS[f"api:{_name}-detail"] = (CLINICIANS, 200)
     GET_ACCESS[f"api:{_name}-addenda"] = (CLINICIANS, 200)
     GET_ACCESS[f"api:{_name}-sign"] = (NOBODY, 405)
+    GET_ACCESS[f"api:{_name}-cosign"] = (NOBODY, 405)
 
 # Who may write through a route, where that is narrower than who may read it. Everyone else
 # must be refused an empty POST (401/403/405, or the login redirect): no write goes through.
@@ -228,6 +230,7 @@ WRITE_ACCESS: dict[str, frozenset] = {
     "scheduling:waitlist_remove": ALL_STAFF,
     "scheduling:waitlist_book": ALL_STAFF,
     "treatments:encounter_sign": CLINICIANS,
+    "treatments:encounter_cosign": CLINICIANS,
     "treatments:encounter_addendum": CLINICIANS,
     "treatments:assessment_error": CLINICIANS,
     "treatments:interval_finding_review": frozenset({Role.SURGEON}),
@@ -244,8 +247,9 @@ WRITE_ACCESS: dict[str, frozenset] = {
     "api:waitlist-book": ALL_STAFF,
     "api:waitlist-cancel": ALL_STAFF,
     **{
-        f"api:{n}-sign": CLINICIANS
+        f"api:{n}-{a}": CLINICIANS
         for n in ("consultation", "follow-up", "toxin-session", "therapy-visit", "surgery")
+        for a in ("sign", "cosign")
     },
 }
 # Routes whose POST is public by design (their own checks apply): login, the token exchange,

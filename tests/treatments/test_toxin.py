@@ -224,9 +224,9 @@ def test_future_session_is_refused(patient, injector_user):
     assert "occurred_at" in excinfo.value.fields
 
 
-def test_therapist_cannot_be_the_injector(patient, therapist_user, injector_user):
+def test_therapist_cannot_be_the_injector(patient, therapist_user):
     with pytest.raises(Invalid) as excinfo:
-        record_toxin(patient, injector_user, clinician=therapist_user)
+        record_toxin(patient, therapist_user)
     assert "clinician" in excinfo.value.fields
 
 

@@ -19,10 +19,20 @@ from clinic.errors import Invalid
 from scheduling.services import TRANSITIONS, appointment_complete
 
 from ..common import local_date
-from ..exceptions import NotTheClinician, RecordNotSigned, RecordSigned
-from ..models import Addendum, Consultation, Encounter, FollowUp
+from ..exceptions import (
+    AlreadyCosigned,
+    CosignByAuthor,
+    CosignNotAllowed,
+    NotTheClinician,
+    RecordNotSigned,
+    RecordSigned,
+)
+from ..models import Addendum, Consultation, Cosignature, Encounter, FollowUp
 
-ENCOUNTER_FIELDS = ("clinician", "occurred_at", "appointment", "plan_stage", "note")
+# The encounter's own fields a caller sets. Not ``clinician``: the author is whoever records the
+# encounter, set once by encounter_record and never changed (others may edit a draft; it stays
+# the author's, and only the author signs it).
+ENCOUNTER_FIELDS = ("occurred_at", "appointment", "plan_stage", "note")
 
 # Clocks drift and a note is sometimes started a moment early; beyond this it is a typing slip.
 FUTURE_TOLERANCE = timedelta(minutes=15)
@@ -78,6 +88,10 @@ class KindSpec:
 
 def _split(spec: KindSpec, data: dict) -> tuple[dict, dict, dict, dict]:
     data = dict(data)
+    if "clinician" in data:
+        raise Invalid(
+            fields={"clinician": ["The author of an encounter is whoever records it; it cannot be set."]}
+        )
     extra = {k: data.pop(k) for k in spec.extra if k in data}
     children = {c.name: data.pop(c.name) for c in spec.children if c.name in data}
     encounter_values = {k: data.pop(k) for k in ENCOUNTER_FIELDS if k in data}
@@ -163,9 +177,8 @@ def _complete_visit(encounter: Encounter, actor) -> None:
 def encounter_record(spec: KindSpec, *, patient, actor, data: dict):
     """Record a new encounter of ``spec``'s kind (as a draft) and return its detail record."""
     encounter_values, detail_values, children, extra = _split(spec, data)
-    clinician = encounter_values.pop("clinician", None) or actor
     encounter = Encounter(
-        patient=patient, kind=spec.kind, clinician=clinician, created_by=as_actor(actor), **encounter_values
+        patient=patient, kind=spec.kind, clinician=actor, created_by=as_actor(actor), **encounter_values
     )
     detail = spec.model(encounter=encounter, **detail_values)
     draft = Draft(encounter, detail, _build_rows(spec, children), extra, creating=True)
@@ -199,8 +212,6 @@ def encounter_update(spec: KindSpec, *, detail, actor, data: dict):
     detail = spec.model.objects.get(pk=encounter.pk)
     detail.encounter = encounter
     encounter_values, detail_values, children, extra = _split(spec, data)
-    if "clinician" in encounter_values and encounter_values["clinician"] is None:
-        encounter_values.pop("clinician")
     changes = {**changed_fields(encounter, encounter_values), **changed_fields(detail, detail_values)}
     for name, value in encounter_values.items():
         setattr(encounter, name, value)
@@ -260,6 +271,36 @@ def encounter_add_addendum(*, encounter: Encounter, actor, text: str) -> Addendu
         changes={"addendum": addendum.pk},
     )
     return addendum
+
+
+@transaction.atomic
+def encounter_cosign(*, encounter: Encounter, actor, note: str = "") -> Cosignature:
+    """Countersign a signed encounter: another clinician who may record its kind vouches for it.
+
+    The record itself is not touched (it is signed); the co-signature is its own append-only row.
+    """
+    from . import SPECS  # the kinds register there, after this module
+
+    encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
+    if not encounter.is_signed:
+        raise RecordNotSigned("Only a signed record can be co-signed; the author signs it first.")
+    if encounter.clinician_id == getattr(actor, "pk", None):
+        raise CosignByAuthor()
+    capability = SPECS[encounter.kind].capability
+    if as_actor(actor) is None or not (actor.is_active and actor.has_perm(capability)):
+        raise CosignNotAllowed()
+    if encounter.cosignatures.filter(cosigned_by=actor).exists():
+        raise AlreadyCosigned()
+    cosignature = Cosignature(encounter=encounter, cosigned_by=actor, note=(note or "").strip())
+    cosignature.save()
+    audit_record(
+        actor=actor,
+        action="encounter.cosigned",
+        target=encounter,
+        patient_id=encounter.patient_id,
+        changes={"cosignature": cosignature.pk, "note": cosignature.note},
+    )
+    return cosignature
 
 
 def first_line(text: str, limit: int = 80) -> str:

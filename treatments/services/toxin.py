@@ -13,7 +13,13 @@ from scheduling.reminders.services import questionnaire_request_schedule
 from scheduling.services import patient_lock, recall_open, recall_supersede
 
 from ..common import format_units, local_date
-from ..exceptions import LotExpired, LotInUse, LotProductMismatch
+from ..exceptions import (
+    LotExpired,
+    LotInUse,
+    LotProductMismatch,
+    LotWithdrawn,
+    ReasonRequired,
+)
 from ..insights import patient_reinjection_timing
 from ..interval import may_override, toxin_schedule
 from ..models import (
@@ -72,7 +78,10 @@ class ToxinSpec(KindSpec):
     def validate(self, draft: Draft, actor) -> None:
         session = draft.detail
         self._validate_rows(session.product, self._rows(draft))
-        self._validate_lot(session, local_date(draft.encounter.occurred_at))
+        kept_lot_id = None
+        if not draft.creating:
+            kept_lot_id = ToxinSession.objects.filter(pk=session.pk).values_list("lot_id", flat=True).first()
+        self._validate_lot(session, local_date(draft.encounter.occurred_at), kept_lot_id=kept_lot_id)
         self._check_interval(draft, actor)
 
     @staticmethod
@@ -107,7 +116,9 @@ class ToxinSpec(KindSpec):
             raise Invalid(fields={"injections": errors})
 
     @staticmethod
-    def _validate_lot(session: ToxinSession, session_date) -> None:
+    def _validate_lot(session: ToxinSession, session_date, *, kept_lot_id: int | None = None) -> None:
+        """The lot is one of the session's product, unexpired on the session date and, when newly
+        chosen, not withdrawn (a draft keeps the lot it already names: the vial was given)."""
         lot = session.lot
         if lot.product != session.product:
             raise LotProductMismatch(
@@ -117,6 +128,10 @@ class ToxinSpec(KindSpec):
                         f"not {Product(session.product).label}."
                     ]
                 }
+            )
+        if not lot.is_active and lot.pk != kept_lot_id:
+            raise LotWithdrawn(
+                fields={"lot": [f"Lot {lot.lot_number} has been withdrawn from use; choose another lot."]}
             )
         if lot.is_expired_on(session_date):
             raise LotExpired(
@@ -297,7 +312,9 @@ def _save_lot(lot: ToxinLot, actor) -> None:
 
 @transaction.atomic
 def toxin_lot_create(*, actor, data: dict) -> ToxinLot:
-    lot = ToxinLot(created_by=as_actor(actor), **_normalise_lot(data))
+    data = _normalise_lot(data)
+    data.pop("reason", None)  # a new lot has no sessions: nothing to justify
+    lot = ToxinLot(created_by=as_actor(actor), **data)
     _save_lot(lot, actor)
     audit_record(actor=actor, action="toxin_lot.created", target=lot, changes={"lot_number": lot.lot_number})
     return lot
@@ -305,16 +322,48 @@ def toxin_lot_create(*, actor, data: dict) -> ToxinLot:
 
 @transaction.atomic
 def toxin_lot_update(*, lot: ToxinLot, actor, data: dict) -> ToxinLot:
+    """Change a lot. Once sessions have used it, its product stays, its expiry cannot move before
+    the last session that used it, and any other change (withdrawal included) needs ``reason``,
+    kept in the audit trail."""
     lot = ToxinLot.objects.select_for_update().get(pk=lot.pk)
     data = _normalise_lot(data)
+    reason = " ".join(str(data.pop("reason", "") or "").split())
     changes = changed_fields(lot, data)
-    if "product" in changes and lot.sessions.exists():
-        raise LotInUse(fields={"product": ["This lot has been used in sessions; its product cannot change."]})
+    used = lot.sessions.exists()
+    if used and changes:
+        if "product" in changes:
+            raise LotInUse(
+                fields={"product": ["This lot has been used in sessions; its product cannot change."]}
+            )
+        if "expiry_date" in changes:
+            _check_expiry_covers_sessions(lot, data["expiry_date"])
+        if not reason:
+            raise ReasonRequired(
+                "This lot has been used in sessions: say why it is changed.",
+                fields={"reason": ["This lot has been used in sessions: give the reason for the change."]},
+            )
     for name, value in data.items():
         setattr(lot, name, value)
     _save_lot(lot, actor)
-    audit_record(actor=actor, action="toxin_lot.updated", target=lot, changes=changes)
+    if reason:
+        changes["reason"] = reason
+    action = "toxin_lot.updated"
+    if "is_active" in changes:
+        action = "toxin_lot.withdrawn" if not lot.is_active else "toxin_lot.reinstated"
+    audit_record(actor=actor, action=action, target=lot, changes=changes)
     return lot
+
+
+def _check_expiry_covers_sessions(lot: ToxinLot, expiry_date) -> None:
+    last = lot.sessions.order_by("-encounter__occurred_at").values_list("encounter__occurred_at", flat=True)[
+        :1
+    ]
+    last_date = local_date(last[0]) if last else None
+    if last_date is not None and expiry_date < last_date:
+        message = (
+            f"A session used this lot on {last_date:%d %b %Y}: the expiry date cannot be earlier than that."
+        )
+        raise LotInUse(message, fields={"expiry_date": [message]}, last_session=last_date.isoformat())
 
 
 def lot_recall(*, lot: ToxinLot, actor) -> list[dict]:
