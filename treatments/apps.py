@@ -5,8 +5,9 @@ class TreatmentsConfig(AppConfig):
     name = "treatments"
 
     def ready(self) -> None:
-        from . import insight_panels, panels, questionnaires
+        from . import insight_panels, merging, panels, questionnaires
 
         panels.register()
         insight_panels.register()
         questionnaires.register()
+        merging.register()
