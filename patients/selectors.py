@@ -96,16 +96,21 @@ def merge_relations() -> list[tuple[type[models.Model], models.Field]]:
     """(model, foreign key to Patient) for every row type a merge moves, in any app.
 
     Found by walking the relations to Patient, so that the registry never imports the apps
-    above it. Skipped: simple_history's historical rows (they record the past as it was), the
-    merged_into chain, and consents (copied instead, see patient_merge).
+    above it; relations without a reverse accessor (``related_name="+"``) count too. Skipped:
+    simple_history's historical rows (they record the past as it was), the merged_into chain,
+    and consents (copied instead, see patient_merge).
     """
     relations = []
-    for rel in Patient._meta.related_objects:
+    for rel in Patient._meta.get_fields(include_hidden=True):
+        if not (rel.is_relation and rel.auto_created and not rel.concrete):
+            continue
         if rel.many_to_many:
             through = rel.through
             relations.append((through, through._meta.get_field(rel.field.m2m_reverse_field_name())))
             continue
         model = rel.related_model
+        if model._meta.auto_created:
+            continue  # a many-to-many's own table: moved through the relation above
         if issubclass(model, HistoricalChanges) or model is Patient or model is MessagingConsent:
             continue
         relations.append((model, rel.field))

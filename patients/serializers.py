@@ -128,6 +128,10 @@ class MergeResultSerializer(serializers.Serializer):
     duplicate = serializers.IntegerField(source="duplicate.pk")
     moved = serializers.DictField(child=serializers.IntegerField())
     not_moved = serializers.DictField(child=serializers.ListField(child=serializers.IntegerField()))
+    # What was changed so that rows could move, e.g. {"treatments.treatmentplan": {"put_on_hold": [ids]}}.
+    adjusted = serializers.DictField(
+        child=serializers.DictField(child=serializers.ListField(child=serializers.IntegerField()))
+    )
     consents_copied = serializers.IntegerField()
     filled = serializers.ListField(child=serializers.CharField())
 

@@ -20,6 +20,7 @@ from .exceptions import (
     PatientInactive,
     PossibleDuplicate,
 )
+from .merging import merge_hooks, merge_permission
 from .models import MessagingConsent, Patient
 from .selectors import consent_address, merge_relations, patient_duplicates
 from .validators import validate_no_control_characters
@@ -305,11 +306,15 @@ class MergeResult:
     survivor: Patient
     duplicate: Patient
     moved: dict[str, int] = field(default_factory=dict)
+    moved_ids: dict[str, list[int]] = field(default_factory=dict)
     # Rows that could not move without breaking a rule (e.g. two overlapping appointments of
     # the same person): left on the duplicate, listed here and in the audit trail.
     not_moved: dict[str, list[int]] = field(default_factory=dict)
     consents_copied: int = 0
     filled: list[str] = field(default_factory=list)
+    # What the higher apps' merge hooks changed to let their rows move (patients/merging.py),
+    # e.g. {"treatments.treatmentplan": {"put_on_hold": [ids]}}.
+    adjusted: dict[str, dict] = field(default_factory=dict)
 
 
 def _repoint(obj: models.Model, fk: models.Field, survivor: Patient, actor, reason: str) -> None:
@@ -319,25 +324,26 @@ def _repoint(obj: models.Model, fk: models.Field, survivor: Patient, actor, reas
     obj.save(update_fields=[fk.name])
 
 
-def _move_rows(model, fk, survivor: Patient, duplicate: Patient, actor, reason: str) -> tuple[int, list[int]]:
+def _move_rows(model, fk, survivor: Patient, duplicate: Patient, actor, reason: str) -> tuple[list, list]:
+    """Move ``model``'s rows from the duplicate to the survivor: (moved pks, pks left behind)."""
     rows = model._base_manager.filter(**{fk.name: duplicate.pk}).order_by("pk")
     try:
         with transaction.atomic():
-            count = 0
+            moved = []
             for obj in rows:
                 _repoint(obj, fk, survivor, actor, reason)
-                count += 1
-        return count, []
+                moved.append(obj.pk)
+        return moved, []
     except IntegrityError:
         pass
     # Some row clashes with one of the survivor's (a unique rule, an overlap): move the rest
     # one by one and report the ones that cannot move.
-    moved, left = 0, []
+    moved, left = [], []
     for obj in rows.all():
         try:
             with transaction.atomic():
                 _repoint(obj, fk, survivor, actor, reason)
-            moved += 1
+            moved.append(obj.pk)
         except IntegrityError:
             left.append(obj.pk)
     return moved, left
@@ -372,6 +378,10 @@ def patient_merge(*, survivor: Patient, duplicate: Patient, actor) -> MergeResul
     """Merge ``duplicate`` into ``survivor``: everything attached moves, the duplicate is kept
     as an inactive record pointing at the survivor, and both records are audited.
 
+    Clinical records move too, signed ones included: only their patient changes (the database
+    permits exactly that, for this pair, while the rows move; see patients/merging.py). Apps
+    above the registry prepare their rows through merge hooks first.
+
     Empty details of the survivor are filled from the duplicate; allergies, medications and the
     safety flags are combined, never dropped. Consent decisions are copied (method "merge",
     original dates), and the duplicate keeps its own as the record of what was said there.
@@ -387,13 +397,22 @@ def patient_merge(*, survivor: Patient, duplicate: Patient, actor) -> MergeResul
     result = MergeResult(survivor=survivor, duplicate=duplicate)
     reason = f"merged from {duplicate.mrn}"
 
-    for model, fk in merge_relations():
-        moved, left = _move_rows(model, fk, survivor, duplicate, actor, reason)
-        label = model._meta.label_lower
-        if moved:
-            result.moved[label] = result.moved.get(label, 0) + moved
-        if left:
-            result.not_moved.setdefault(label, []).extend(left)
+    # The higher apps make their rows movable by their own rules first (e.g. one active plan
+    # per patient), then every row moves here, the one path that moves a patient's records.
+    for hook in merge_hooks():
+        for label, changes in hook.prepare(
+            survivor=survivor, duplicate=duplicate, actor=actor, reason=reason
+        ).items():
+            result.adjusted.setdefault(label, {}).update(changes)
+    with merge_permission(survivor_id=survivor.pk, duplicate_id=duplicate.pk):
+        for model, fk in merge_relations():
+            moved, left = _move_rows(model, fk, survivor, duplicate, actor, reason)
+            label = model._meta.label_lower
+            if moved:
+                result.moved[label] = result.moved.get(label, 0) + len(moved)
+                result.moved_ids.setdefault(label, []).extend(moved)
+            if left:
+                result.not_moved.setdefault(label, []).extend(left)
 
     copies = [
         MessagingConsent(
@@ -445,7 +464,9 @@ def patient_merge(*, survivor: Patient, duplicate: Patient, actor) -> MergeResul
             "duplicate": duplicate.mrn,
             "duplicate_id": duplicate.pk,
             "moved": result.moved,
+            "moved_ids": result.moved_ids,
             "not_moved": result.not_moved,
+            "adjusted": result.adjusted,
             "consents_copied": result.consents_copied,
             "filled": result.filled,
         },

@@ -2,6 +2,7 @@
 
 import re
 
+from django.apps import apps
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
@@ -319,6 +320,14 @@ def merge(request, pk: int):
             messages.success(
                 request, f"Merged {duplicate.mrn} into {survivor.mrn}: {moved} linked records moved."
             )
+            for label, changes in result.adjusted.items():
+                meta = apps.get_model(label)._meta
+                for what, ids in changes.items():
+                    things = meta.verbose_name if len(ids) == 1 else meta.verbose_name_plural
+                    messages.info(
+                        request,
+                        f"{what.replace('_', ' ').capitalize()}: {len(ids)} {things} from {duplicate.mrn}.",
+                    )
             if result.not_moved:
                 left = sum(len(v) for v in result.not_moved.values())
                 messages.warning(

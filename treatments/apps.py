@@ -5,9 +5,10 @@ class TreatmentsConfig(AppConfig):
     name = "treatments"
 
     def ready(self) -> None:
-        from . import insight_panels, interval, panels, questionnaires
+        from . import insight_panels, interval, merging, panels, questionnaires
 
         interval.register()
         panels.register()
         insight_panels.register()
         questionnaires.register()
+        merging.register()

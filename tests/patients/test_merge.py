@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 
 from clinic.models import AuditEvent
+from patients import merging
 from patients.exceptions import MergeNotAllowed
 from patients.models import MessagingConsent, Patient
 from patients.selectors import consent_current, merge_relations, patient_resolve
@@ -193,3 +194,29 @@ def test_resolve_follows_a_chain_of_merges(manager_user):
     first.refresh_from_db()
     assert patient_resolve(patient=first) == third
     assert patient_resolve(patient=third) == third
+
+
+@pytest.fixture
+def probe_hook():
+    calls = []
+
+    def prepare(*, survivor, duplicate, actor, reason):
+        calls.append(
+            (survivor.pk, duplicate.pk, reason, Appointment.objects.filter(patient=duplicate).count())
+        )
+        return {"scheduling.appointment": {"looked_at": [0]}}
+
+    merging.register_merge_hook(merging.MergeHook(key="tests.probe", prepare=prepare))
+    yield calls
+    merging._hooks.pop("tests.probe")
+
+
+def test_merge_hooks_run_before_rows_move_and_are_audited(manager_user, probe_hook):
+    survivor, duplicate = PatientFactory(), PatientFactory()
+    AppointmentFactory(patient=duplicate)
+
+    result = patient_merge(survivor=survivor, duplicate=duplicate, actor=manager_user)
+
+    assert probe_hook == [(survivor.pk, duplicate.pk, f"merged from {duplicate.mrn}", 1)]
+    assert result.adjusted == {"scheduling.appointment": {"looked_at": [0]}}
+    assert AuditEvent.objects.get(action="patient.merged").changes["adjusted"] == result.adjusted

@@ -126,3 +126,32 @@ def plan_update(*, plan: TreatmentPlan, actor, data: dict) -> TreatmentPlan:
         actor=actor, action="treatment_plan.updated", target=plan, patient_id=plan.patient_id, changes=changes
     )
     return plan
+
+
+def plans_prepare_merge(*, survivor, duplicate, actor, reason: str) -> dict:
+    """Before a patient merge moves the duplicate's plans (patients.merging hook): if both
+    records have an active plan, the duplicate's goes on hold, so that the survivor keeps one
+    active plan and the clinician decides what carries on. Audited; history says why."""
+    if not TreatmentPlan.objects.filter(patient=survivor, status=TreatmentPlan.Status.ACTIVE).exists():
+        return {}
+    held = []
+    for plan in TreatmentPlan.objects.select_for_update().filter(
+        patient=duplicate, status=TreatmentPlan.Status.ACTIVE
+    ):
+        plan.status = TreatmentPlan.Status.ON_HOLD
+        plan._change_reason = f"{reason}: on hold, {survivor.mrn} has an active plan"
+        if as_actor(actor) is not None:
+            plan._history_user = actor
+        plan.save(update_fields=["status", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="treatment_plan.updated",
+            target=plan,
+            patient_id=plan.patient_id,
+            changes={
+                "status": [TreatmentPlan.Status.ACTIVE, TreatmentPlan.Status.ON_HOLD],
+                "reason": f"merged into {survivor.mrn}, which has an active plan",
+            },
+        )
+        held.append(plan.pk)
+    return {TreatmentPlan._meta.label_lower: {"put_on_hold": held}} if held else {}
