@@ -26,10 +26,11 @@ from scheduling.models import Appointment
 
 from . import services
 from .common import local_date
+from .interval import intervals, toxin_interval_check
 from .models import Assessment, Encounter, Product, ToxinDoseLimit, ToxinLot
 from .services.surgery import SURGERY
 from .services.therapy import THERAPY
-from .services.toxin import TOXIN, previous_toxin_encounter
+from .services.toxin import TOXIN
 
 # (product, lot prefix, vial units, share of patients using it)
 PRODUCTS = [
@@ -300,12 +301,12 @@ def _recent_appointment_encounters(ctx: Context, appointments: dict, stages: dic
         user = appointment.provider.user
         common = {"occurred_at": appointment.starts_at, "appointment": appointment}
         if code == "toxin" and user.has_perm("clinic.record_toxin"):
-            previous = previous_toxin_encounter(patient_id=ctx.patient.pk, occurred_at=ctx.now)
-            if previous is not None and (day - local_date(previous.occurred_at)).days < 84:
-                continue
-            if previous is not None and previous.occurred_at > appointment.starts_at:
-                continue
             product = _product_for(ctx)
+            # Asked of the rule's owner, as the clinic's own paths do: never an override.
+            if not toxin_interval_check(
+                patient_id=ctx.patient.pk, on=day, product=product, exclude_appointment_id=appointment.pk
+            ).allowed:
+                continue
             detail = services.encounter_record(
                 TOXIN,
                 patient=ctx.patient,
@@ -353,6 +354,23 @@ def _toxin_dates(ctx: Context, start: date, today: date) -> list[date]:
     rng = ctx.rng
     offset = rng.randint(74, 79) if rng.random() < 0.25 else rng.randint(8, 110)
     day = today - timedelta(days=offset)
+    # The demo obeys the reinjection rule like every other path: the last session keeps the
+    # widest interval before the patient's first toxin booking still to come.
+    own, default = intervals()
+    widest = max([default, *own.values()])
+    booked = (
+        Appointment.objects.filter(
+            patient=ctx.patient,
+            appointment_type__is_toxin=True,
+            status__in=Appointment.ACTIVE_STATUSES,
+            starts_at__gte=ctx.now - timedelta(days=1),
+        )
+        .order_by("starts_at")
+        .values_list("starts_at", flat=True)
+        .first()
+    )
+    if booked is not None:
+        day = min(day, local_date(booked) - timedelta(days=widest))
     first_possible = start + timedelta(days=rng.randint(28, 56))
     dates = []
     while day >= first_possible:
@@ -364,6 +382,13 @@ def _toxin_dates(ctx: Context, start: date, today: date) -> list[date]:
 def _toxin_session(ctx: Context, day: date, stage, appointment, sign: bool) -> None:
     rng = ctx.rng
     product = _product_for(ctx)
+    if not toxin_interval_check(
+        patient_id=ctx.patient.pk,
+        on=day,
+        product=product,
+        exclude_appointment_id=appointment.pk if appointment else None,
+    ).allowed:
+        return  # a toxin visit of the demo diary is too close: this history skips a session
     injector = ctx.staff[rng.choice(["injector", "injector", "surgeon"])]
     data = {
         "occurred_at": _at(ctx, day, rng.choice([9, 11, 14, 16])),
