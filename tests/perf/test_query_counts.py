@@ -219,6 +219,7 @@ GUARDS: dict[str, list[Guard]] = {
     "treatments:plan_edit": [Guard(10, kwargs=pk(lambda c, s: s.plan))],
     "treatments:lots": [Guard(10), Guard(10, persona=MANAGER, label="manager")],
     "treatments:lot": [Guard(11, kwargs=pk(lambda c, s: s.lot))],
+    "treatments:interval_findings": [Guard(6)],
     "treatments:dashboard": [
         Guard(18, persona=MANAGER),
         Guard(19, query=lambda c, s: {"format": "csv"}, persona=MANAGER, label="csv"),
@@ -311,6 +312,8 @@ GUARDS: dict[str, list[Guard]] = {
     "api:toxin-lot-patients": [Guard(11, kwargs=pk(lambda c, s: s.lot))],
     # One row per product, whatever else is in the database.
     "api:toxin-dose-limit-list": [Guard(9, grows=False)],
+    "api:interval-finding-list": [Guard(7)],
+    "api:interval-finding-detail": [Guard(5, kwargs=pk(lambda c, s: s.interval_finding), grows=False)],
     "api:toxin-dose-limit-detail": [Guard(9, kwargs=lambda c, s: {"product": s.lot.product}, grows=False)],
     # FHIR: the everything bundle, and one resource of each type.
     "api:fhir-patient-everything": [Guard(17, kwargs=PATIENT)],
@@ -351,6 +354,7 @@ BROWSABLE = {
     "api:assessment-list": (SURGEON, 13),
     "api:toxin-lot-list": (MANAGER, 10),
     "api:toxin-dose-limit-list": (SURGEON, 9),
+    "api:interval-finding-list": (SURGEON, 7),
 }
 for _name in BROWSABLE.keys() & GUARDS.keys():
     _persona, _ceiling = BROWSABLE[_name]

@@ -66,7 +66,7 @@ from tests.treatments.factories import (
     record_toxin,
 )
 from treatments import services as clinical
-from treatments.models import Addendum, Muscle, Product, ToxinDoseLimit
+from treatments.models import Addendum, IntervalFinding, Muscle, Product, ToxinDoseLimit
 
 # A Monday at noon in the clinic: today's calendar has a morning behind it and an afternoon ahead.
 CLINIC_NOON = datetime(2027, 3, 15, 12, 0, tzinfo=timezone.get_default_timezone())
@@ -124,6 +124,7 @@ class Slice:
     assessment: object
     plan: object
     lot: object
+    interval_finding: object
     recall: Recall
     message: Message
     questionnaire: Message
@@ -472,6 +473,7 @@ def build_slice(clinic: Clinic, n: int) -> Slice:
 
     # Other patients: today's calendars, the worklist, the waitlist, the lot's recipients.
     entries = []
+    findings = []
     for i in range(n):
         other = PatientFactory(last_name=f"Other{tag}x{i}")
         _appointment(
@@ -505,7 +507,17 @@ def build_slice(clinic: Clinic, n: int) -> Slice:
                 created_by=front_desk,
             )
         )
-        record_toxin(other, surgeon_user, lot=lot, injections=_injections(2))
+        other_toxin = record_toxin(other, surgeon_user, lot=lot, injections=_injections(2))
+        # The interval's safety net lists one finding per other patient.
+        findings.append(
+            IntervalFinding.objects.create(
+                patient=other,
+                earlier=encounters["toxin"],
+                later=other_toxin.encounter,
+                days_apart=20,
+                minimum_days=84,
+            )
+        )
     waitlist = entries[0]
     WaitlistOffer.objects.bulk_create(
         WaitlistOffer(
@@ -542,6 +554,7 @@ def build_slice(clinic: Clinic, n: int) -> Slice:
         assessment=assessments[0],
         plan=plans[0],
         lot=lot,
+        interval_finding=findings[0],
         recall=recall,
         message=recall_messages[0],
         questionnaire=questionnaire,
