@@ -15,6 +15,7 @@ NAV = [
     ("treatments:dashboard", "Dashboard", "clinic.manage_schedule"),
     ("clinic:audit", "Audit trail", "clinic.view_audit"),
     ("clinic:staff", "Staff", "clinic.manage_staff"),
+    ("clinic:settings", "Settings", "clinic.manage_settings"),
     ("api-docs", "API", None),
 ]
 
