@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import dashboard_views, lot_views, views
+from . import dashboard_views, lot_views, settings_section, views
 
 app_name = "treatments"
 
@@ -30,4 +30,7 @@ urlpatterns = [
     path("lots/<int:pk>/campaign/", lot_views.lot_campaign, name="lot_campaign"),
     path("dashboard/", dashboard_views.clinic_dashboard, name="dashboard"),
     path("lots/dose-limits/<str:product>/", views.dose_limit_edit, name="dose_limit"),
+    path(
+        "settings/toxin-intervals/<str:product>/", settings_section.toxin_interval_edit, name="toxin_interval"
+    ),
 ]
