@@ -428,6 +428,7 @@ class ToxinProductInterval(models.Model):
 
     product = models.CharField(max_length=24, choices=Product, unique=True)
     min_interval_days = models.PositiveSmallIntegerField(
+        "minimum interval (days)",
         validators=bounded(INTERVAL_DAYS_MIN, INTERVAL_DAYS_MAX),
         help_text="Toxin sessions of this product closer than this need a clinician's override.",
     )

@@ -82,7 +82,7 @@ def test_manager_sets_the_dysport_interval_on_the_page(client, manager_user):
     assert "70 days" in page
     assert page.count("clinic default (84 days)") == 5  # the other products
     assert "Reinjection interval abobotulinumtoxinA" in page  # the history
-    assert "clinic default → 70" in page
+    assert "Minimum interval (days): clinic default → 70" in page
 
 
 @pytest.mark.parametrize("body", [{f"{DYSPORT}-min_interval_days": ""}, {"action": "clear"}])
