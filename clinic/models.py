@@ -5,6 +5,7 @@ from datetime import time
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.models import ContentType
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -131,26 +132,84 @@ class AuditEvent(models.Model):
         raise TypeError("The audit trail is append-only.")
 
 
+# The range of a minimum reinjection interval, the clinic default's and each product's
+# (treatments.ToxinProductInterval): at least a day, at most a year.
+INTERVAL_DAYS_MIN = 1
+INTERVAL_DAYS_MAX = 365
+
+
+def bounded(low: int, high: int) -> list:
+    """The validators of a whole number from ``low`` to ``high``; forms and serializers read
+    their bounds from these (see clinic.configuration.field_bounds)."""
+    return [MinValueValidator(low), MaxValueValidator(high)]
+
+
+# The bounds of each number the practice manager sets, checked by the model (full_clean), the
+# settings page, the API and the database alike.
+CLINIC_SETTINGS_BOUNDS: dict[str, tuple[int, int]] = {
+    "min_reinjection_interval_days": (INTERVAL_DAYS_MIN, INTERVAL_DAYS_MAX),
+    "appointment_reminder_hours": (1, 168),
+    "recall_first_reminder_weeks": (1, 52),
+    "recall_second_reminder_weeks": (1, 52),
+    "recall_overdue_weeks": (1, 52),
+    "questionnaire_after_toxin_days": (1, 90),
+    "booking_horizon_days": (1, 730),
+}
+
+
 class ClinicSettings(models.Model):
     """The clinic's own rules, edited by the practice manager. One row (pk=1).
 
     Clinical intervals are settings, never hard-coded medical advice (DOMAIN.md); the defaults
-    are the usual ones.
+    are the usual ones. Changes go through ``clinic.configuration.clinic_settings_update``.
     """
 
     min_reinjection_interval_days = models.PositiveSmallIntegerField(
-        default=84, help_text="Toxin sessions closer than this need a clinician's override with a reason."
+        "minimum reinjection interval (days)",
+        default=84,
+        validators=bounded(*CLINIC_SETTINGS_BOUNDS["min_reinjection_interval_days"]),
+        help_text="Toxin sessions closer than this need a clinician's override with a reason. "
+        "The clinic default: a product with its own interval uses that instead.",
     )
-    appointment_reminder_hours = models.PositiveSmallIntegerField(default=48)
-    recall_first_reminder_weeks = models.PositiveSmallIntegerField(default=11)
-    recall_second_reminder_weeks = models.PositiveSmallIntegerField(default=14)
-    recall_overdue_weeks = models.PositiveSmallIntegerField(default=16)
-    questionnaire_after_toxin_days = models.PositiveSmallIntegerField(default=14)
+    appointment_reminder_hours = models.PositiveSmallIntegerField(
+        "appointment reminder (hours before)",
+        default=48,
+        validators=bounded(*CLINIC_SETTINGS_BOUNDS["appointment_reminder_hours"]),
+    )
+    recall_first_reminder_weeks = models.PositiveSmallIntegerField(
+        "first reinjection recall reminder (weeks after the session)",
+        default=11,
+        validators=bounded(*CLINIC_SETTINGS_BOUNDS["recall_first_reminder_weeks"]),
+    )
+    recall_second_reminder_weeks = models.PositiveSmallIntegerField(
+        "second reinjection recall reminder (weeks after the session)",
+        default=14,
+        validators=bounded(*CLINIC_SETTINGS_BOUNDS["recall_second_reminder_weeks"]),
+    )
+    recall_overdue_weeks = models.PositiveSmallIntegerField(
+        "reinjection recall overdue (weeks after the session)",
+        default=16,
+        validators=bounded(*CLINIC_SETTINGS_BOUNDS["recall_overdue_weeks"]),
+    )
+    questionnaire_after_toxin_days = models.PositiveSmallIntegerField(
+        "questionnaire (days after a toxin session)",
+        default=14,
+        validators=bounded(*CLINIC_SETTINGS_BOUNDS["questionnaire_after_toxin_days"]),
+    )
     # No SMS in these hours (clinic time zone); the send waits until the window ends.
-    quiet_hours_start = models.TimeField(default=time(21, 0))
-    quiet_hours_end = models.TimeField(default=time(8, 0))
+    quiet_hours_start = models.TimeField(
+        default=time(21, 0),
+        help_text="No text message is sent from this time (clinic time zone). The same start and "
+        "end: no quiet hours.",
+    )
+    quiet_hours_end = models.TimeField(
+        default=time(8, 0), help_text="Until this time; messages due in the quiet hours wait until then."
+    )
     booking_horizon_days = models.PositiveSmallIntegerField(
-        default=180, help_text="How far ahead availability is offered."
+        "booking horizon (days)",
+        default=180,
+        validators=bounded(*CLINIC_SETTINGS_BOUNDS["booking_horizon_days"]),
+        help_text="How far ahead availability is offered.",
     )
     # Calendar feeds end up on phones and in third-party calendar services: patients stay
     # anonymous there (appointment type and MRN only) unless the clinic decides otherwise.
@@ -169,11 +228,25 @@ class ClinicSettings(models.Model):
                 condition=models.Q(recall_first_reminder_weeks__lte=models.F("recall_second_reminder_weeks"))
                 & models.Q(recall_second_reminder_weeks__lte=models.F("recall_overdue_weeks")),
                 name="clinic_clinicsettings_recall_weeks_ordered",
+                violation_error_code="recall_weeks_order",
+                violation_error_message="The recall weeks must be in order: first reminder, then second "
+                "reminder, then overdue (each no earlier than the one before).",
+            ),
+            *(
+                models.CheckConstraint(
+                    condition=models.Q(**{f"{name}__gte": low, f"{name}__lte": high}),
+                    name=f"clinic_clinicsettings_{name}_range",
+                )
+                for name, (low, high) in CLINIC_SETTINGS_BOUNDS.items()
             ),
         ]
 
     def __str__(self) -> str:
         return "Clinic settings"
+
+    @property
+    def audit_label(self) -> str:
+        return "clinic settings"
 
     @classmethod
     def load(cls) -> "ClinicSettings":

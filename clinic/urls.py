@@ -26,6 +26,7 @@ for app_api in (patients_api, scheduling_api, reminders_api, treatments_api):
 api_v1 = [
     path("auth/token/", api_views.TokenView.as_view(), name="token"),
     path("me/", api_views.MeView.as_view(), name="me"),
+    path("clinic-settings/", api_views.ClinicSettingsView.as_view(), name="clinic-settings"),
     path("fhir/", include("treatments.fhir_urls")),
     path("patients/<int:pk>/export/", PatientExportView.as_view(), name="patient-export"),
     path("", include(router.urls)),
@@ -33,6 +34,7 @@ api_v1 = [
 
 clinic_pages = [
     path("audit/", views.audit_list, name="audit"),
+    path("settings/", views.clinic_settings, name="settings"),
     path("staff/", mfa_views.staff_list, name="staff"),
     path("staff/<int:pk>/two-factor/reset/", mfa_views.staff_mfa_reset, name="staff_mfa_reset"),
 ]

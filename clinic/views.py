@@ -1,13 +1,18 @@
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django_htmx.http import HttpResponseClientRedirect
 
-from .models import AuditEvent
+from . import configuration
+from .errors import DomainError
+from .forms import ClinicSettingsForm
+from .models import AuditEvent, ClinicSettings
 from .paging import CappedPaginator
 from .permissions import is_staff_member
 from .roles import Role
@@ -77,3 +82,55 @@ def audit_list(request):
         "clinic/audit_list.html",
         {"page": page, "filters": {"action": action, "actor": actor, "patient": patient}},
     )
+
+
+@capability_required("clinic.manage_settings")
+def clinic_settings(request):
+    """The clinic settings page: the settings row, the sections other apps contribute (the
+    reinjection interval of each product, from treatments) and the latest changes."""
+    status = 200
+    if request.method == "POST":
+        form = ClinicSettingsForm(request.POST, instance=ClinicSettings.load())
+        if form.is_valid():
+            data = {name: form.cleaned_data[name] for name in configuration.SETTINGS_FIELDS}
+            try:
+                configuration.clinic_settings_update(actor=request.user, data=data)
+            except DomainError as exc:
+                _form_errors(form, exc)
+                status = exc.status
+            else:
+                messages.success(request, "Clinic settings saved.")
+                return redirect("clinic:settings")
+        else:
+            status = 400
+    else:
+        form = ClinicSettingsForm(instance=ClinicSettings.load())
+    current = ClinicSettings.load()
+    sections = [
+        {
+            "section": section,
+            "html": render_to_string(
+                section.template,
+                {"section": section, **section.context(user=request.user, clinic_settings=current)},
+                request=request,
+            ),
+        }
+        for section in configuration.settings_sections()
+    ]
+    return render(
+        request,
+        "clinic/settings.html",
+        {"form": form, "sections": sections, "history": configuration.settings_history()},
+        status=status,
+    )
+
+
+def _form_errors(form, exc: DomainError) -> None:
+    """A service's field errors on the form's fields; the rest on the form as a whole."""
+    placed = False
+    for name, errors in exc.fields.items():
+        for message in errors if isinstance(errors, list) else [errors]:
+            form.add_error(name if name in form.fields else None, str(message))
+            placed = True
+    if not placed:
+        form.add_error(None, exc.detail)

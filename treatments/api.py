@@ -11,7 +11,7 @@ import django_filters
 from django import forms
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
@@ -19,6 +19,7 @@ from rest_framework.routers import DefaultRouter
 
 from clinic.audit import audit_record
 from clinic.errors import Invalid
+from clinic.models import ClinicSettings
 from clinic.permissions import is_staff_member, require
 
 from . import selectors, serializers, services
@@ -37,6 +38,7 @@ from .models import (
     Surgery,
     TherapyVisit,
     ToxinDoseLimit,
+    ToxinProductInterval,
     ToxinSession,
     TreatmentPlan,
 )
@@ -506,6 +508,69 @@ class ToxinDoseLimitViewSet(viewsets.GenericViewSet):
         return self.update(request, product=product, partial=True)
 
 
+_PRODUCT = extend_schema(
+    parameters=[OpenApiParameter("product", str, OpenApiParameter.PATH, enum=Product.values)]
+)
+
+
+@extend_schema_view(retrieve=_PRODUCT, update=_PRODUCT, destroy=_PRODUCT)
+class ToxinIntervalViewSet(viewsets.GenericViewSet):
+    """The minimum reinjection interval of each toxin product. A product without its own uses the
+    clinic default (``/clinic-settings/``). Staff read them; the practice manager
+    (``manage_settings``) sets (PUT) and clears (DELETE) them, and every change is audited."""
+
+    permission_classes = [require(write=("clinic.manage_settings",))]
+    serializer_class = serializers.ToxinIntervalSerializer
+    pagination_class = None  # one row per product: a handful
+    lookup_field = "product"
+    queryset = ToxinProductInterval.objects.none()
+
+    def _rows(self) -> list[dict]:
+        default = ClinicSettings.load().min_reinjection_interval_days
+        own = {row.product: row for row in ToxinProductInterval.objects.select_related("updated_by")}
+        rows = []
+        for product in Product.values:
+            row = own.get(product)
+            rows.append(
+                {
+                    "product": product,
+                    "min_interval_days": row.min_interval_days if row else None,
+                    "effective_interval_days": row.min_interval_days if row else default,
+                    "updated_at": row.updated_at if row else None,
+                    "updated_by": row.updated_by if row else None,
+                }
+            )
+        return rows
+
+    def _row(self, product: str) -> dict:
+        if product not in Product.values:
+            raise exceptions.NotFound("No such product.")
+        return next(r for r in self._rows() if r["product"] == product)
+
+    def list(self, request):
+        return Response(self.get_serializer(self._rows(), many=True).data)
+
+    def retrieve(self, request, product=None):
+        return Response(self.get_serializer(self._row(product)).data)
+
+    @extend_schema(request=serializers.ToxinIntervalInputSerializer)
+    def update(self, request, product=None):
+        self._row(product)
+        given = serializers.ToxinIntervalInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        services.toxin_interval_set(
+            product=product, actor=request.user, days=given.validated_data["min_interval_days"]
+        )
+        return Response(self.get_serializer(self._row(product)).data)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, product=None):
+        """Remove the product's own interval: the clinic default applies again."""
+        self._row(product)
+        services.toxin_interval_clear(product=product, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 def register(router: DefaultRouter) -> None:
     """Add this app's viewsets to the /api/v1/ router."""
     router.register("treatment-plans", TreatmentPlanViewSet, basename="treatment-plan")
@@ -519,3 +584,4 @@ def register(router: DefaultRouter) -> None:
     router.register("toxin-lots", ToxinLotViewSet, basename="toxin-lot")
     router.register("toxin-dose-limits", ToxinDoseLimitViewSet, basename="toxin-dose-limit")
     router.register("interval-findings", IntervalFindingViewSet, basename="interval-finding")
+    router.register("toxin-intervals", ToxinIntervalViewSet, basename="toxin-interval")

@@ -5,10 +5,11 @@ class TreatmentsConfig(AppConfig):
     name = "treatments"
 
     def ready(self) -> None:
-        from . import insight_panels, interval, merging, panels, questionnaires
+        from . import insight_panels, interval, merging, panels, questionnaires, settings_section
 
         interval.register()
         panels.register()
         insight_panels.register()
         questionnaires.register()
         merging.register()
+        settings_section.register()

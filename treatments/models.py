@@ -20,6 +20,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from clinic.models import INTERVAL_DAYS_MAX, INTERVAL_DAYS_MIN, bounded
+
 # --- Catalogues --------------------------------------------------------------------------------
 
 
@@ -454,7 +456,9 @@ class ToxinProductInterval(models.Model):
 
     product = models.CharField(max_length=24, choices=Product, unique=True)
     min_interval_days = models.PositiveSmallIntegerField(
-        help_text="Toxin sessions of this product closer than this need a clinician's override."
+        "minimum interval (days)",
+        validators=bounded(INTERVAL_DAYS_MIN, INTERVAL_DAYS_MAX),
+        help_text="Toxin sessions of this product closer than this need a clinician's override.",
     )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
@@ -466,7 +470,8 @@ class ToxinProductInterval(models.Model):
         ordering = ["product"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(min_interval_days__gte=1) & Q(min_interval_days__lte=365),
+                condition=Q(min_interval_days__gte=INTERVAL_DAYS_MIN)
+                & Q(min_interval_days__lte=INTERVAL_DAYS_MAX),
                 name="treatments_toxinproductinterval_range",
             ),
         ]

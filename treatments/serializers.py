@@ -25,6 +25,7 @@ from .models import (
     Muscle,
     PlanStage,
     Procedure,
+    Product,
     Side,
     Surgery,
     SurgerySide,
@@ -33,6 +34,7 @@ from .models import (
     TherapyVisit,
     ToxinDoseLimit,
     ToxinLot,
+    ToxinProductInterval,
     ToxinSession,
     TreatmentPlan,
 )
@@ -633,3 +635,25 @@ class ToxinDoseLimitSerializer(serializers.ModelSerializer):
         model = ToxinDoseLimit
         fields = ["product", "max_units_per_session", "max_units_per_site", "note", "updated_at"]
         read_only_fields = ["product", "updated_at"]
+
+
+class ToxinIntervalInputSerializer(serializers.ModelSerializer):
+    """A product's own minimum reinjection interval, in days (the model's bounds)."""
+
+    class Meta:
+        model = ToxinProductInterval
+        fields = ["min_interval_days"]
+
+
+class ToxinIntervalSerializer(serializers.Serializer):
+    product = serializers.ChoiceField(choices=Product.choices, read_only=True)
+    min_interval_days = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="The product's own interval; null: the clinic default applies.",
+    )
+    effective_interval_days = serializers.IntegerField(
+        read_only=True, help_text="The interval that applies: the product's own, else the clinic default."
+    )
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    updated_by = serializers.ReferenceField(read_only=True, allow_null=True)

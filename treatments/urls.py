@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import dashboard_views, lot_views, views
+from . import dashboard_views, lot_views, settings_section, views
 
 app_name = "treatments"
 
@@ -33,4 +33,7 @@ urlpatterns = [
     path("lots/dose-limits/<str:product>/", views.dose_limit_edit, name="dose_limit"),
     path("interval-findings/", views.interval_findings, name="interval_findings"),
     path("interval-findings/<int:pk>/review/", views.interval_finding_review, name="interval_finding_review"),
+    path(
+        "settings/toxin-intervals/<str:product>/", settings_section.toxin_interval_edit, name="toxin_interval"
+    ),
 ]

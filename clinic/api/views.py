@@ -1,17 +1,18 @@
 from django.conf import settings
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import mixins, viewsets
+from rest_framework import generics, mixins, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clinic import configuration
 from clinic.api import serializers
 from clinic.audit import audit_record
 from clinic.errors import DomainError
 from clinic.mfa import services as mfa
-from clinic.models import AuditEvent
+from clinic.models import AuditEvent, ClinicSettings
 from clinic.permissions import require
 
 
@@ -146,3 +147,34 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     queryset = AuditEvent.objects.select_related("target_type").order_by("-at", "-id")
     filterset_fields = {"actor": ["exact"], "action": ["exact"], "patient_id": ["exact"], "at": ["gte", "lt"]}
     ordering_fields = ["at"]
+
+
+class ClinicSettingsSerializer(serializers.ModelSerializer):
+    """The clinic's rules. Bounds come from the model's validators; the recall weeks must be in
+    order (first reminder <= second reminder <= overdue: 400 ``recall_weeks_order``)."""
+
+    class Meta:
+        model = ClinicSettings
+        fields = [*configuration.SETTINGS_FIELDS, "updated_at"]
+        read_only_fields = ["updated_at"]
+
+
+class ClinicSettingsView(generics.GenericAPIView):
+    """The clinic settings (one record). Staff read them; the practice manager
+    (``manage_settings``) changes them, and every change is audited."""
+
+    permission_classes = [require(write=("clinic.manage_settings",))]
+    serializer_class = ClinicSettingsSerializer
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_object(self):
+        return ClinicSettings.load()
+
+    def get(self, request):
+        return Response(self.get_serializer(self.get_object()).data)
+
+    def patch(self, request):
+        serializer = self.get_serializer(self.get_object(), data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        saved = configuration.clinic_settings_update(actor=request.user, data=serializer.validated_data)
+        return Response(self.get_serializer(saved).data)

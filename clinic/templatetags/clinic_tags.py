@@ -16,6 +16,7 @@ NAV = [
     ("treatments:interval_findings", "Interval findings", "clinic.review_interval_findings"),
     ("clinic:audit", "Audit trail", "clinic.view_audit"),
     ("clinic:staff", "Staff", "clinic.manage_staff"),
+    ("clinic:settings", "Settings", "clinic.manage_settings"),
     ("api-docs", "API", None),
 ]
 

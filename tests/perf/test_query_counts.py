@@ -130,6 +130,8 @@ GUARDS: dict[str, list[Guard]] = {
     # --- pages ---------------------------------------------------------------------------------
     "clinic:audit": [Guard(10, query=of_patient, persona=MANAGER)],
     "clinic:staff": [Guard(10, persona=MANAGER)],
+    # The clinic's settings, one row per product, and the latest changes (capped).
+    "clinic:settings": [Guard(10, persona=MANAGER, grows=False)],
     "patients:list": [Guard(10), Guard(9, query=lambda c, s: {"q": "Other"}, label="search")],
     "patients:search_partial": [Guard(9, query=lambda c, s: {"q": "Other"})],
     "patients:register": [Guard(8, grows=False)],
@@ -315,6 +317,9 @@ GUARDS: dict[str, list[Guard]] = {
     "api:interval-finding-list": [Guard(7)],
     "api:interval-finding-detail": [Guard(5, kwargs=pk(lambda c, s: s.interval_finding), grows=False)],
     "api:toxin-dose-limit-detail": [Guard(9, kwargs=lambda c, s: {"product": s.lot.product}, grows=False)],
+    "api:clinic-settings": [Guard(8, grows=False)],
+    "api:toxin-interval-list": [Guard(9, grows=False)],
+    "api:toxin-interval-detail": [Guard(9, kwargs=lambda c, s: {"product": s.lot.product}, grows=False)],
     # FHIR: the everything bundle, and one resource of each type.
     "api:fhir-patient-everything": [Guard(17, kwargs=PATIENT)],
     "api:fhir-patient": [Guard(10, kwargs=PATIENT, grows=False)],
@@ -355,6 +360,7 @@ BROWSABLE = {
     "api:toxin-lot-list": (MANAGER, 10),
     "api:toxin-dose-limit-list": (SURGEON, 9),
     "api:interval-finding-list": (SURGEON, 7),
+    "api:toxin-interval-list": (MANAGER, 9),
 }
 for _name in BROWSABLE.keys() & GUARDS.keys():
     _persona, _ceiling = BROWSABLE[_name]

@@ -36,6 +36,7 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "clinic:audit": (MANAGERS, 200),
     "clinic:staff": (MANAGERS, 200),
     "clinic:staff_mfa_reset": (NOBODY, 405),
+    "clinic:settings": (MANAGERS, 200),
     # Two-factor pages. Staff without an authenticator have no code to enter (sent on to their
     # home page), and recovery codes are shown only right after they are made (else: Security).
     "account:mfa_verify": (ALL_STAFF, 302),
@@ -101,6 +102,7 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "api:interval-finding-list": (frozenset({Role.SURGEON}), 200),
     "api:interval-finding-detail": (frozenset({Role.SURGEON}), 200),
     "api:interval-finding-review": (NOBODY, 405),
+    "treatments:toxin_interval": (NOBODY, 405),
     "links:twilio_inbound": (NOBODY, 405),
     # A link works for whoever holds it (the patient has no login): the signature is the key.
     "links:open": (EVERYONE, 200),
@@ -136,6 +138,10 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "api:toxin-lot-patients": (CLINICIANS, 200),
     "api:toxin-dose-limit-list": (LOT_REGISTER, 200),
     "api:toxin-dose-limit-detail": (LOT_REGISTER, 200),
+    # The clinic's rules: every member of staff reads them, the practice manager changes them.
+    "api:clinic-settings": (ALL_STAFF, 200),
+    "api:toxin-interval-list": (ALL_STAFF, 200),
+    "api:toxin-interval-detail": (ALL_STAFF, 200),
     "scheduling:feeds": (ALL_STAFF, 200),
     "scheduling:feed_rotate": (NOBODY, 405),
     # A feed token is its own key; a patient link's token is not one, for anybody.
@@ -196,6 +202,10 @@ WRITE_ACCESS: dict[str, frozenset] = {
     "treatments:lots": MANAGERS,
     "treatments:lot": MANAGERS,
     "treatments:dose_limit": MANAGERS,
+    "clinic:settings": MANAGERS,
+    "api:clinic-settings": MANAGERS,
+    "api:toxin-interval-detail": MANAGERS,
+    "treatments:toxin_interval": MANAGERS,
     "api:patient-merge": MANAGERS,
     # A lot recall campaign is sent by the clinicians who inject.
     "treatments:lot_campaign": frozenset({Role.SURGEON, Role.INJECTOR}),

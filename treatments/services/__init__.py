@@ -12,6 +12,7 @@ from .encounters import (
     encounter_update,
 )
 from .plans import plan_create, plan_update
+from .product_intervals import toxin_interval_clear, toxin_interval_set
 from .surgery import SURGERY, open_post_op_recalls, post_op_window
 from .therapy import THERAPY
 from .toxin import (
@@ -73,6 +74,8 @@ __all__ = [
     "post_op_window",
     "surgery_record",
     "therapy_visit_record",
+    "toxin_interval_clear",
+    "toxin_interval_set",
     "toxin_lot_create",
     "toxin_lot_update",
     "toxin_session_record",

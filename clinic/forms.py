@@ -1,0 +1,51 @@
+from django import forms
+
+from .configuration import SETTINGS_FIELDS, field_bounds
+from .models import ClinicSettings
+
+
+def _formfield(db_field, **kwargs):
+    """The model's form field, with the bounds of its validators (the input's min and max, and
+    the form's own message) and times as time inputs."""
+    low, high = field_bounds(ClinicSettings, db_field.name)
+    if low is not None:
+        kwargs["min_value"] = low
+    if high is not None:
+        kwargs["max_value"] = high
+    if db_field.get_internal_type() == "TimeField":
+        kwargs["widget"] = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    return db_field.formfield(**kwargs)
+
+
+class ClinicSettingsForm(forms.ModelForm):
+    """Every clinic setting. The model validates the whole row (its check constraints too: the
+    recall weeks in order), so a bad combination is a form error, never a failed save."""
+
+    class Meta:
+        model = ClinicSettings
+        fields = SETTINGS_FIELDS
+        formfield_callback = _formfield
+
+    FIELDSETS = [
+        ("Toxin reinjection", ["min_reinjection_interval_days"]),
+        (
+            "Reminders and recalls",
+            [
+                "appointment_reminder_hours",
+                "recall_first_reminder_weeks",
+                "recall_second_reminder_weeks",
+                "recall_overdue_weeks",
+                "questionnaire_after_toxin_days",
+            ],
+        ),
+        ("Quiet hours for text messages", ["quiet_hours_start", "quiet_hours_end"]),
+        ("Booking and calendars", ["booking_horizon_days", "calendar_feed_shows_patient_names"]),
+    ]
+
+    @property
+    def fieldsets(self):
+        """(title, bound fields) groups for the page; a field no group names goes last."""
+        named = {name for _, names in self.FIELDSETS for name in names}
+        groups = [(title, [self[name] for name in names]) for title, names in self.FIELDSETS]
+        rest = [self[name] for name in self.fields if name not in named]
+        return groups + ([("Other", rest)] if rest else [])
