@@ -32,9 +32,9 @@ class ClinicSettingsForm(forms.ModelForm):
             "Reminders and recalls",
             [
                 "appointment_reminder_hours",
-                "recall_first_reminder_weeks",
-                "recall_second_reminder_weeks",
-                "recall_overdue_weeks",
+                "recall_first_reminder_weeks_before_due",
+                "recall_second_reminder_weeks_after_due",
+                "recall_overdue_weeks_after_due",
                 "questionnaire_after_toxin_days",
             ],
         ),

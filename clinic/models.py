@@ -149,9 +149,9 @@ def bounded(low: int, high: int) -> list:
 CLINIC_SETTINGS_BOUNDS: dict[str, tuple[int, int]] = {
     "min_reinjection_interval_days": (INTERVAL_DAYS_MIN, INTERVAL_DAYS_MAX),
     "appointment_reminder_hours": (1, 168),
-    "recall_first_reminder_weeks": (1, 52),
-    "recall_second_reminder_weeks": (1, 52),
-    "recall_overdue_weeks": (1, 52),
+    "recall_first_reminder_weeks_before_due": (0, 12),
+    "recall_second_reminder_weeks_after_due": (0, 12),
+    "recall_overdue_weeks_after_due": (1, 26),
     "questionnaire_after_toxin_days": (1, 90),
     "booking_horizon_days": (1, 730),
 }
@@ -176,20 +176,25 @@ class ClinicSettings(models.Model):
         default=48,
         validators=bounded(*CLINIC_SETTINGS_BOUNDS["appointment_reminder_hours"]),
     )
-    recall_first_reminder_weeks = models.PositiveSmallIntegerField(
-        "first reinjection recall reminder (weeks after the session)",
-        default=11,
-        validators=bounded(*CLINIC_SETTINGS_BOUNDS["recall_first_reminder_weeks"]),
+    # Reinjection recall timing, counted from each patient's own due date (their usual duration
+    # of effect, never inside the minimum interval): see scheduling.reminders.services.
+    recall_first_reminder_weeks_before_due = models.PositiveSmallIntegerField(
+        "first reinjection reminder (weeks before the due date)",
+        default=3,
+        validators=bounded(*CLINIC_SETTINGS_BOUNDS["recall_first_reminder_weeks_before_due"]),
+        help_text="Never sent before the earliest safe date of the next session.",
     )
-    recall_second_reminder_weeks = models.PositiveSmallIntegerField(
-        "second reinjection recall reminder (weeks after the session)",
-        default=14,
-        validators=bounded(*CLINIC_SETTINGS_BOUNDS["recall_second_reminder_weeks"]),
+    recall_second_reminder_weeks_after_due = models.PositiveSmallIntegerField(
+        "second reinjection reminder (weeks after the due date)",
+        default=0,
+        validators=bounded(*CLINIC_SETTINGS_BOUNDS["recall_second_reminder_weeks_after_due"]),
+        help_text="0: on the due date. Sent only if the patient has still not booked, and at "
+        "least a week after the first.",
     )
-    recall_overdue_weeks = models.PositiveSmallIntegerField(
-        "reinjection recall overdue (weeks after the session)",
-        default=16,
-        validators=bounded(*CLINIC_SETTINGS_BOUNDS["recall_overdue_weeks"]),
+    recall_overdue_weeks_after_due = models.PositiveSmallIntegerField(
+        "reinjection recall overdue (weeks after the due date)",
+        default=4,
+        validators=bounded(*CLINIC_SETTINGS_BOUNDS["recall_overdue_weeks_after_due"]),
     )
     questionnaire_after_toxin_days = models.PositiveSmallIntegerField(
         "questionnaire (days after a toxin session)",
@@ -225,12 +230,13 @@ class ClinicSettings(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(pk=1), name="clinic_clinicsettings_singleton"),
             models.CheckConstraint(
-                condition=models.Q(recall_first_reminder_weeks__lte=models.F("recall_second_reminder_weeks"))
-                & models.Q(recall_second_reminder_weeks__lte=models.F("recall_overdue_weeks")),
+                condition=models.Q(
+                    recall_second_reminder_weeks_after_due__lt=models.F("recall_overdue_weeks_after_due")
+                ),
                 name="clinic_clinicsettings_recall_weeks_ordered",
                 violation_error_code="recall_weeks_order",
-                violation_error_message="The recall weeks must be in order: first reminder, then second "
-                "reminder, then overdue (each no earlier than the one before).",
+                violation_error_message="A recall becomes overdue after its second reminder: the overdue "
+                "weeks must be more than the second reminder's weeks after the due date.",
             ),
             *(
                 models.CheckConstraint(

@@ -65,6 +65,9 @@ def recall_open(
     Called by higher apps (a toxin session opens a reinjection recall, a surgery its post-op
     recalls). Idempotent: (patient, kind, source) is unique, so a retried call opens nothing new.
     """
+    # A booking of the recalled kind made at the same moment either commits before us (and is
+    # matched below) or waits for this lock and then finds the open recall (_recall_satisfy).
+    patient_lock(patient.pk)
     existing = Recall.objects.filter(patient=patient, kind=kind, source=source).first()
     if existing is not None:
         return existing
@@ -93,11 +96,55 @@ def recall_open(
         patient_id=patient.pk,
         changes={"kind": kind, "due_date": recall.due_date.isoformat(), "source": source},
     )
+    # The patient may already have the recalled appointment booked (made at the end of the
+    # session, before it was recorded): then the recall is booked at once and never reminds.
+    recall_match_bookings(recall=recall, actor=actor)
     # The reminders are planned in the same transaction: a recall never exists without them.
+    # While the recall is booked they are held back at send time; if the booking is cancelled
+    # the recall reopens and they go out again.
     from .reminders.services import messages_plan_for_recall
 
     messages_plan_for_recall(recall=recall)
     return recall
+
+
+def _recall_appointment_types(appointment_type: AppointmentType) -> Q:
+    """The appointment types that satisfy a recall for ``appointment_type``: that type, and for
+    a toxin recall any toxin appointment (the diary has more than one kind of toxin visit)."""
+    if appointment_type.is_toxin:
+        return Q(appointment_type__is_toxin=True)
+    return Q(appointment_type_id=appointment_type.pk)
+
+
+def recall_upcoming_booking(recall: Recall) -> Appointment | None:
+    """The patient's next active appointment that satisfies ``recall`` and no other recall:
+    booked on or after the recall's anchor date, not yet started."""
+    start_of_anchor = clock.day_bounds(recall.anchor_date)[0]
+    return (
+        Appointment.objects.filter(patient_id=recall.patient_id, status__in=Appointment.ACTIVE_STATUSES)
+        .filter(_recall_appointment_types(recall.appointment_type))
+        .filter(starts_at__gte=max(start_of_anchor, timezone.now()))
+        .exclude(satisfied_recalls__status=Recall.Status.BOOKED)
+        .select_related("appointment_type", "provider__user", "room__location")
+        .order_by("starts_at", "id")
+        .first()
+    )
+
+
+def recall_match_bookings(*, recall: Recall, actor=None) -> Appointment | None:
+    """Attach an open recall to the patient's upcoming booking of the recalled kind, if any.
+
+    The one place that turns an existing booking into a booked recall; booking afterwards goes
+    through ``_recall_satisfy``. Either way the recall leaves the due list and its reminders
+    are held back.
+    """
+    if recall.status != Recall.Status.OPEN:
+        return None
+    appointment = recall_upcoming_booking(recall)
+    if appointment is None:
+        return None
+    _recall_mark_booked(recall, appointment, actor=actor)
+    return appointment
 
 
 @transaction.atomic
@@ -411,16 +458,26 @@ def _slot_json(starts_at: datetime, ends_at: datetime, provider_id: int, room_id
 
 
 def _recall_satisfy(appointment: Appointment, *, actor) -> Recall | None:
-    """Booking satisfies the patient's oldest open recall for the same appointment type."""
+    """Booking satisfies the patient's oldest open recall for the same kind of appointment (any
+    toxin appointment for a toxin recall), by every booking path: desk, API, patient link,
+    waitlist offer, correction."""
     recall = (
         Recall.objects.select_for_update()
-        .filter(patient_id=appointment.patient_id, appointment_type_id=appointment.appointment_type_id)
-        .filter(status=Recall.Status.OPEN)
+        .filter(
+            _recall_appointment_types(appointment.appointment_type),
+            patient_id=appointment.patient_id,
+            status=Recall.Status.OPEN,
+        )
         .order_by("due_date", "id")
         .first()
     )
     if recall is None:
         return None
+    _recall_mark_booked(recall, appointment, actor=actor)
+    return recall
+
+
+def _recall_mark_booked(recall: Recall, appointment: Appointment, *, actor) -> None:
     recall.status = Recall.Status.BOOKED
     recall.booked_appointment = appointment
     recall.save(update_fields=["status", "booked_appointment", "updated_at"])
@@ -431,7 +488,6 @@ def _recall_satisfy(appointment: Appointment, *, actor) -> Recall | None:
         patient_id=recall.patient_id,
         changes={"appointment": appointment.pk},
     )
-    return recall
 
 
 def _recall_reopen(appointment: Appointment, *, actor) -> None:

@@ -1663,10 +1663,7 @@ class ScaleSeed:
         anchor = v.day
         earliest = anchor + self.settings.min_reinjection_interval_days
         due = max(earliest, anchor + rng.randint(84, 105))
-        overdue = max(
-            anchor + 7 * self.settings.recall_overdue_weeks,
-            due + 7 * max(self.settings.recall_overdue_weeks - self.settings.recall_second_reminder_weeks, 1),
-        )
+        overdue = due + 7 * self.settings.recall_overdue_weeks_after_due
         following = next(
             (w for w in visits if w.code == "toxin" and w.day > v.day and w.status != "cancelled"), None
         )
@@ -1728,7 +1725,7 @@ class ScaleSeed:
         # The recall's first reminder, for recalls of the messaging era.
         if anchor >= self.messages_d:
             first = (
-                anchor + 7 * self.settings.recall_first_reminder_weeks
+                max(due - 7 * self.settings.recall_first_reminder_weeks_before_due, earliest, anchor + 1)
                 if kind == "reinjection"
                 else max(earliest - 7, anchor + 1)
             )

@@ -150,8 +150,8 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
 
 class ClinicSettingsSerializer(serializers.ModelSerializer):
-    """The clinic's rules. Bounds come from the model's validators; the recall weeks must be in
-    order (first reminder <= second reminder <= overdue: 400 ``recall_weeks_order``)."""
+    """The clinic's rules. Bounds come from the model's validators; the recall reinjection recall
+    becomes overdue after its second reminder (otherwise 400 ``recall_weeks_order``)."""
 
     class Meta:
         model = ClinicSettings

@@ -22,13 +22,19 @@ class RecallSerializer(serializers.ModelSerializer):
     last_contact_at = serializers.DateTimeField(read_only=True, allow_null=True)
     last_contact_method = serializers.CharField(read_only=True, allow_null=True)
     messages_sent = serializers.IntegerField(read_only=True)
+    patient_mobile = serializers.CharField(source="patient.mobile", read_only=True)
+    next_appointment_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="The patient's next booked appointment of any kind."
+    )
+    next_appointment_type = serializers.CharField(read_only=True, allow_null=True)
 
     class Meta:
         model = Recall
         fields = [
             "id", "patient", "patient_name", "kind", "appointment_type", "preferred_provider", "anchor_date",
             "earliest_date", "due_date", "overdue_date", "status", "bucket", "label", "booked_appointment",
-            "last_contact_at", "last_contact_method", "messages_sent", "created_at",
+            "last_contact_at", "last_contact_method", "messages_sent", "created_at", "patient_mobile",
+            "next_appointment_at", "next_appointment_type",
         ]  # fmt: skip
 
     def get_bucket(self, recall) -> str:

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -23,8 +24,15 @@ from patients.services import consent_opt_out, consent_record
 
 from ..models import Appointment, Message, Provider, Recall, Room
 from ..selectors import availability_for
-from ..services import VIA_PATIENT_LINK, appointment_book, appointment_cancel, appointment_confirm
-from .links import Action, LinkExpired, LinkInvalid, PatientLink, link_read
+from ..services import (
+    VIA_PATIENT_LINK,
+    appointment_book,
+    appointment_cancel,
+    appointment_confirm,
+    appointment_reschedule,
+    recall_upcoming_booking,
+)
+from .links import Action, LinkExpired, LinkInvalid, PatientLink, link_read, link_token
 from .questionnaires import questionnaire_for
 
 logger = logging.getLogger(__name__)
@@ -199,13 +207,13 @@ def _book(request, *, link: PatientLink, patient: Patient, token: str):
     )
     if recall is None:
         return _problem(request, expired=False)
+    booked = _recall_booking(recall)
+    if booked is not None:
+        # Already booked (by the desk, the API or an earlier visit to this link): show the booking
+        # with its change and cancel actions, never a page of slots the booking itself blocks.
+        return _change(request, recall=recall, appointment=booked, patient=patient)
     if recall.status != Recall.Status.OPEN:
-        booked = recall.booked_appointment
-        return render(
-            request,
-            "links/book_done.html",
-            {"appointment": booked, "when": _local(booked.starts_at) if booked else None, "already": True},
-        )
+        return render(request, "links/book_done.html", {"appointment": None, "already": True})
     error = ""
     if request.method == "POST":
         start, provider_id, room_id = (request.POST.get("slot", "") + "||").split("|")[:3]
@@ -253,6 +261,86 @@ def _book(request, *, link: PatientLink, patient: Patient, token: str):
         "links/book.html",
         {
             "recall": recall,
+            "days": sorted(days.items()),
+            "error": error,
+            "next_from": (first_day + timedelta(days=14)).isoformat(),
+            "earliest": recall.earliest_date,
+        },
+    )
+
+
+def _recall_booking(recall: Recall) -> Appointment | None:
+    """The upcoming appointment that answers ``recall``, if the patient has one."""
+    if recall.status == Recall.Status.BOOKED:
+        appointment = recall.booked_appointment
+        if appointment and appointment.is_active and appointment.starts_at > timezone.now():
+            return appointment
+        return None
+    if recall.status == Recall.Status.OPEN:
+        return recall_upcoming_booking(recall)
+    return None
+
+
+def _change(request, *, recall: Recall, appointment: Appointment, patient: Patient):
+    """The booked patient's page: the appointment, a cancel link, and other times to move to."""
+    error = ""
+    if request.method == "POST":
+        start, provider_id, room_id = (request.POST.get("slot", "") + "||").split("|")[:3]
+        try:
+            starts_at = datetime.fromisoformat(start)
+            provider = Provider.objects.get(pk=int(provider_id))
+            room = Room.objects.get(pk=int(room_id))
+        except (ValueError, Provider.DoesNotExist, Room.DoesNotExist):
+            error = "Please choose one of the times below."
+        else:
+            if starts_at.date() < recall.earliest_date or starts_at.tzinfo is None:
+                error = "Please choose one of the times below."
+            else:
+                try:
+                    moved = appointment_reschedule(
+                        appointment=appointment,
+                        starts_at=starts_at,
+                        provider=provider,
+                        room=room,
+                        actor=None,
+                        reason="Moved by the patient from their booking link",
+                        via=VIA_PATIENT_LINK,
+                    )
+                except DomainError:
+                    error = "Sorry, that time has just been taken. Please choose another."
+                else:
+                    return render(
+                        request,
+                        "links/book_done.html",
+                        {"appointment": moved, "when": _local(moved.starts_at), "moved": True},
+                    )
+    try:
+        from_day = date.fromisoformat(request.GET.get("from", ""))
+    except ValueError:
+        from_day = recall.earliest_date
+    first_day = max(from_day, recall.earliest_date, timezone.localdate())
+    slots = availability_for(
+        appointment_type=appointment.appointment_type,
+        date_from=first_day,
+        date_to=first_day + timedelta(days=13),
+        patient=patient,
+        exclude_appointment_id=appointment.pk,
+        limit=60,
+    )
+    days: dict = {}
+    for slot in slots:
+        days.setdefault(_local(slot.start).date(), []).append(
+            {"value": _slot_value(slot), "time": _local(slot.start), "provider": slot.provider}
+        )
+    cancel_token = link_token(patient_id=patient.pk, action=Action.CANCEL, target=appointment.pk)
+    return render(
+        request,
+        "links/book.html",
+        {
+            "recall": recall,
+            "booked": appointment,
+            "when": _local(appointment.starts_at),
+            "cancel_url": reverse("links:open", kwargs={"token": cancel_token}),
             "days": sorted(days.items()),
             "error": error,
             "next_from": (first_day + timedelta(days=14)).isoformat(),

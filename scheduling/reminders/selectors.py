@@ -3,10 +3,11 @@
 from datetime import date
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from clinic.queries import related_count
 
-from ..models import Message, Recall, RecallContact
+from ..models import Appointment, Message, Recall, RecallContact
 
 
 class Bucket:
@@ -58,12 +59,21 @@ def recall_worklist(
 ) -> QuerySet[Recall]:
     """Recalls with what the front desk needs on one row, in a fixed number of queries."""
     last_contact = RecallContact.objects.filter(recall=OuterRef("pk")).order_by("-at", "-id")
+    # The patient's next booked appointment of any kind: the desk sees at once who is already
+    # coming in (and a booking of the recalled kind has taken the recall off the due list).
+    upcoming = Appointment.objects.filter(
+        patient_id=OuterRef("patient_id"),
+        status__in=[Appointment.Status.BOOKED, Appointment.Status.CONFIRMED],
+        starts_at__gte=timezone.now(),
+    ).order_by("starts_at", "id")
     qs = Recall.objects.select_related(
         "patient", "appointment_type", "preferred_provider__user", "booked_appointment"
     ).annotate(
         last_contact_at=Subquery(last_contact.values("at")[:1]),
         last_contact_method=Subquery(last_contact.values("method")[:1]),
         last_contact_outcome=Subquery(last_contact.values("outcome")[:1]),
+        next_appointment_at=Subquery(upcoming.values("starts_at")[:1]),
+        next_appointment_type=Subquery(upcoming.values("appointment_type__name")[:1]),
         messages_sent=related_count(Message.objects.filter(status=Message.Status.SENT), to="recall"),
     )
     if bucket:

@@ -206,12 +206,19 @@ def messages_plan_for_appointment(
 def recall_reminder_dates(recall: Recall, policy: ClinicSettings) -> list[tuple[str, date]]:
     """When a recall's reminders go out: (kind, date) pairs."""
     if recall.kind == Recall.Kind.REINJECTION:
-        # Counted from the session: first at 11 weeks so that it is booked for weeks 12-16,
-        # then once more at 14 weeks if still not booked (clinic settings).
-        return [
-            (Kind.RECALL_DUE, recall.anchor_date + timedelta(weeks=policy.recall_first_reminder_weeks)),
-            (Kind.RECALL_SECOND, recall.anchor_date + timedelta(weeks=policy.recall_second_reminder_weeks)),
-        ]
+        # Counted from the patient's own due date (their usual duration of effect): the first
+        # some weeks before it, the second on it or after, if still not booked (clinic settings).
+        # Never before the earliest safe date, and the second at least a week after the first.
+        first = max(
+            recall.due_date - timedelta(weeks=policy.recall_first_reminder_weeks_before_due),
+            recall.earliest_date,
+            recall.anchor_date + timedelta(days=1),
+        )
+        second = max(
+            recall.due_date + timedelta(weeks=policy.recall_second_reminder_weeks_after_due),
+            first + timedelta(weeks=1),
+        )
+        return [(Kind.RECALL_DUE, first), (Kind.RECALL_SECOND, second)]
     # Post-op, therapy and follow-up recalls: a week before the earliest date, then on the due date.
     first = max(recall.earliest_date - timedelta(days=7), recall.anchor_date + timedelta(days=1))
     second = max(recall.due_date, first + timedelta(days=1))

@@ -1,9 +1,12 @@
 """Staff pages: the recall worklist and the message log."""
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import messages as flash
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.backends.utils import csrf_input
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -61,6 +64,7 @@ def worklist(request):
         "method_options": _method_options(),
         "csrf_input": csrf_input(request),
         "today": today,
+        "can_book": _can_book(request.user),
     }
     return render(request, "reminders/worklist.html", context)
 
@@ -74,10 +78,22 @@ def _prepare_rows(recalls) -> None:
     chart = url_maker("patients:chart")
     contact = url_maker("reminders:contact", "recall_id")
     close = url_maker("reminders:close", "recall_id")
+    book = reverse("scheduling:book")
     for recall in recalls:
+        recall.book_url = f"{book}?" + urlencode(
+            {
+                "patient": recall.patient_id,
+                "appointment_type": recall.appointment_type_id,
+                **({"provider": recall.preferred_provider_id} if recall.preferred_provider_id else {}),
+            }
+        )
         recall.chart_url = chart(recall.patient_id)
         recall.contact_url = contact(recall.pk)
         recall.close_url = close(recall.pk)
+
+
+def _can_book(user) -> bool:
+    return user.has_perms(["clinic.book_appointments", "clinic.view_demographics"])
 
 
 def _method_options():
@@ -97,6 +113,7 @@ def _row(request, recall_id: int, **extra):
             "method_options": _method_options(),
             "csrf_input": csrf_input(request),
             "today": timezone.localdate(),
+            "can_book": _can_book(request.user),
             **extra,
         },
     )

@@ -31,11 +31,11 @@ def test_manager_changes_the_dysport_interval(page, manager_user):
     assert ToxinProductInterval.objects.get(product="abobotulinumtoxinA").min_interval_days == 70
 
     # Recall weeks out of order: a clear error on the form, nothing saved.
-    page.get_by_label("First reinjection recall reminder").fill("20")
+    page.get_by_label("Second reinjection reminder").fill("6")
     with page.expect_navigation():
         page.get_by_role("button", name="Save clinic settings").click()
-    expect(page.get_by_role("alert")).to_contain_text("The recall weeks must be in order")
-    assert ClinicSettings.load().recall_first_reminder_weeks == 11
+    expect(page.get_by_role("alert")).to_contain_text("A recall becomes overdue after its second reminder")
+    assert ClinicSettings.load().recall_second_reminder_weeks_after_due == 0
     # The refused form answers 400, as the app's forms do, and Chromium logs that: expected here.
     page.errors.remove(
         "console: Failed to load resource: the server responded with a status of 400 (Bad Request)"

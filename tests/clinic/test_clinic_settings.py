@@ -21,9 +21,9 @@ def _form(**changes) -> dict:
     data = {
         "min_reinjection_interval_days": current.min_reinjection_interval_days,
         "appointment_reminder_hours": current.appointment_reminder_hours,
-        "recall_first_reminder_weeks": current.recall_first_reminder_weeks,
-        "recall_second_reminder_weeks": current.recall_second_reminder_weeks,
-        "recall_overdue_weeks": current.recall_overdue_weeks,
+        "recall_first_reminder_weeks_before_due": current.recall_first_reminder_weeks_before_due,
+        "recall_second_reminder_weeks_after_due": current.recall_second_reminder_weeks_after_due,
+        "recall_overdue_weeks_after_due": current.recall_overdue_weeks_after_due,
         "questionnaire_after_toxin_days": current.questionnaire_after_toxin_days,
         "quiet_hours_start": current.quiet_hours_start.strftime("%H:%M"),
         "quiet_hours_end": current.quiet_hours_end.strftime("%H:%M"),
@@ -83,10 +83,13 @@ def test_saving_unchanged_settings_writes_nothing(client, manager_user):
 
 def test_recall_weeks_out_of_order_is_a_form_error(client, manager_user):
     client.force_login(manager_user)
-    response = client.post(URL, _form(recall_first_reminder_weeks=15, recall_second_reminder_weeks=14))
+    response = client.post(
+        URL, _form(recall_second_reminder_weeks_after_due=5, recall_overdue_weeks_after_due=4)
+    )
     assert response.status_code == 400
-    assert "The recall weeks must be in order" in response.content.decode()
-    assert ClinicSettings.load().recall_first_reminder_weeks == 11
+    assert "A recall becomes overdue after its second reminder" in response.content.decode()
+    assert ClinicSettings.load().recall_overdue_weeks_after_due == 4
+    assert ClinicSettings.load().recall_second_reminder_weeks_after_due == 0
 
 
 @pytest.mark.parametrize("value", [0, 366, "abc"])
@@ -121,7 +124,7 @@ def test_service_refuses_unknown_settings_and_bad_values(manager_user):
         clinic_settings_update(actor=manager_user, data={"colour": "red"})
     assert unknown.value.fields == {"colour": ["Unknown setting."]}
     with pytest.raises(Invalid) as order:
-        clinic_settings_update(actor=manager_user, data={"recall_overdue_weeks": 12})
+        clinic_settings_update(actor=manager_user, data={"recall_second_reminder_weeks_after_due": 4})
     assert order.value.code == "recall_weeks_order"
     assert "non_field_errors" in order.value.fields
     with pytest.raises(Invalid) as bound:
@@ -162,7 +165,7 @@ def test_manager_patches_the_settings(manager, manager_user):
     response = manager.patch(API, {"min_reinjection_interval_days": 70}, format="json")
     assert response.status_code == 200
     assert response.json()["min_reinjection_interval_days"] == 70
-    assert response.json()["recall_overdue_weeks"] == 16
+    assert response.json()["recall_overdue_weeks_after_due"] == 4
     event = AuditEvent.objects.get(action="clinic_settings.updated")
     assert event.changes == {"min_reinjection_interval_days": [84, 70]}
     assert event.actor == manager_user
@@ -176,7 +179,8 @@ def test_manager_patches_the_settings(manager, manager_user):
         ({"min_reinjection_interval_days": 366}, "invalid", "min_reinjection_interval_days"),
         ({"appointment_reminder_hours": "soon"}, "invalid", "appointment_reminder_hours"),
         ({"quiet_hours_end": "25:00"}, "invalid", "quiet_hours_end"),
-        ({"recall_first_reminder_weeks": 20}, "recall_weeks_order", "non_field_errors"),
+        ({"recall_second_reminder_weeks_after_due": 6}, "recall_weeks_order", "non_field_errors"),
+        ({"recall_first_reminder_weeks_before_due": 13}, "invalid", "recall_first_reminder_weeks_before_due"),
         ({"updated_at": "2027-01-01T00:00:00Z"}, "unknown_field", "updated_at"),
         ({"colour": "red"}, "unknown_field", "colour"),
     ],

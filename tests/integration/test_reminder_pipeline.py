@@ -1,5 +1,5 @@
 """The whole reminder pipeline with real parts: a Celery worker process on Redis, a real SMTP
-listener, PostgreSQL. A toxin session recorded 11 weeks ago leads to exactly one recall email,
+listener, PostgreSQL. A toxin session recorded 12 weeks ago (its due date) leads to exactly one recall email,
 whose link lets the patient book a slot that the front desk then sees in the schedule."""
 
 import contextlib
@@ -150,14 +150,14 @@ def _clinic():
     return injector
 
 
-def test_toxin_session_11_weeks_ago_sends_one_recall_email_and_the_patient_books(
+def test_toxin_session_12_weeks_ago_sends_one_recall_email_and_the_patient_books(
     broker, worker, smtp, client, front_desk
 ):
     sink, _ = smtp
     injector = _clinic()
     patient = PatientFactory(email="rhea@example.org", mobile="")
     grant_all(patient, channels=("email",))
-    session = record_toxin(patient, injector.user, occurred_at=timezone.now() - timedelta(weeks=11, days=1))
+    session = record_toxin(patient, injector.user, occurred_at=timezone.now() - timedelta(weeks=12, days=1))
     recall = Recall.objects.get(source=f"toxin_session:{session.pk}")
 
     _dispatch(broker)

@@ -281,32 +281,56 @@ def test_stale_claims_are_recovered_without_resending(travel, patient):
     assert (interrupted.status, interrupted.reason_code) == ("failed", "interrupted")
 
 
-def _toxin_recall(patient, session_day):
+def _toxin_recall(patient, session_day, *, due_weeks=12):
     AppointmentTypeFactory(code="toxin", name="Toxin", is_toxin=True, room_kind="procedure")
+    due = session_day + timedelta(weeks=due_weeks)
     return recall_open(
         patient=patient,
         kind=Recall.Kind.REINJECTION,
         appointment_type_code="toxin",
         anchor_date=session_day,
         earliest_date=session_day + timedelta(days=84),
-        due_date=session_day + timedelta(days=84),
-        overdue_date=session_day + timedelta(weeks=16),
+        due_date=due,
+        overdue_date=due + timedelta(weeks=4),
         source="toxin_session:1",
     )
 
 
-def test_reinjection_recall_reminds_at_11_and_14_weeks(travel, patient):
-    recall = _toxin_recall(patient, date(2027, 1, 4))
-    reminders.messages_plan_for_recall(recall=recall)
+def test_reinjection_reminders_follow_the_patients_own_due_date(travel, patient):
+    """A patient whose toxin lasts 16 weeks is reminded 3 weeks before and on their due date,
+    not at fixed weeks after the session (both of which fell before it)."""
+    recall = _toxin_recall(patient, date(2027, 1, 4), due_weeks=16)
     due = sorted(set(Message.objects.filter(recall=recall).values_list("kind", "due_at")))
     assert due == [
-        ("recall_due", datetime(2027, 3, 22, 10, 0, tzinfo=UTC)),  # 11 weeks, 10:00 local
-        ("recall_second", datetime(2027, 4, 12, 9, 0, tzinfo=UTC)),  # 14 weeks, 10:00 BST
+        ("recall_due", datetime(2027, 4, 5, 9, 0, tzinfo=UTC)),  # 13 weeks, 10:00 BST
+        ("recall_second", datetime(2027, 4, 26, 9, 0, tzinfo=UTC)),  # 16 weeks: the due date
     ]
 
 
+def test_reinjection_reminders_never_go_before_the_earliest_safe_date(travel, patient):
+    """Due on the earliest date (no personal timing): three weeks before it would invite a
+    booking inside the interval, so the first waits for the earliest date, the second a week on."""
+    recall = _toxin_recall(patient, date(2027, 1, 4), due_weeks=12)
+    due = sorted(set(Message.objects.filter(recall=recall).values_list("kind", "due_at")))
+    assert due == [
+        ("recall_due", datetime(2027, 3, 29, 9, 0, tzinfo=UTC)),  # 12 weeks = earliest, 10:00 BST
+        ("recall_second", datetime(2027, 4, 5, 9, 0, tzinfo=UTC)),  # a week after the first
+    ]
+    assert min(m.due_at.date() for m in Message.objects.filter(recall=recall)) >= recall.earliest_date
+
+
+def test_reminder_timing_follows_the_clinic_settings(travel, patient):
+    ClinicSettings.load()
+    ClinicSettings.objects.filter(pk=1).update(
+        recall_first_reminder_weeks_before_due=2, recall_second_reminder_weeks_after_due=1
+    )
+    recall = _toxin_recall(patient, date(2027, 1, 4), due_weeks=16)
+    due = sorted(set(Message.objects.filter(recall=recall).values_list("kind", "due_at")))
+    assert [day.date() for _, day in due] == [date(2027, 4, 12), date(2027, 5, 3)]
+
+
 def test_recall_email_carries_a_booking_link(patient):
-    with time_machine.travel(datetime(2027, 3, 22, 10, 0, tzinfo=UTC), tick=False):
+    with time_machine.travel(datetime(2027, 3, 29, 9, 0, tzinfo=UTC), tick=False):
         recall = _toxin_recall(patient, date(2027, 1, 4))
         reminders.messages_plan_for_recall(recall=recall)
         _dispatch_and_send()
@@ -316,20 +340,20 @@ def test_recall_email_carries_a_booking_link(patient):
 
 
 def test_a_booked_recall_sends_no_second_reminder(patient):
-    with time_machine.travel(datetime(2027, 3, 22, 10, 0, tzinfo=UTC), tick=False):
+    with time_machine.travel(datetime(2027, 3, 29, 9, 0, tzinfo=UTC), tick=False):
         recall = _toxin_recall(patient, date(2027, 1, 4))
         reminders.messages_plan_for_recall(recall=recall)
         _dispatch_and_send()
     Recall.objects.filter(pk=recall.pk).update(status="booked")
     mail.outbox.clear()
-    with time_machine.travel(datetime(2027, 4, 12, 9, 0, tzinfo=UTC), tick=False):
+    with time_machine.travel(datetime(2027, 4, 5, 9, 0, tzinfo=UTC), tick=False):
         statuses = _dispatch_and_send()
     assert statuses == ["skipped", "skipped"]
     assert mail.outbox == []
 
 
 def test_a_recall_opened_late_reminds_now_once(travel, patient):
-    recall = _toxin_recall(patient, date(2026, 10, 1))  # 11 weeks ago already
+    recall = _toxin_recall(patient, date(2026, 10, 1))  # its first reminder date is past already
     reminders.messages_plan_for_recall(recall=recall)
     reminders.messages_plan_for_recall(recall=recall)
     first = Message.objects.filter(recall=recall, kind="recall_due")

@@ -262,11 +262,7 @@ def open_reinjection_recall(*, encounter: Encounter, actor) -> Recall | None:
         until=encounter.occurred_at,
     )
     due = max(timing.due_date, earliest) if timing else earliest
-    # Overdue keeps its usual distance after a due date that moved later.
-    overdue = max(
-        anchor + timedelta(weeks=settings.recall_overdue_weeks),
-        due + timedelta(weeks=max(settings.recall_overdue_weeks - settings.recall_second_reminder_weeks, 1)),
-    )
+    overdue = due + timedelta(weeks=settings.recall_overdue_weeks_after_due)
     source = f"toxin_session:{encounter.pk}"
     # This session is what the previous reinjection recall was waiting for.
     recall_supersede(patient=encounter.patient, kind=Recall.Kind.REINJECTION, keep_source=source, actor=actor)
