@@ -39,6 +39,9 @@ class MergeHook:
     # reason of the moved rows, "merged from <MRN>"), inside the merge's transaction, before
     # any row moves. Returns what it changed: {"app.model": {"what": [ids]}}, or {}.
     prepare: Callable[..., dict]
+    # Called with survivor=, duplicate= and actor= once every row has moved, still inside the
+    # merge's transaction: checks that need the whole history (e.g. the reinjection interval).
+    finish: Callable[..., None] | None = None
 
 
 _hooks: dict[str, MergeHook] = {}

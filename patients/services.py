@@ -413,6 +413,9 @@ def patient_merge(*, survivor: Patient, duplicate: Patient, actor) -> MergeResul
                 result.moved_ids.setdefault(label, []).extend(moved)
             if left:
                 result.not_moved.setdefault(label, []).extend(left)
+    for hook in merge_hooks():
+        if hook.finish is not None:
+            hook.finish(survivor=survivor, duplicate=duplicate, actor=actor)
 
     copies = [
         MessagingConsent(

@@ -300,28 +300,28 @@ def _pairs_too_close(rows: list[tuple], own: dict[str, int], default: int):
                 yield earlier_id, later_id, apart, minimum
 
 
-def interval_findings_scan(*, actor=None) -> list[int]:
+def interval_findings_scan(*, actor=None, patient_id: int | None = None) -> list[int]:
     """Find toxin sessions closer than the interval without a recorded override (nightly).
 
     Such pairs cannot come from the normal paths, which refuse them; they come from imports,
     edits outside the application or rules changed later. Each pair is listed once for the
     clinical lead (``IntervalFinding``) with an audit entry. Returns the new findings' ids.
+    ``patient_id`` limits the scan to one patient (after a merge).
     """
     from clinic.audit import audit_record
 
     from .models import IntervalFinding
 
     own, default = intervals()
-    rows = (
-        Encounter.objects.filter(kind=Encounter.Kind.TOXIN)
-        .order_by("patient_id", "occurred_at", "id")
-        .values_list(
-            "patient_id",
-            "pk",
-            "occurred_at",
-            "toxin_session__product",
-            "toxin_session__interval_override_reason",
-        )
+    sessions_of = Encounter.objects.filter(kind=Encounter.Kind.TOXIN)
+    if patient_id is not None:
+        sessions_of = sessions_of.filter(patient_id=patient_id)
+    rows = sessions_of.order_by("patient_id", "occurred_at", "id").values_list(
+        "patient_id",
+        "pk",
+        "occurred_at",
+        "toxin_session__product",
+        "toxin_session__interval_override_reason",
     )
     created: list[int] = []
 

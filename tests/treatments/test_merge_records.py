@@ -147,6 +147,26 @@ def test_the_survivors_toxin_history_is_complete_after_a_merge(pair, manager_use
     assert previous_toxin_encounter(patient_id=survivor.pk, occurred_at=now) == newer
 
 
+def test_sessions_of_two_records_too_close_together_are_listed_at_the_merge(
+    pair, manager_user, injector_user
+):
+    """Each record alone kept the interval; together they do not. The merge lists the pair for
+    the clinical lead at once, with an audit entry, instead of waiting for the nightly scan."""
+    survivor, duplicate = pair
+    now = timezone.now()
+    kept = record_toxin(survivor, injector_user, occurred_at=now - timedelta(days=60))
+    other = record_toxin(duplicate, injector_user, occurred_at=now - timedelta(days=30))
+    assert not IntervalFinding.objects.exists()
+
+    patient_merge(survivor=survivor, duplicate=duplicate, actor=manager_user)
+
+    finding = IntervalFinding.objects.get()
+    assert (finding.patient_id, finding.earlier_id, finding.later_id) == (survivor.pk, kept.pk, other.pk)
+    assert finding.days_apart == 30
+    opened = AuditEvent.objects.get(action="interval_finding.opened")
+    assert (opened.actor, opened.patient_id) == (manager_user, survivor.pk)
+
+
 def test_plans_of_every_status_move(pair, manager_user, surgeon_user):
     survivor, duplicate = pair
     plans = [_plan(duplicate, surgeon_user, status) for status in ("draft", "active", "completed")]
