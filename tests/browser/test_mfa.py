@@ -43,7 +43,7 @@ def test_staff_set_up_their_account_from_the_link_then_log_in_with_a_code(
     page, settings, manager_user, clock
 ):
     settings.REQUIRE_MFA = True
-    user, link = staff_invite(
+    _, link = staff_invite(
         actor=manager_user, username="nkay", email="nkay@clinic.test", roles=["front_desk"], send_email=False
     )
     path = "/" + link.url.split("://", 1)[1].split("/", 1)[1]
@@ -83,3 +83,25 @@ def test_staff_set_up_their_account_from_the_link_then_log_in_with_a_code(
         page.get_by_role("button", name="Verify").click()
     assert "/account/" not in page.url and "/login/" not in page.url
     expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+
+
+def test_manager_invites_a_member_of_staff_and_hands_over_the_link(page, manager_user, surgeon_user):
+    from tests.browser.conftest import login
+
+    login(page, manager_user)
+    page.goto(f"{page.base}/clinic/staff/")
+    assert_accessible(page)
+    page.get_by_role("link", name="Invite a member of staff").click()
+    page.wait_for_url("**/clinic/staff/invite/")
+    assert_accessible(page)
+    page.locator("#id_username").fill("tmarsh")
+    page.locator("#id_first_name").fill("Theo")
+    page.get_by_label("Therapist").check()
+    page.get_by_label("Show me the link to hand over").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Invite").click()
+    expect(page.get_by_role("heading", name="Link for Theo")).to_be_visible()
+    assert "/account/set-up/" in page.locator("code.secret").inner_text()
+    screenshot(page, "staff-invite-link")
+    page.get_by_text(f"Manage {surgeon_user.display_name}").click()
+    assert_accessible(page)
