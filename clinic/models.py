@@ -8,6 +8,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from simple_history.models import HistoricalRecords
 
 
@@ -21,6 +22,9 @@ class User(AbstractUser):
     """A member of staff. Patients never get a login: they act through signed links."""
 
     title = models.CharField(max_length=20, blank=True, help_text="e.g. Dr, Mr, Ms")
+    # Raised to end every session of the user at once (a two-factor reset, deactivation, "sign
+    # out everywhere"): it is part of the hash each session is checked against.
+    session_version = models.PositiveIntegerField(default=0, editable=False)
     history = HistoricalRecords()
 
     class Meta:
@@ -34,6 +38,17 @@ class User(AbstractUser):
         return display_name(
             title=self.title, first_name=self.first_name, last_name=self.last_name, username=self.username
         )
+
+    def _get_session_auth_hash(self, secret=None):
+        # Django's session hash (of the password hash), with the session version mixed in once it
+        # has been raised; version 0 gives Django's own value, so existing sessions stay valid.
+        value = self.password if not self.session_version else f"{self.password}:{self.session_version}"
+        return salted_hmac(
+            "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
+            value,
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     @property
     def role_names(self) -> list[str]:
@@ -258,3 +273,8 @@ class ClinicSettings(models.Model):
     def load(cls) -> "ClinicSettings":
         obj, _ = cls.objects.get_or_create(pk=1)
         return obj
+
+
+# Models kept beside their code, registered with this app.
+from clinic.accounts.models import AccountLink  # noqa: E402, F401
+from clinic.mfa.models import StaffRecoveryDevice, StaffTOTPDevice  # noqa: E402, F401

@@ -14,18 +14,25 @@ from treatments import api as treatments_api
 from treatments.export import PatientExportView
 
 from . import views
+from .accounts import api as accounts_api
+from .accounts import views as account_views
 from .api import views as api_views
 from .health import health
 from .mfa import views as mfa_views
 
 router = DefaultRouter()
 router.register("audit-events", api_views.AuditEventViewSet, basename="audit-event")
+router.register("staff", accounts_api.StaffViewSet, basename="staff-user")
 for app_api in (patients_api, scheduling_api, reminders_api, treatments_api):
     app_api.register(router)
 
 api_v1 = [
     path("auth/token/", api_views.TokenView.as_view(), name="token"),
     path("me/", api_views.MeView.as_view(), name="me"),
+    path("me/password/", accounts_api.PasswordChangeView.as_view(), name="me-password"),
+    path(
+        "me/sign-out-everywhere/", accounts_api.SignOutEverywhereView.as_view(), name="me-sign-out-everywhere"
+    ),
     path("clinic-settings/", api_views.ClinicSettingsView.as_view(), name="clinic-settings"),
     path("fhir/", include("treatments.fhir_urls")),
     path("patients/<int:pk>/export/", PatientExportView.as_view(), name="patient-export"),
@@ -35,8 +42,13 @@ api_v1 = [
 clinic_pages = [
     path("audit/", views.audit_list, name="audit"),
     path("settings/", views.clinic_settings, name="settings"),
-    path("staff/", mfa_views.staff_list, name="staff"),
-    path("staff/<int:pk>/two-factor/reset/", mfa_views.staff_mfa_reset, name="staff_mfa_reset"),
+    path("staff/", account_views.staff_list, name="staff"),
+    path("staff/<int:pk>/two-factor/reset/", account_views.staff_mfa_reset, name="staff_mfa_reset"),
+    path("staff/invite/", account_views.staff_invite, name="staff_invite"),
+    path("staff/<int:pk>/roles/", account_views.staff_roles, name="staff_roles"),
+    path("staff/<int:pk>/deactivate/", account_views.staff_deactivate, name="staff_deactivate"),
+    path("staff/<int:pk>/password-reset/", account_views.staff_password_reset, name="staff_password_reset"),
+    path("staff/<int:pk>/sign-out/", account_views.staff_sign_out, name="staff_sign_out"),
 ]
 
 urlpatterns = [

@@ -1,3 +1,4 @@
+from django.contrib.auth.password_validation import CommonPasswordValidator as DjangoCommonPasswordValidator
 from django.core.exceptions import ValidationError
 from django.utils.translation import ngettext
 
@@ -33,3 +34,29 @@ class MaximumLengthValidator:
 
     def get_help_text(self) -> str:
         return f"Your password can be up to {self.max_length} characters long; a long passphrase is best."
+
+
+# Digits and symbols people put in place of letters ("Passw0rd", "p@ssw0rd").
+_UNLEET = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
+)
+
+
+class CommonPasswordValidator(DjangoCommonPasswordValidator):
+    """Django's common-password check against the bundled, larger list (clinic/data/), that also
+    catches the usual disguises of a listed password: a number or symbols added at the end, and
+    digits or symbols in place of letters (``Passw0rd!``, ``Password2026!``)."""
+
+    def validate(self, password: str, user=None) -> None:
+        for candidate in _variants(password):
+            if candidate in self.passwords:
+                raise ValidationError(self.get_error_message(), code="password_too_common")
+
+    def get_error_message(self) -> str:
+        return "This password is too common, or a common password with small changes."
+
+
+def _variants(password: str) -> set[str]:
+    plain = password.lower().strip()
+    bare = plain.rstrip("0123456789!?.#*@$%&_-+= ")
+    return {v for v in (plain, bare, plain.translate(_UNLEET), bare.translate(_UNLEET)) if v}

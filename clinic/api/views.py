@@ -43,7 +43,7 @@ class OtpThrottled(DomainError):
 class MfaNotEnrolled(DomainError):
     code = "mfa_not_enrolled"
     status = 403
-    default_detail = "Two-factor authentication is required: log in to the web application once to set it up."
+    default_detail = "Two-factor authentication is required: set it up with your set-up link first."
 
 
 class TokenRequestSerializer(serializers.Serializer):

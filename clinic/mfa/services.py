@@ -25,6 +25,9 @@ from django_otp.util import random_hex
 from clinic.audit import audit_record
 from clinic.errors import Invalid
 
+from . import crypto
+from .models import StaffRecoveryDevice, StaffTOTPDevice
+
 RECOVERY_CODE_COUNT = 10
 TOTP_DEVICE_NAME = "Authenticator app"
 RECOVERY_DEVICE_NAME = "Recovery codes"
@@ -49,11 +52,11 @@ def normalise_code(code: str) -> str:
     return "".join(ch for ch in (code or "") if ch not in " -\t").lower()[:64]
 
 
-def mfa_device(*, user) -> TOTPDevice | None:
+def mfa_device(*, user) -> StaffTOTPDevice | None:
     """The staff member's confirmed authenticator app, if they have set one up."""
     if not (user and user.is_authenticated):
         return None
-    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("-id").first()
+    return StaffTOTPDevice.objects.filter(user=user, confirmed=True).order_by("-id").first()
 
 
 def mfa_enrolled(*, user) -> bool:
@@ -93,10 +96,12 @@ def enrolment_details(*, user, key: str) -> EnrolmentDetails:
 
 
 @transaction.atomic
-def mfa_enrol(*, user, key: str, code: str) -> tuple[TOTPDevice, list[str]]:
+def mfa_enrol(*, user, key: str, code: str, via_link: bool = False) -> tuple[StaffTOTPDevice, list[str]]:
     """Confirm a new authenticator app with a code it shows, and issue fresh recovery codes.
 
-    Replaces any earlier app and recovery codes of the user. Raises InvalidCode.
+    ``key`` is the hex secret (kept in the session until now); the database gets it encrypted.
+    Replaces any earlier app and recovery codes of the user. Raises InvalidCode. The caller emails
+    the user (clinic.accounts.emails) once the transaction is done.
     """
     code = normalise_code(code)
     if not (code.isdigit() and len(code) == 6):
@@ -110,11 +115,17 @@ def mfa_enrol(*, user, key: str, code: str) -> tuple[TOTPDevice, list[str]]:
     replaced = TOTPDevice.objects.filter(user=user).exists()
     TOTPDevice.objects.filter(user=user).delete()
     # The code just used cannot be replayed at the next log-in.
-    device = TOTPDevice.objects.create(
-        user=user, key=key, name=TOTP_DEVICE_NAME, confirmed=True, drift=totp.drift, last_t=totp.t()
+    device = StaffTOTPDevice.objects.create(
+        user=user,
+        key=crypto.totp_key_encrypt(key),
+        name=TOTP_DEVICE_NAME,
+        confirmed=True,
+        drift=totp.drift,
+        last_t=totp.t(),
     )
     codes = _recovery_codes_replace(user=user)
-    audit_record(actor=user, action="auth.mfa_enrolled", target=user, changes={"replaced": replaced})
+    changes = {"replaced": replaced, **({"via_link": True} if via_link else {})}
+    audit_record(actor=user, action="auth.mfa_enrolled", target=user, changes=changes)
     return device, codes
 
 
@@ -123,13 +134,16 @@ def mfa_enrol(*, user, key: str, code: str) -> tuple[TOTPDevice, list[str]]:
 
 def _recovery_codes_replace(*, user) -> list[str]:
     StaticDevice.objects.filter(user=user).delete()
-    device = StaticDevice.objects.create(user=user, name=RECOVERY_DEVICE_NAME, confirmed=True)
+    device = StaffRecoveryDevice.objects.create(user=user, name=RECOVERY_DEVICE_NAME, confirmed=True)
     codes = []
     while len(codes) < RECOVERY_CODE_COUNT:
-        token = StaticToken.random_token()  # 8 base32 characters, 40 random bits
+        token = normalise_code(StaticToken.random_token())  # 8 base32 characters, 40 random bits
         if token not in codes:
             codes.append(token)
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=token) for token in codes)
+    # Only keyed hashes are stored: the codes are shown once and cannot be read back.
+    StaticToken.objects.bulk_create(
+        StaticToken(device=device, token=crypto.recovery_code_digest(token)) for token in codes
+    )
     return codes
 
 
@@ -165,7 +179,7 @@ def mfa_verify(*, user, code: str, request) -> Verification:
     if code.isdigit() and len(code) == totp.digits:
         device, method = totp, "totp"
     else:
-        device = StaticDevice.objects.filter(user=user, confirmed=True).first()
+        device = StaffRecoveryDevice.objects.filter(user=user, confirmed=True).first()
         method = "recovery_code"
     if device is not None:
         allowed, info = device.verify_is_allowed()
@@ -201,8 +215,9 @@ def seconds_until(moment: datetime | None) -> int:
 def mfa_reset(*, user, actor, reason: str = "") -> bool:
     """Remove a staff member's authenticator and recovery codes (a lost phone).
 
-    With REQUIRE_MFA on they set up a new one at their next log-in. Returns whether there was
-    anything to remove; audited either way.
+    Only the removal: clinic.accounts.services.staff_mfa_reset also ends the user's sessions and
+    tokens and gives them a set-up link, without which they cannot set up a new app (a password
+    alone never reaches enrolment). Returns whether there was anything to remove; audited.
     """
     had = TOTPDevice.objects.filter(user=user).exists() or StaticDevice.objects.filter(user=user).exists()
     TOTPDevice.objects.filter(user=user).delete()

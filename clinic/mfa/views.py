@@ -1,5 +1,5 @@
-"""Pages: the log-in and its second step, enrolment, recovery codes, and the staff list where
-a practice manager resets a lost authenticator."""
+"""Pages: the log-in and its second step, enrolment, and recovery codes. The staff page, where a
+practice manager resets a lost authenticator, is in clinic.accounts.views."""
 
 import time
 from urllib.parse import urlencode
@@ -11,23 +11,21 @@ from django.contrib.auth import get_user_model, logout
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.db.models import Exists, OuterRef
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
-from django_otp.plugins.otp_static.models import StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from clinic.accounts.emails import account_email_send
+from clinic.audit import audit_record
 from clinic.errors import Invalid
 from clinic.lockout import lockout_response
-from clinic.queries import related_count
-from clinic.views import capability_required
 
 from . import services
-from .forms import CodeForm, EnrolForm, ResetForm
+from .forms import CodeForm, EnrolForm
 from .middleware import mfa_pending_step
 
 # Session keys. The pending log-in holds only a user id: until the code is right nobody is
@@ -58,6 +56,18 @@ class LoginView(auth_views.LoginView):
     def form_valid(self, form):
         user = form.get_user()
         next_url = self.get_success_url()
+        if settings.REQUIRE_MFA and not services.mfa_enrolled(user=user):
+            # A password alone never reaches enrolment: whoever knows it could set up their own
+            # phone and own the account. A new app is set up only through the set-up link.
+            audit_record(
+                actor=None, action="auth.login_refused_not_enrolled", changes={"username": user.username}
+            )
+            form.add_error(
+                None,
+                "Two-factor authentication is not set up for this account yet. Open the set-up link "
+                "you were sent, or ask a practice manager for a new one.",
+            )
+            return self.form_invalid(form)
         if services.mfa_enrolled(user=user):
             self.request.session[PENDING_KEY] = {
                 "user": user.pk,
@@ -67,8 +77,6 @@ class LoginView(auth_views.LoginView):
             }
             return redirect("account:mfa_verify")
         auth_login(self.request, user)
-        if settings.REQUIRE_MFA:
-            return redirect(_with_next(reverse("account:mfa_enrol"), next_url))
         return HttpResponseRedirect(next_url)
 
 
@@ -154,6 +162,10 @@ def mfa_enrol(request):
     enrolled = services.mfa_enrolled(user=user)
     if enrolled and not user.is_verified():
         return redirect("account:mfa_verify")
+    if not enrolled and settings.REQUIRE_MFA:
+        # Only the set-up link leads to a first authenticator (clinic.accounts); a session without
+        # one does not exist in this mode (MfaRequiredMiddleware ends it), but never enrol it here.
+        return redirect("login")
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
     # The secret stays in the (server-side) session until confirmed: reloading the page does
     # not change the QR code, and an abandoned set-up leaves nothing behind.
@@ -169,6 +181,7 @@ def mfa_enrol(request):
         else:
             request.session.pop(ENROL_KEY, None)
             otp_login(request, device)
+            account_email_send(user=user, kind="mfa_enrolled", at=timezone.now())
             request.session[FRESH_CODES_KEY] = codes
             return redirect(_with_next(reverse("account:recovery_codes"), next_url))
     return render(
@@ -221,43 +234,3 @@ def security(request):
             "require_mfa": settings.REQUIRE_MFA,
         },
     )
-
-
-@capability_required("clinic.manage_staff")
-def staff_list(request):
-    staff = (
-        get_user_model()
-        .objects.filter(is_active=True)
-        .prefetch_related("groups")
-        .annotate(
-            mfa_enrolled=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)),
-            recovery_left=related_count(
-                StaticToken.objects.filter(device__confirmed=True), to="device__user"
-            ),
-        )
-        .order_by("last_name", "first_name", "username")
-    )
-    return render(request, "clinic/staff_list.html", {"staff": staff, "require_mfa": settings.REQUIRE_MFA})
-
-
-@capability_required("clinic.manage_staff")
-@require_POST
-def staff_mfa_reset(request, pk: int):
-    staff = get_object_or_404(get_user_model(), pk=pk)
-    if staff.pk == request.user.pk:
-        messages.error(request, "You cannot reset your own two-factor authentication: ask another manager.")
-    elif staff.is_superuser and not request.user.is_superuser:
-        messages.error(request, "An administrator's two-factor authentication is reset from the server.")
-    else:
-        form = ResetForm(request.POST)
-        reason = form.cleaned_data["reason"] if form.is_valid() else ""
-        had = services.mfa_reset(user=staff, actor=request.user, reason=reason)
-        if had:
-            messages.success(
-                request,
-                f"Two-factor authentication of {staff.display_name} was reset. "
-                "They set up a new authenticator app at their next log-in.",
-            )
-        else:
-            messages.info(request, f"{staff.display_name} had no two-factor authentication to reset.")
-    return redirect("clinic:staff")

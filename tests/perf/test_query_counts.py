@@ -329,6 +329,11 @@ GUARDS: dict[str, list[Guard]] = {
     "api:fhir-careplan": [Guard(11, kwargs=pk(lambda c, s: s.plan))],
     "api:fhir-procedure": [Guard(10, kwargs=pk(lambda c, s: s.procedure), grows=False)],
     "api:fhir-medicationadministration": [Guard(10, kwargs=pk(lambda c, s: s.injection), grows=False)],
+    # Staff accounts: every member of staff with their roles and whether they use two factors.
+    "api:staff-user-list": [Guard(10, persona=MANAGER, query=lambda c, s: {"page_size": 100})],
+    "api:staff-user-detail": [
+        Guard(9, kwargs=lambda c, s: {"pk": c.users[SURGEON].pk}, persona=MANAGER, grows=False)
+    ],
 }
 
 
@@ -361,6 +366,7 @@ BROWSABLE = {
     "api:toxin-dose-limit-list": (SURGEON, 9),
     "api:interval-finding-list": (SURGEON, 7),
     "api:toxin-interval-list": (MANAGER, 9),
+    "api:staff-user-list": (MANAGER, 10),
 }
 for _name in BROWSABLE.keys() & GUARDS.keys():
     _persona, _ceiling = BROWSABLE[_name]
@@ -387,6 +393,10 @@ EXCLUDED = {
     "account:mfa_enrol": "the user's own authenticator set-up",
     "account:mfa_verify": "the log-in's second step (redirects without a log-in in progress)",
     "account:recovery_codes": "the user's new recovery codes, once (redirects without any)",
+    "account:link_open": "a set-up link: takes its token into the session and redirects",
+    "account:link_set_up": "the set-up form of the link in the session (404 without one)",
+    "account:password_change": "the user's own password form",
+    "clinic:staff_invite": "the form that invites a member of staff",
 }
 
 

@@ -213,6 +213,10 @@ PAGE_PK = {
     "treatments:lot_campaign": "toxin-lot",
     "scheduling:feed_rotate": "provider",
     "clinic:staff_mfa_reset": "staff-user",
+    "clinic:staff_roles": "staff-user",
+    "clinic:staff_deactivate": "staff-user",
+    "clinic:staff_password_reset": "staff-user",
+    "clinic:staff_sign_out": "staff-user",
 }
 
 

@@ -88,12 +88,12 @@ def test_failures_and_the_lockout_are_audited(client, front_desk_user):
 @pytest.mark.parametrize(
     "password,ok",
     [
-        ("short1!", False),  # under 8
+        ("short1!", False),  # under 12 (tests/security/test_passwords.py: the 12-character rule)
         ("correct horse battery staple " * 2, True),  # 58 characters of passphrase
         ("x7Gq" * 16, True),  # 64 characters: must be allowed
         ("x7Gq" * 33, False),  # 132 characters: over the hashing bound
         ("password123", False),  # a common password
-        ("8264019375", True),  # digits only: composition rules are not imposed
+        ("826401937512", True),  # digits only: composition rules are not imposed
     ],
 )
 def test_password_rules(password, ok):

@@ -14,7 +14,8 @@ from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
-from clinic.mfa import services
+from clinic.mfa import crypto, services
+from clinic.mfa.models import StaffTOTPDevice
 from clinic.mfa.views import ENROL_KEY
 from clinic.models import AuditEvent
 from tests.factories import PASSWORD, UserFactory
@@ -46,7 +47,7 @@ def _code_for_key(key_hex: str) -> str:
 
 
 def _code(user) -> str:
-    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    device = StaffTOTPDevice.objects.get(user=user, confirmed=True)  # decrypts the stored key
     value = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift)
     return f"{value:06d}"
 
@@ -59,7 +60,7 @@ def _wrong_code_for_key(key_hex: str) -> str:
 
 
 def _wrong_code(user) -> str:
-    return _wrong_code_for_key(TOTPDevice.objects.get(user=user, confirmed=True).key)
+    return _wrong_code_for_key(StaffTOTPDevice.objects.get(user=user, confirmed=True).bin_key.hex())
 
 
 def _enrolled(user, clock) -> list[str]:
@@ -79,13 +80,13 @@ def _actions() -> list[str]:
     return list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
 
 
-# --- Enrolment
+# --- Enrolment (a first authenticator with REQUIRE_MFA on comes only through a set-up link:
+# tests/security/test_enrolment.py; here the Security page's own set-up, with it off)
 
 
-def test_enrolment_scan_confirm_and_recovery_codes_shown_once(client, front_desk_user, require_mfa, clock):
+def test_enrolment_scan_confirm_and_recovery_codes_shown_once(client, front_desk_user, clock):
     response = _password_step(client, front_desk_user)
     assert response.status_code == 302
-    assert response["Location"].startswith("/account/two-factor/set-up/")
 
     page = client.get("/account/two-factor/set-up/")
     assert page.status_code == 200
@@ -104,8 +105,9 @@ def test_enrolment_scan_confirm_and_recovery_codes_shown_once(client, front_desk
     confirmed = client.post("/account/two-factor/set-up/", {"code": _code_for_key(key)})
     assert confirmed.status_code == 302
     assert confirmed["Location"].startswith("/account/two-factor/recovery-codes/")
-    device = TOTPDevice.objects.get(user=front_desk_user)
-    assert device.confirmed and device.key == key
+    device = StaffTOTPDevice.objects.get(user=front_desk_user)
+    # Stored encrypted: the column does not hold the secret, the key opens it.
+    assert device.confirmed and key not in device.key and device.bin_key == bytes.fromhex(key)
 
     shown = client.get(confirmed["Location"])
     assert shown.status_code == 200
@@ -131,7 +133,7 @@ def test_enrolment_replaces_an_earlier_authenticator(client, front_desk_user, cl
     key = client.session[ENROL_KEY]
     assert client.post("/account/two-factor/set-up/", {"code": _code_for_key(key)}).status_code == 302
 
-    assert list(TOTPDevice.objects.filter(user=front_desk_user).values_list("key", flat=True)) == [key]
+    assert [d.bin_key.hex() for d in StaffTOTPDevice.objects.filter(user=front_desk_user)] == [key]
     assert not TOTPDevice.objects.filter(pk=old.pk).exists()
     assert AuditEvent.objects.filter(action="auth.mfa_enrolled").latest("id").changes == {"replaced": True}
 
@@ -275,34 +277,42 @@ def test_regenerating_recovery_codes_replaces_the_old_ones(client, surgeon_user,
     new = [c.replace("-", "") for c in client.get(response["Location"]).context["codes"]]
 
     assert set(new).isdisjoint(old)
-    assert set(StaticToken.objects.filter(device__user=surgeon_user).values_list("token", flat=True)) == set(
-        new
-    )
+    # Only keyed hashes of the codes are stored.
+    stored = set(StaticToken.objects.filter(device__user=surgeon_user).values_list("token", flat=True))
+    assert stored == {crypto.recovery_code_digest(code) for code in new}
+    assert stored.isdisjoint(new)
     assert "auth.recovery_codes_regenerated" in _actions()
 
 
 # --- What an unverified session reaches
 
 
-def test_require_mfa_confines_unenrolled_staff_to_enrolment(client, front_desk_user, require_mfa):
-    _password_step(client, front_desk_user)
-    assert client.session["_auth_user_id"]  # signed in with the password: to set up, nothing else
+def test_require_mfa_gives_unenrolled_staff_nothing_for_a_password(client, front_desk_user, require_mfa):
+    response = _password_step(client, front_desk_user)
+    assert response.status_code == 200  # the log-in page again, with the reason
+    assert "set-up link" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert client.get("/account/two-factor/set-up/")["Location"].startswith("/login/")
 
-    page = client.get("/patients/")
-    assert page.status_code == 302
-    assert page["Location"] == "/account/two-factor/set-up/?next=%2Fpatients%2F"
-    assert client.get("/schedule/")["Location"].startswith("/account/two-factor/set-up/")
-    assert client.get("/account/security/")["Location"].startswith("/account/two-factor/set-up/")
-    htmx = client.get("/patients/", headers={"HX-Request": "true"})
-    assert htmx["HX-Redirect"] == "/account/two-factor/set-up/"
+
+def test_require_mfa_ends_an_unenrolled_session(client, front_desk_user, require_mfa):
+    # A session from before its user's reset (or before this rule) reaches nothing, not even the
+    # set-up page, and the API says why.
+    client.force_login(front_desk_user)
     api = client.get("/api/v1/patients/")
     assert api.status_code == 403
     assert api.json()["code"] == "mfa_required"
+    assert api.json()["step"] == "enrol"
     assert (
         client.post("/api/v1/patients/", {}, content_type="application/json").json()["code"] == "mfa_required"
     )
-    assert client.get("/account/two-factor/set-up/").status_code == 200
-    assert client.post("/logout/").status_code == 302
+    htmx = client.get("/patients/", headers={"HX-Request": "true"})
+    assert htmx["HX-Redirect"] == "/login/"
+    assert "_auth_user_id" not in client.session
+    client.force_login(front_desk_user)
+    assert client.get("/account/two-factor/set-up/")["Location"] == "/login/"
+    assert "_auth_user_id" not in client.session
+    assert not TOTPDevice.objects.filter(user=front_desk_user).exists()
 
 
 def test_an_unverified_session_of_an_enrolled_user_is_sent_to_the_code(client, surgeon_user, clock):
@@ -456,9 +466,11 @@ def test_a_manager_resets_a_lost_authenticator(client, manager_user, surgeon_use
     assert event.actor == manager_user
     assert event.target_id == str(surgeon_user.pk)
     assert event.changes["reason"] == "lost phone"
-    # At their next log-in the surgeon sets up a new app.
+    # The password alone no longer leads anywhere: the new app comes through the emailed link.
     surgeon = type(client)()
-    assert _password_step(surgeon, surgeon_user)["Location"].startswith("/account/two-factor/set-up/")
+    assert _password_step(surgeon, surgeon_user).status_code == 200
+    assert "_auth_user_id" not in surgeon.session
+    assert AuditEvent.objects.filter(action="account.link_issued", target_id=str(surgeon_user.pk)).exists()
 
 
 def test_a_manager_cannot_reset_their_own(client, manager_user, clock):
@@ -485,7 +497,7 @@ def test_reset_from_the_command_line(surgeon_user, clock):
     assert event.changes["reason"] == "phone stolen"
 
 
-def test_every_step_is_in_the_audit_trail(client, front_desk_user, require_mfa, clock):
+def test_every_step_is_in_the_audit_trail(client, front_desk_user, clock):
     _password_step(client, front_desk_user)
     client.get("/account/two-factor/set-up/")
     client.post("/account/two-factor/set-up/", {"code": _code_for_key(client.session[ENROL_KEY])})
