@@ -274,7 +274,7 @@ def test_the_migration_encrypts_secrets_kept_in_clear(surgeon_user):
         device=apps.get_model("otp_static", "StaticDevice").objects.create(user=surgeon_user, name="old"),
         token="abcd2345",
     )
-    migration = importlib.import_module("clinic.migrations.0009_staff_accounts")
+    migration = importlib.import_module("clinic.migrations.0010_staff_accounts")
     migration.encrypt_two_factor_secrets(apps, None)
     migration.encrypt_two_factor_secrets(apps, None)  # twice: already encrypted rows stay as they are
     legacy.refresh_from_db()

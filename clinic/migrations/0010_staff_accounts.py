@@ -24,7 +24,7 @@ def encrypt_two_factor_secrets(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clinic', '0008_clinic_settings_bounds'),
+        ('clinic', '0009_recall_reminders_from_due_date'),
         ('otp_static', '0003_add_timestamps'),
         ('otp_totp', '0003_add_timestamps'),
     ]
