@@ -252,3 +252,6 @@ class ClinicSettings(models.Model):
     def load(cls) -> "ClinicSettings":
         obj, _ = cls.objects.get_or_create(pk=1)
         return obj
+
+
+from clinic.tokens.models import ApiToken  # noqa: E402, F401  (the API token model, see there)

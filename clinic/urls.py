@@ -17,9 +17,11 @@ from . import views
 from .api import views as api_views
 from .health import health
 from .mfa import views as mfa_views
+from .tokens import api as tokens_api
 
 router = DefaultRouter()
 router.register("audit-events", api_views.AuditEventViewSet, basename="audit-event")
+tokens_api.register(router)
 for app_api in (patients_api, scheduling_api, reminders_api, treatments_api):
     app_api.register(router)
 
@@ -44,6 +46,7 @@ urlpatterns = [
     path("login/", mfa_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/", include("clinic.mfa.urls")),
+    path("account/tokens/", include("clinic.tokens.urls")),
     path("health/", health, name="health"),
     path("clinic/", include((clinic_pages, "clinic"))),
     path("patients/", include("patients.urls")),

@@ -329,6 +329,12 @@ GUARDS: dict[str, list[Guard]] = {
     "api:fhir-careplan": [Guard(11, kwargs=pk(lambda c, s: s.plan))],
     "api:fhir-procedure": [Guard(10, kwargs=pk(lambda c, s: s.procedure), grows=False)],
     "api:fhir-medicationadministration": [Guard(10, kwargs=pk(lambda c, s: s.injection), grows=False)],
+    # API tokens: one's own, and a staff member's for the practice manager.
+    "tokens:list": [Guard(8)],
+    "api:api-token-list": [
+        Guard(9),
+        Guard(10, query=lambda c, s: {"user": c.users[SURGEON].pk}, persona=MANAGER, label="manager"),
+    ],
 }
 
 
@@ -361,6 +367,7 @@ BROWSABLE = {
     "api:toxin-dose-limit-list": (SURGEON, 9),
     "api:interval-finding-list": (SURGEON, 7),
     "api:toxin-interval-list": (MANAGER, 9),
+    "api:api-token-list": (SURGEON, 9),
 }
 for _name in BROWSABLE.keys() & GUARDS.keys():
     _persona, _ceiling = BROWSABLE[_name]
