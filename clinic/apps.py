@@ -17,3 +17,4 @@ class ClinicConfig(AppConfig):
             audit,  # noqa: F401  (connects the login/logout audit receivers)
             checks,  # noqa: F401  (registers the deployment checks)
         )
+        from .tokens import receivers  # noqa: F401  (tokens end when credentials change)

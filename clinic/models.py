@@ -278,3 +278,4 @@ class ClinicSettings(models.Model):
 # Models kept beside their code, registered with this app.
 from clinic.accounts.models import AccountLink  # noqa: E402, F401
 from clinic.mfa.models import StaffRecoveryDevice, StaffTOTPDevice  # noqa: E402, F401
+from clinic.tokens.models import ApiToken  # noqa: E402, F401  (the API token model, see there)

@@ -19,10 +19,12 @@ from .accounts import views as account_views
 from .api import views as api_views
 from .health import health
 from .mfa import views as mfa_views
+from .tokens import api as tokens_api
 
 router = DefaultRouter()
 router.register("audit-events", api_views.AuditEventViewSet, basename="audit-event")
 router.register("staff", accounts_api.StaffViewSet, basename="staff-user")
+tokens_api.register(router)
 for app_api in (patients_api, scheduling_api, reminders_api, treatments_api):
     app_api.register(router)
 
@@ -56,6 +58,7 @@ urlpatterns = [
     path("login/", mfa_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/", include("clinic.mfa.urls")),
+    path("account/tokens/", include("clinic.tokens.urls")),
     path("health/", health, name="health"),
     path("clinic/", include((clinic_pages, "clinic"))),
     path("patients/", include("patients.urls")),

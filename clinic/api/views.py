@@ -1,19 +1,18 @@
 from django.conf import settings
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, mixins, viewsets
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinic import configuration
 from clinic.api import serializers
-from clinic.audit import audit_record
 from clinic.errors import DomainError
 from clinic.mfa import services as mfa
 from clinic.models import AuditEvent, ClinicSettings
 from clinic.permissions import require
+from clinic.tokens import services as tokens
 
 
 class InvalidCredentials(DomainError):
@@ -56,18 +55,33 @@ class TokenRequestSerializer(serializers.Serializer):
         help_text="The code from the authenticator app, or a recovery code; needed once two-factor "
         "authentication is set up (or required).",
     )
+    label = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        help_text="A name for the token, shown where you list and revoke your tokens (e.g. the script).",
+    )
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="The key: shown this once, stored only as a digest.")
+    id = serializers.IntegerField(
+        help_text="The token's id, to revoke it (DELETE /api/v1/auth/tokens/{id}/)."
+    )
+    expiry = serializers.DateTimeField(help_text="When the token stops working (API_TOKEN_TTL_HOURS).")
 
 
 class TokenView(APIView):
     """Exchange a staff username, password and (with two-factor authentication) one-time code for
-    an API token."""
+    a new API token. Each request issues a new token, which expires after API_TOKEN_TTL_HOURS;
+    send it as ``Authorization: Token <key>`` or ``Authorization: Bearer <key>``."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
     @extend_schema(
         request=TokenRequestSerializer,
-        responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
+        responses={200: TokenResponseSerializer},
         auth=[],
     )
     def post(self, request):
@@ -90,9 +104,8 @@ class TokenView(APIView):
                 raise OtpInvalid(fields={"otp": ["The code is not right."]})
         elif settings.REQUIRE_MFA:
             raise MfaNotEnrolled()
-        token, _ = Token.objects.get_or_create(user=user)
-        audit_record(actor=user, action="auth.token_issued", target=user)
-        return Response({"token": token.key})
+        token, key = tokens.api_token_issue(user=user, label=data.get("label", ""))
+        return Response(TokenResponseSerializer({"token": key, "id": token.pk, "expiry": token.expiry}).data)
 
 
 class MeSerializer(serializers.Serializer):

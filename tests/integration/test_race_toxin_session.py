@@ -19,9 +19,9 @@ import pytest
 import requests
 from django.conf import settings
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from clinic.roles import sync_roles
+from clinic.tokens.services import api_token_issue
 from scheduling.management.commands.race_booking import _database_url, _free_port
 from scheduling.models import Appointment, Recall
 from tests.factories import AppointmentTypeFactory, PatientFactory, RoomFactory, UserFactory
@@ -118,8 +118,8 @@ def test_simultaneous_toxin_sessions_for_one_patient_record_exactly_one(server):
     lot = ToxinLotFactory()
     # One clinician per request, as at a busy clinic: requests of one user may queue on that
     # user's own row, which would hide the race.
-    tokens = [Token.objects.create(user=injector).key] + [
-        Token.objects.create(user=UserFactory(username=f"race-injector-{i}", roles=["injector"])).key
+    tokens = [api_token_issue(user=injector)[1]] + [
+        api_token_issue(user=UserFactory(username=f"race-injector-{i}", roles=["injector"]))[1]
         for i in range(1, SESSIONS + BOOKINGS)
     ]
     wait_ready(base, {"Authorization": f"Token {tokens[0]}"}, process, log_path)

@@ -334,6 +334,12 @@ GUARDS: dict[str, list[Guard]] = {
     "api:staff-user-detail": [
         Guard(9, kwargs=lambda c, s: {"pk": c.users[SURGEON].pk}, persona=MANAGER, grows=False)
     ],
+    # API tokens: one's own, and a staff member's for the practice manager.
+    "tokens:list": [Guard(8)],
+    "api:api-token-list": [
+        Guard(9),
+        Guard(10, query=lambda c, s: {"user": c.users[SURGEON].pk}, persona=MANAGER, label="manager"),
+    ],
 }
 
 
@@ -367,6 +373,7 @@ BROWSABLE = {
     "api:interval-finding-list": (SURGEON, 7),
     "api:toxin-interval-list": (MANAGER, 9),
     "api:staff-user-list": (MANAGER, 10),
+    "api:api-token-list": (SURGEON, 9),
 }
 for _name in BROWSABLE.keys() & GUARDS.keys():
     _persona, _ceiling = BROWSABLE[_name]

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from clinic.models import AuditEvent
 from clinic.roles import Role
+from clinic.tokens.services import api_token_issue
 from patients.models import MessagingConsent, Patient
 from scheduling import clock
 from scheduling.models import (
@@ -542,6 +543,9 @@ def build_slice(clinic: Clinic, n: int) -> Slice:
         # This afternoon: the day view shows them.
         for entry, start in ((e, clinic.later_today()) for e in entries[1:])
     )
+    # API tokens of the surgeon persona: their own list, and the practice manager's view of it.
+    for i in range(n):
+        api_token_issue(user=surgeon_user, label=f"perf {tag}-{i}")
 
     return Slice(
         n=n,

@@ -12,6 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from clinic.models import AuditEvent
+from clinic.tokens.services import api_token_issue
 from scheduling.models import Message, WaitlistOffer
 from scheduling.reminders.links import Action, link_token
 from scheduling.services import recall_open
@@ -144,6 +145,7 @@ def build_world() -> dict:
     finding = IntervalFinding.objects.create(
         patient=patient, earlier=consultation.encounter, later=toxin.encounter, days_apart=10, minimum_days=84
     )
+    api_token, _ = api_token_issue(user=surgeon, label="route table")
     return {
         "patient": patient,
         "other_patient": other_patient,
@@ -174,6 +176,7 @@ def build_world() -> dict:
             "interval-finding": finding.pk,
             "staff-user": surgeon.pk,
             "audit-event": AuditEvent.objects.filter(patient_id=patient.pk).latest("id").pk,
+            "api-token": api_token.pk,
             # FHIR reads name the record behind each resource.
             "fhir-patient": patient.pk,
             "fhir-appointment": appointment.pk,
@@ -217,6 +220,7 @@ PAGE_PK = {
     "clinic:staff_deactivate": "staff-user",
     "clinic:staff_password_reset": "staff-user",
     "clinic:staff_sign_out": "staff-user",
+    "tokens:revoke": "api-token",
 }
 
 

@@ -19,6 +19,7 @@ the seeded data and the test's transaction be shared by all of them.
 import os
 import re
 import time
+from datetime import timedelta
 
 import factory.random
 import hypothesis
@@ -26,9 +27,11 @@ import pytest
 import schemathesis
 from django.core import signals
 from django.db import close_old_connections, transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, Phase
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
+from knox.crypto import hash_token
+from knox.settings import CONSTANTS
 from schemathesis.generation.hypothesis.builder import (
     HypothesisTestConfig,
     HypothesisTestMode,
@@ -40,7 +43,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from clinic.models import ApiToken
 from clinic.roles import Role
+from clinic.tokens.services import api_token_issue
 from clinic.wsgi import application
 from tests.factories import UserFactory
 from tests.security.routes import all_routes, build_world, concrete_path
@@ -76,8 +81,23 @@ def fuzz_world(db, settings, _in_process_requests):
     factory.random.reseed_random("api-schema-fuzz")
     world = build_world()
     user = UserFactory(username="fuzz-all-capabilities", roles=[r.value for r in Role])
-    world["token"] = Token.objects.create(user=user).key
+    world["user"] = user
+    world["token"] = api_token_issue(user=user, label="schema fuzz")[1]
     return world
+
+
+def _keep_token(world) -> None:
+    """The token operations are fuzzed too, with the fuzzing user's own token ("revoke all"):
+    it is put back after each request, so that every later operation is still authenticated."""
+    key = world["token"]
+    ApiToken.objects.get_or_create(
+        digest=hash_token(key),
+        defaults={
+            "token_key": key[: CONSTANTS.TOKEN_KEY_LENGTH],
+            "user": world["user"],
+            "expiry": timezone.now() + timedelta(hours=1),
+        },
+    )
 
 
 def _real_path_parameters(world, schema) -> dict[str, dict[str, str]]:
@@ -153,8 +173,11 @@ def test_every_operation_answers_as_documented(api_schema, fuzz_world):
         nonlocal requests
         requests += 1
         # One savepoint per request: one that breaks the transaction cannot poison the next.
-        with transaction.atomic():
-            case.call_and_validate(headers=headers, checks=CHECKS)
+        try:
+            with transaction.atomic():
+                case.call_and_validate(headers=headers, checks=CHECKS)
+        finally:
+            _keep_token(fuzz_world)
 
     started = time.monotonic()
     for result in api_schema.get_all_operations():

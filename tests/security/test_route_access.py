@@ -182,6 +182,15 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "api:staff-user-mfa-reset": (NOBODY, 405),
     "api:staff-user-password-reset": (NOBODY, 405),
     "api:staff-user-sign-out": (NOBODY, 405),
+    # API tokens: every member of staff lists their own (the practice manager anybody's, with
+    # ?user=); revoking is POST/DELETE only, and reaches only tokens one may revoke (404 else,
+    # tests/security/test_tokens.py).
+    "tokens:list": (ALL_STAFF, 200),
+    "tokens:revoke": (NOBODY, 405),
+    "tokens:revoke_all": (NOBODY, 405),
+    "api:api-token-list": (ALL_STAFF, 200),
+    "api:api-token-detail": (NOBODY, 405),
+    "api:api-token-revoke-all": (NOBODY, 405),
 }
 for _name in (
     "appointment",
@@ -294,6 +303,11 @@ WRITE_ACCESS: dict[str, frozenset] = {
         for n in ("consultation", "follow-up", "toxin-session", "therapy-visit", "surgery")
         for a in ("sign", "cosign")
     },
+    # Each member of staff revokes their own tokens; whose a token is, is checked per token.
+    "tokens:revoke": ALL_STAFF,
+    "tokens:revoke_all": ALL_STAFF,
+    "api:api-token-detail": ALL_STAFF,
+    "api:api-token-revoke-all": ALL_STAFF,
 }
 # Routes whose POST is public by design (their own checks apply): login, the token exchange,
 # patient links (signed), the SMS provider's inbound hook (signed by the provider).

@@ -51,9 +51,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
-from rest_framework.authtoken.models import Token
 
 from clinic.roles import Role, sync_roles
+from clinic.tokens.services import api_token_issue
 from patients.models import Patient
 from scheduling import clock
 from scheduling.models import Appointment, AppointmentType, Location, Provider, Room, WorkingHours
@@ -190,7 +190,7 @@ class Command(BaseCommand):
             username=DESK, defaults={"first_name": "Race", "last_name": "Desk"}
         )
         desk.groups.add(Group.objects.get(name=Role.FRONT_DESK))
-        token, _ = Token.objects.get_or_create(user=desk)
+        _, token = api_token_issue(user=desk, label="race_booking")
         surgeon_user, _ = User.objects.get_or_create(
             username=SURGEON, defaults={"first_name": "Race", "last_name": "Surgeon"}
         )
@@ -231,7 +231,7 @@ class Command(BaseCommand):
         patients = list(
             Patient.objects.filter(mrn__startswith="RACE").order_by("mrn").values_list("id", flat=True)
         )
-        return {"token": token.key, "provider": provider.pk, "room": room.pk, "patients": patients[:attempts]}
+        return {"token": token, "provider": provider.pk, "room": room.pk, "patients": patients[:attempts]}
 
     def _slot(self) -> datetime:
         """A free 10:00 slot a week or more ahead, on a day that no earlier round used."""
