@@ -1,0 +1,82 @@
+"""The log-in lockout cannot be turned on others: a username is locked from the address that
+failed, never from everywhere, and an address spraying usernames is locked as a whole. Behind
+a reverse proxy the address is the client's, not the proxy's (clinic.network)."""
+
+import pytest
+
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+LIMIT = 5
+PROXY = "10.1.0.1"
+ATTACKER = "198.51.100.66"
+STAFF = "203.0.113.9"
+
+
+@pytest.fixture(autouse=True)
+def behind_proxy(settings):
+    settings.TRUSTED_PROXIES = [PROXY]
+
+
+def _login(client, username, password, ip):
+    return client.post(
+        "/login/", {"username": username, "password": password}, REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=ip
+    )
+
+
+def _token(api, username, password, ip):
+    return api.post(
+        "/api/v1/auth/token/",
+        {"username": username, "password": password},
+        REMOTE_ADDR=PROXY,
+        HTTP_X_FORWARDED_FOR=ip,
+    )
+
+
+def test_made_up_usernames_from_one_address_do_not_lock_out_staff_elsewhere(client, front_desk_user):
+    for n in range(LIMIT):
+        _login(client, f"made-up-{n}", "wrong-password", ATTACKER)
+    assert _login(client, "front_desk", PASSWORD, STAFF).status_code == 302
+
+
+def test_failures_on_a_real_username_lock_it_only_where_they_came_from(client, front_desk_user):
+    for _ in range(LIMIT):
+        _login(client, "front_desk", "wrong-password", ATTACKER)
+    assert _login(client, "front_desk", PASSWORD, ATTACKER).status_code == 429
+    assert _login(client, "front_desk", PASSWORD, STAFF).status_code == 302
+
+
+def test_the_token_endpoint_is_not_locked_by_another_address(anon_api, front_desk_user):
+    for n in range(LIMIT):
+        _token(anon_api, f"made-up-{n}", "wrong", ATTACKER)
+    for _ in range(LIMIT):
+        _token(anon_api, "front_desk", "wrong", ATTACKER)
+    assert _token(anon_api, "front_desk", PASSWORD, ATTACKER).status_code == 429
+    response = _token(anon_api, "front_desk", PASSWORD, STAFF)
+    assert response.status_code == 200, response.json()
+    assert response.json()["token"]
+
+
+def test_an_address_spraying_made_up_usernames_is_locked(client, front_desk_user):
+    for n in range(LIMIT):
+        _login(client, f"made-up-{n}", "wrong-password", ATTACKER)
+    assert _login(client, "front_desk", PASSWORD, ATTACKER).status_code == 429
+    assert _login(client, "made-up-new", "wrong-password", ATTACKER).status_code == 429
+
+
+def test_an_address_spraying_real_usernames_is_locked(client, settings):
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 3 * (LIMIT - 1)
+    users = [UserFactory(username=f"staff-{n}", roles=["front_desk"]) for n in range(4)]
+    # Under the per-username limit for each, but over the address's limit in all.
+    for user in users[:3]:
+        for _ in range(LIMIT - 1):
+            _login(client, user.username, "wrong-password", ATTACKER)
+    assert _login(client, users[3].username, PASSWORD, ATTACKER).status_code == 429
+    assert _login(client, users[3].username, PASSWORD, STAFF).status_code == 302
+
+
+def test_a_few_mistyped_usernames_do_not_lock_an_address(client, front_desk_user):
+    for n in range(LIMIT - 1):
+        _login(client, f"front-desk-typo-{n}", "wrong-password", STAFF)
+    assert _login(client, "front_desk", PASSWORD, STAFF).status_code == 302
