@@ -14,6 +14,7 @@ from .services import mfa_enrolled
 # logging out. Public routes keep working (health, patient links, calendar feeds: their own
 # credentials apply) and so does the token exchange, which asks for the code itself.
 ALLOWED_ROUTES = {"account:mfa_verify", "account:mfa_enrol", "logout", "health", "api:token", "calendar_feed"}
+ALLOWED_ROUTES |= {"health_live", "health_ready"}
 ALLOWED_NAMESPACES = {"links"}
 
 
