@@ -1,12 +1,25 @@
-"""JSON log lines. Messages carry record ids, never names, dates of birth or contact details."""
+"""JSON log lines. Messages carry record ids, never names, dates of birth or contact details,
+and a request is logged by its method and path: never its query string or body."""
 
 import json
 import logging
 from datetime import UTC, datetime
 
+from django.http import HttpRequest
+
 from . import context
 
 _STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "request_id"}
+
+
+def _plain(value):
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, HttpRequest):
+        # Django passes the request with every 4xx/5xx line; its repr holds the query string
+        # (`?search=<a patient's name>`). The method and path say which request it was.
+        return f"{value.method} {value.path}"
+    return str(value)
 
 
 class RequestContextFilter(logging.Filter):
@@ -28,7 +41,7 @@ class JsonFormatter(logging.Formatter):
             payload["request_id"] = record.request_id
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
-                payload[key] = value if isinstance(value, str | int | float | bool | None) else str(value)
+                payload[key] = _plain(value)
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
         return json.dumps(payload, default=str)
