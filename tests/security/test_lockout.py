@@ -4,7 +4,9 @@ a reverse proxy the address is the client's, not the proxy's (clinic.network).""
 
 import pytest
 
+from clinic.models import AuditEvent
 from tests.factories import PASSWORD, UserFactory
+from tests.security.reverse_proxy import proxied_clinic, web_login  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -80,3 +82,35 @@ def test_a_few_mistyped_usernames_do_not_lock_an_address(client, front_desk_user
     for n in range(LIMIT - 1):
         _login(client, f"front-desk-typo-{n}", "wrong-password", STAFF)
     assert _login(client, "front_desk", PASSWORD, STAFF).status_code == 302
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_through_nginx_one_client_failing_does_not_lock_out_another(proxied_clinic):  # noqa: F811
+    """Finding 2 as it was found: nginx in front of gunicorn, every connection from the proxy's
+    address. Five failed log-ins with made-up usernames from one client lock that client out,
+    not staff logging in from another client, on the web login and the API token endpoint;
+    the audit trail records each client's own address, never the proxy's."""
+    UserFactory(username="real-staff", roles=["front_desk"])
+    base = proxied_clinic.base
+    attacker, staff = proxied_clinic.http("127.0.0.2"), proxied_clinic.http("127.0.0.3")
+    for n in range(LIMIT):
+        web_login(attacker, base, f"made-up-{n}", "wrong-password")
+    assert web_login(attacker, base, "real-staff", PASSWORD).status_code == 429
+
+    assert web_login(staff, base, "real-staff", PASSWORD).status_code == 302
+    response = staff.post(
+        f"{base}/api/v1/auth/token/", json={"username": "real-staff", "password": PASSWORD}, timeout=30
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["token"]
+
+    failures = AuditEvent.objects.filter(action="auth.login_failed")
+    assert failures.count() == LIMIT + 1  # the attempt refused by the lockout counts too
+    assert {str(ip) for ip in failures.values_list("ip", flat=True)} == {"127.0.0.2"}
+    assert {str(e.ip) for e in AuditEvent.objects.filter(action="auth.login")} == {"127.0.0.3"}
+    assert {str(e.ip) for e in AuditEvent.objects.filter(action="auth.token_issued")} == {"127.0.0.3"}
+    assert not AuditEvent.objects.filter(ip="127.0.0.1").exists()
+
+    for name, process_log in proxied_clinic.logs().items():
+        assert "Traceback" not in process_log, name
