@@ -177,7 +177,9 @@ def _wait_ready(clinic: ProxiedClinic, app, proxy) -> None:
             for name, process in (("gunicorn", app), ("nginx", proxy)):
                 if process.poll() is not None:
                     logs = clinic.logs() | {"stderr": (clinic.tmp / "nginx-stderr.log").read_text()}
-                    pytest.fail(f"{name} exited:\n" + "\n".join(f"{k}:\n{v[-2000:]}" for k, v in logs.items()))
+                    pytest.fail(
+                        f"{name} exited:\n" + "\n".join(f"{k}:\n{v[-2000:]}" for k, v in logs.items())
+                    )
             try:
                 if http.get(f"{clinic.base}/health/live", timeout=5).status_code == 200:
                     answered += 1
