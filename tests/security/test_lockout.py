@@ -3,10 +3,14 @@ failed, never from everywhere, and an address spraying usernames is locked as a 
 a reverse proxy the address is the client's, not the proxy's (clinic.network)."""
 
 import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
 
 from clinic.models import AuditEvent
 from tests.factories import PASSWORD, UserFactory
 from tests.security.reverse_proxy import proxied_clinic, web_login  # noqa: F401  (fixture)
+from tests.security.test_mfa import _code, _enrolled
 
 pytestmark = pytest.mark.django_db
 
@@ -114,3 +118,21 @@ def test_through_nginx_one_client_failing_does_not_lock_out_another(proxied_clin
 
     for name, process_log in proxied_clinic.logs().items():
         assert "Traceback" not in process_log, name
+
+
+def test_guesses_from_another_address_do_not_stop_a_log_in_at_its_code_step(client, settings):
+    """A user between password and code is not refused because someone elsewhere is guessing
+    their password (the code step checks the lockout of the user's own address)."""
+    settings.REQUIRE_MFA = True
+    user = UserFactory(username="surgeon-mfa", roles=["surgeon"])
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        _enrolled(user, clock)
+        assert _login(client, "surgeon-mfa", PASSWORD, STAFF).status_code == 302
+        attacker = Client()
+        for _ in range(LIMIT):
+            _login(attacker, "surgeon-mfa", "wrong-password", ATTACKER)
+        response = client.post(
+            "/account/verify/", {"code": _code(user)}, REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=STAFF
+        )
+    assert response.status_code == 302, response.content[:500]
+    assert client.session["_auth_user_id"] == str(user.pk)
