@@ -76,7 +76,8 @@ class _FromAddress(HTTPAdapter):
 
 @dataclass
 class ProxiedClinic:
-    base: str
+    base: str  # through nginx
+    upstream: str  # gunicorn itself, as a client that bypasses the proxy would reach it
     tmp: Path
     gunicorn_log: Path
     access_log: Path
@@ -155,6 +156,7 @@ def proxied_clinic(tmp_path):
         )
     clinic = ProxiedClinic(
         base=f"http://127.0.0.1:{port}",
+        upstream=f"http://127.0.0.1:{upstream}",
         tmp=tmp_path,
         gunicorn_log=gunicorn_log,
         access_log=access_log,

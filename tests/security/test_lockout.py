@@ -116,6 +116,18 @@ def test_through_nginx_one_client_failing_does_not_lock_out_another(proxied_clin
     assert {str(e.ip) for e in AuditEvent.objects.filter(action="auth.token_issued")} == {"127.0.0.3"}
     assert not AuditEvent.objects.filter(ip="127.0.0.1").exists()
 
+    # A client reaching gunicorn directly, not through a trusted proxy, cannot claim another
+    # address with X-Forwarded-For: the header is ignored.
+    with proxied_clinic.http("127.0.0.5") as direct:
+        direct.post(
+            f"{proxied_clinic.upstream}/api/v1/auth/token/",
+            json={"username": "spoofer", "password": "wrong"},
+            headers={"X-Forwarded-For": "127.0.0.3"},
+            timeout=30,
+        )
+    spoofed = AuditEvent.objects.get(action="auth.login_failed", changes__username="spoofer")
+    assert str(spoofed.ip) == "127.0.0.5"
+
     for name, process_log in proxied_clinic.logs().items():
         assert "Traceback" not in process_log, name
 
