@@ -125,3 +125,20 @@ def test_api_rate_limits_key_on_the_client_address(behind_proxy):
     assert ident(PROXY, "203.0.113.9") == "203.0.113.9"
     # DRF's own get_ident would take the spoofed header here and give each guess its own bucket.
     assert ident("192.0.2.44", "203.0.113.9") == "192.0.2.44"
+
+
+def test_the_system_check_refuses_a_misspelt_trusted_proxy(settings):
+    from clinic.checks import trusted_proxies
+
+    settings.TRUSTED_PROXIES = ["10.0.0.300"]
+    assert [m.id for m in trusted_proxies(None)] == ["clinic.E020"]
+    settings.TRUSTED_PROXIES = ["10.0.0.3", "fd00::/8"]
+    assert trusted_proxies(None) == []
+
+
+def test_the_system_check_warns_behind_a_proxy_with_no_trusted_proxies(settings):
+    from clinic.checks import trusted_proxies
+
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.TRUSTED_PROXIES = []
+    assert [m.id for m in trusted_proxies(None)] == ["clinic.W020"]
