@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.auth import logout
 
 from . import context
+from .network import client_ip
 
 
 class RequestContextMiddleware:
@@ -21,9 +22,7 @@ class RequestContextMiddleware:
             source = "link"
         else:
             source = "web"
-        ctx = context.RequestContext(
-            request_id=uuid.uuid4(), ip=request.META.get("REMOTE_ADDR") or None, source=source
-        )
+        ctx = context.RequestContext(request_id=uuid.uuid4(), ip=client_ip(request), source=source)
         token = context.set_current(ctx)
         try:
             response = self.get_response(request)

@@ -181,8 +181,9 @@ AUTH_PASSWORD_VALIDATORS = [
         "OPTIONS": {"password_list_path": BASE_DIR / "clinic" / "data" / "common-passwords.txt.gz"},
     },
 ]
-# Lockout after repeated failures (django-axes): counted per username and, separately, per
-# address, on the login page and the API token endpoint (both go through authenticate()).
+# Lockout after repeated failures (django-axes), on the login page and the API token endpoint
+# (both go through authenticate()): a username is locked from one client address, and an
+# address spraying usernames is locked as a whole (clinic/lockout.py, docs/security.md).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     # Django's model backend, reading a user's permissions in one query (clinic/backends.py).
@@ -191,7 +192,13 @@ AUTHENTICATION_BACKENDS = [
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "clinic.lockout.LockoutHandler"
+# Failures with usernames that do not exist, and failures of any kind, from one address.
+LOGIN_UNKNOWN_USERNAME_LIMIT = env.int("LOGIN_UNKNOWN_USERNAME_LIMIT", default=AXES_FAILURE_LIMIT)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=4 * AXES_FAILURE_LIMIT)
+# The client's address comes from clinic.network (X-Forwarded-For only through TRUSTED_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "clinic.network.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
@@ -296,6 +303,9 @@ REST_FRAMEWORK = {
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # DRF's own throttles would read X-Forwarded-For from anyone: use clinic.api.throttling's,
+    # which key on clinic.network.client_ip; 0 makes any other one use the connection's address.
+    "NUM_PROXIES": 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Facial Nerve Clinic API",
@@ -362,9 +372,12 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+    SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^health/live$", r"^health/ready$"]
 if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The reverse proxies (IP addresses or CIDR networks) whose X-Forwarded-For is believed; empty:
+# the header is ignored and the connection's address is the client's (clinic/network.py).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # Structured logging: one JSON object per line. Log lines carry ids, never patient data.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

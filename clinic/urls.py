@@ -13,11 +13,10 @@ from scheduling.reminders import api as reminders_api
 from treatments import api as treatments_api
 from treatments.export import PatientExportView
 
-from . import views
+from . import health, views
 from .accounts import api as accounts_api
 from .accounts import views as account_views
 from .api import views as api_views
-from .health import health
 from .mfa import views as mfa_views
 from .tokens import api as tokens_api
 
@@ -59,7 +58,9 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/", include("clinic.mfa.urls")),
     path("account/tokens/", include("clinic.tokens.urls")),
-    path("health/", health, name="health"),
+    path("health/", health.ready, name="health"),
+    path("health/live", health.live, name="health_live"),
+    path("health/ready", health.ready, name="health_ready"),
     path("clinic/", include((clinic_pages, "clinic"))),
     path("patients/", include("patients.urls")),
     path("schedule/", include("scheduling.urls")),

@@ -15,7 +15,16 @@ from .services import mfa_enrolled
 # Reachable by a session that still owes its code: the pages that settle it, and logging out.
 # Public routes keep working (health, patient links, calendar feeds and set-up links: their own
 # credentials apply) and so does the token exchange, which asks for the code itself.
-PUBLIC_ROUTES = {"logout", "health", "api:token", "calendar_feed", "account:link_open", "account:link_set_up"}
+PUBLIC_ROUTES = {
+    "logout",
+    "health",
+    "health_live",
+    "health_ready",
+    "api:token",
+    "calendar_feed",
+    "account:link_open",
+    "account:link_set_up",
+}
 ALLOWED_ROUTES = {"account:mfa_verify", "account:mfa_enrol", *PUBLIC_ROUTES}
 ALLOWED_NAMESPACES = {"links"}
 

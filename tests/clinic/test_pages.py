@@ -32,25 +32,6 @@ def test_manager_lands_on_the_audit_trail(client, manager_user):
     assert response["Location"] == "/clinic/audit/"
 
 
-def test_health_is_200_when_database_and_broker_answer(client):
-    response = client.get("/health/")
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": True, "broker": True}}
-
-
-def test_health_is_503_when_the_broker_is_down(client, settings):
-    from clinic.celery import app
-
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-    try:
-        response = client.get("/health/")
-    finally:
-        app.conf.broker_url = original
-    assert response.status_code == 503
-    assert response.json()["checks"] == {"database": True, "broker": False}
-
-
 @override_settings(SECURE_SSL_REDIRECT=False)
 def test_static_assets_are_served_locally(client, front_desk_user):
     client.force_login(front_desk_user)

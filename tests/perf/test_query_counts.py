@@ -393,6 +393,8 @@ EXCLUDED = {
     "home": "redirects to the role's start page",
     "login": "the log-in form",
     "health": "checks that the database and the broker answer",
+    "health_live": "answers without touching the database",
+    "health_ready": "checks that the database and the broker answer",
     "schema": "the OpenAPI schema, generated from code",
     "api-docs": "a static page that loads the schema",
     # The signed-in member of staff's own two-factor authentication.

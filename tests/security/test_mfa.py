@@ -415,10 +415,8 @@ def test_the_code_step_refuses_a_locked_out_user(client, surgeon_user, clock):
     _enrolled(surgeon_user, clock)
     _password_step(client, surgeon_user)
     other = type(client)()
-    for _ in range(LIMIT):  # someone else, guessing this user's password meanwhile
-        other.post(
-            "/login/", {"username": surgeon_user.username, "password": "wrong"}, REMOTE_ADDR="10.1.1.1"
-        )
+    for _ in range(LIMIT):  # someone else at this address, guessing this user's password meanwhile
+        other.post("/login/", {"username": surgeon_user.username, "password": "wrong"})
     response = client.post("/account/verify/", {"code": _code(surgeon_user)})
     assert response.status_code == 429
     assert "_auth_user_id" not in client.session

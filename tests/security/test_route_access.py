@@ -33,6 +33,8 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "login": (EVERYONE, (200, 302)),
     "logout": (EVERYONE, 405),
     "health": (EVERYONE, 200),
+    "health_live": (EVERYONE, 200),
+    "health_ready": (EVERYONE, 200),
     "clinic:audit": (MANAGERS, 200),
     "clinic:staff": (MANAGERS, 200),
     "clinic:staff_mfa_reset": (NOBODY, 405),
