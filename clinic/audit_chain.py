@@ -207,10 +207,14 @@ def _rows(using: str, *, after: int, upto: int | None, chunk_size: int) -> list[
     return [(*row, *python_content(events[row[0]])) for row in links]
 
 
-def chain_verify(*, using: str = "default", chunk_size: int = 5000) -> ChainReport:
+def chain_verify(
+    *, using: str = "default", chunk_size: int = 5000, anchors: dict | None = None
+) -> ChainReport:
     """Walk the chain from its first link, ``chunk_size`` rows at a time; stop at the first
     broken link. Links added while it runs (after the head it read first) are left for the
-    next run."""
+    next run. ``anchors`` ({seq: hash}, heads recorded by earlier runs outside the database)
+    must still be in the chain: a chain rewritten from some link on fails there."""
+    anchors = anchors or {}
     with connections[using].cursor() as cursor:
         cursor.execute("SELECT seq, row_hash FROM clinic_auditchainhead WHERE id = 1")
         head = cursor.fetchone()
@@ -235,6 +239,12 @@ def chain_verify(*, using: str = "default", chunk_size: int = 5000) -> ChainRepo
                 return report(ChainBreak(seq, event_id, "does not point at the link before it"))
             if link_hash(seq, prev_hash, content) != row_hash:
                 return report(ChainBreak(seq, event_id, "the row was changed after it was written"))
+            if seq in anchors and anchors[seq] != row_hash:
+                return report(
+                    ChainBreak(
+                        seq, event_id, "differs from the head recorded earlier: the chain was rewritten"
+                    )
+                )
             prev, expected, checked = row_hash, expected + 1, checked + 1
     if checked != head_seq:
         return report(
@@ -242,6 +252,12 @@ def chain_verify(*, using: str = "default", chunk_size: int = 5000) -> ChainRepo
         )
     if prev != head_hash:
         return report(ChainBreak(head_seq, None, "the newest link does not match the chain head"))
+    if anchors and max(anchors) > head_seq:
+        return report(
+            ChainBreak(
+                max(anchors), None, "a head recorded earlier is past the chain's end: rows were removed"
+            )
+        )
     with connections[using].cursor() as cursor:
         cursor.execute("SELECT min(id), count(*) FROM clinic_auditevent WHERE chain_seq IS NULL")
         first_unsealed, unsealed = cursor.fetchone()

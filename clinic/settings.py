@@ -285,6 +285,8 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Exports of a patient's whole record, per user (counted in the audit trail: clinic.throttling).
+REST_FRAMEWORK.setdefault("DEFAULT_THROTTLE_RATES", {})["export"] = env("EXPORT_RATE", default="10/hour")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Facial Nerve Clinic API",
     "DESCRIPTION": "Practice management for facial palsy and synkinesis clinics.",

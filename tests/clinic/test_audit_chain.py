@@ -76,7 +76,7 @@ def test_each_row_carries_sha256_of_its_content_and_the_previous_link():
     assert (head.seq, head.row_hash) == (3, rows[-1][3])
     out = StringIO()
     call_command("audit_verify", stdout=out)
-    assert f"head 3 {head.row_hash}" in out.getvalue()
+    assert f"head 3:{head.row_hash}" in out.getvalue()
 
 
 @pytest.mark.django_db
@@ -272,3 +272,25 @@ def test_the_quick_start_on_sqlite_keeps_a_chain_too(tmp_path):
     broken = manage("audit_verify")
     assert broken.returncode == 1
     assert "link 1" in broken.stderr and "changed" in broken.stderr
+
+
+@pytest.mark.django_db
+def test_a_head_recorded_elsewhere_catches_a_chain_the_owner_rewrote():
+    record(3)
+    out = StringIO()
+    call_command("audit_verify", stdout=out)
+    recorded = out.getvalue().split("head ")[1].strip()  # "3:<hash>", kept outside the database
+    # The owner rewrites link 2 onwards consistently: every hash recomputed, the head moved.
+    seal_now()
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE clinic_auditevent DISABLE TRIGGER USER")
+        cursor.execute("DELETE FROM clinic_auditevent WHERE chain_seq >= 2")
+        cursor.execute(
+            "UPDATE clinic_auditchainhead SET seq = 1, row_hash = "
+            "(SELECT row_hash FROM clinic_auditevent WHERE chain_seq = 1)"
+        )
+        cursor.execute("ALTER TABLE clinic_auditevent ENABLE TRIGGER USER")
+    record(2)
+    assert chain_verify().ok  # consistent on its own ...
+    with pytest.raises(CommandError, match=r"link 3, audit event \d+: differs from the head recorded"):
+        call_command("audit_verify", "--expect", recorded, stdout=StringIO())
