@@ -17,9 +17,12 @@ processes write and in whatever order their transactions commit:
   until that commit), takes the next sequence number and the head's hash, writes the link on the
   row and moves the head. A transaction committing later waits for the lock and then sees the
   new head; one that rolls back leaves neither a link nor a gap. The lock is held only while the
-  transaction commits, never while it does its work, so auditing cannot deadlock with the row
-  locks a service takes. The trigger also covers rows inserted by raw SQL, and runs as the
-  owner (SECURITY DEFINER): the application's role needs no right on the chain head.
+  transaction commits, never while it does its work: a long transaction that audited early holds
+  up no one, and a deadlock with the row locks services take is possible only during the commit
+  itself (a deferred foreign-key check queued after the audit row, on a row another committing
+  transaction locked FOR UPDATE); PostgreSQL detects it and rolls one back. The trigger also
+  covers rows inserted by raw SQL, and runs as the owner (SECURITY DEFINER): the application's
+  role needs no right on the chain head.
 - SQLite (the quick start): AuditEvent.save() adds the link in the inserting transaction; the
   insert holds SQLite's single write lock until commit, which serialises the links the same way.
   Rows inserted without save() (bulk_create, raw SQL) stay outside the chain and audit_verify

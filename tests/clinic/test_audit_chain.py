@@ -164,8 +164,14 @@ def test_audit_verify_reads_the_table_in_chunks():
 
 def _connect():
     params = connection.get_connection_params()
+    # A lock wait longer than this fails the test instead of hanging it: the head must not be
+    # locked by a transaction that has inserted an audit row but not yet committed.
     return psycopg.connect(
-        dbname=params["dbname"], user=params.get("user"), host=params.get("host"), port=params.get("port")
+        dbname=params["dbname"],
+        user=params.get("user"),
+        host=params.get("host"),
+        port=params.get("port"),
+        options="-c lock_timeout=5000",
     )
 
 
