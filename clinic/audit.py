@@ -38,6 +38,22 @@ def audit_record(
     return event
 
 
+def may_read_clinical(user) -> bool:
+    """Whether ``user`` may read clinical content, in records and in the audit trail's values."""
+    return bool(user is not None and user.has_perm("clinic.view_clinical"))
+
+
+def audit_changes_for(changes, *, clinical: bool):
+    """An event's ``changes`` as a reader may see them: whole for clinical readers; for others,
+    each changed field named with its value withheld (None), since the values of a clinical
+    record's fields are clinical content."""
+    if clinical:
+        return changes
+    if not isinstance(changes, dict):
+        return {}
+    return dict.fromkeys(changes)
+
+
 def _label(target: models.Model | None) -> str:
     if target is None:
         return ""

@@ -122,6 +122,12 @@ class AuditEvent(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.UUIDField(null=True, blank=True)
     source = models.CharField(max_length=16, blank=True)
+    # The hash chain (clinic.audit_chain): the row's place in the chain, the previous link's hash
+    # and SHA-256 over this row's content and that hash. Written by the database when the
+    # inserting transaction commits (PostgreSQL), or by save() (SQLite); never by the caller.
+    chain_seq = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
+    prev_hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    row_hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -133,6 +139,10 @@ class AuditEvent(models.Model):
             models.Index(fields=["actor", "-at"], name="clinic_audit_actor_at"),
             models.Index(fields=["target_type", "target_id"], name="clinic_audit_target"),
             models.Index(fields=["-at"], name="clinic_audit_at"),
+            # audit_verify counts rows left outside the chain; this keeps that count cheap.
+            models.Index(
+                fields=["id"], condition=models.Q(chain_seq__isnull=True), name="clinic_audit_unsealed"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -141,10 +151,24 @@ class AuditEvent(models.Model):
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise TypeError("The audit trail is append-only.")
-        super().save(*args, **kwargs)
+        from .audit_chain import event_insert
+
+        event_insert(self, super().save, *args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise TypeError("The audit trail is append-only.")
+
+
+class AuditChainHead(models.Model):
+    """The newest link of the audit trail's hash chain: one row (id 1), locked while a link is
+    added, so that links are handed out one at a time in commit order (clinic.audit_chain)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField(default=0)
+    row_hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"audit chain head {self.seq}"
 
 
 # The range of a minimum reinjection interval, the clinic default's and each product's

@@ -307,6 +307,13 @@ REST_FRAMEWORK = {
     # which key on clinic.network.client_ip; 0 makes any other one use the connection's address.
     "NUM_PROXIES": 0,
 }
+# Exports of a patient's whole record, per user (counted in the audit trail: clinic.throttling).
+# DRF's defaults (no limit for "user" and "anon") are kept beside it.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "user": None,
+    "anon": None,
+    "export": env("EXPORT_RATE", default="10/hour"),
+}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Facial Nerve Clinic API",
     "DESCRIPTION": "Practice management for facial palsy and synkinesis clinics.",

@@ -9,14 +9,15 @@ belongs to a patient is missing here.
 from django.core import serializers
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinic.audit import audit_record
+from clinic.audit import audit_changes_for, audit_record, may_read_clinical
 from clinic.models import AuditEvent
 from clinic.permissions import is_staff_member
+from clinic.throttling import AuditedRateThrottle
 from patients.models import MessagingConsent, Patient
 from scheduling.models import (
     Appointment,
@@ -62,8 +63,31 @@ SECTIONS = [
     ("audit_events", AuditEvent, "patient_id"),
 ]
 
+# The sections someone without clinical access (``view_clinical``) receives: the
+# administrative record, as the front desk and the practice manager see it elsewhere. Every other
+# section is clinical, and so is any section added later until it is listed here.
+ADMINISTRATIVE_SECTIONS = frozenset(
+    {
+        "consents",
+        "appointments",
+        "appointment_events",
+        "recalls",
+        "recall_contacts",
+        "waitlist_entries",
+        "waitlist_offers",
+        "messages",
+        "audit_events",  # which fields changed, not their values (clinic.audit.audit_changes_for)
+    }
+)
+
 # A subject-access request is answered by the practice (managers) or by the clinicians.
 EXPORT_PERMISSIONS = ("clinic.view_clinical", "clinic.view_audit")
+
+# Exports of a whole record, counted together against the ``export`` rate.
+EXPORT_ACTIONS = ("patient.exported", "fhir.patient_exported")
+
+SCOPE_FULL = "full"
+SCOPE_ADMINISTRATIVE = "administrative"
 
 
 def _rows(queryset) -> list[dict]:
@@ -73,22 +97,68 @@ def _rows(queryset) -> list[dict]:
     ]
 
 
-def patient_export(*, patient: Patient) -> dict:
-    data = {"patient": _rows(Patient.objects.filter(pk=patient.pk))[0]}
+def patient_export(*, patient: Patient, clinical: bool) -> dict:
+    """The record held about ``patient``: all of it with ``clinical``, else the demographics and
+    the administrative sections, and a statement of what was left out."""
+    scope = SCOPE_FULL if clinical else SCOPE_ADMINISTRATIVE
+    data: dict = {"scope": scope, "omitted_sections": [], "omitted_fields": []}
+    demographics = _rows(Patient.objects.filter(pk=patient.pk))[0]
+    if not clinical:
+        omitted = [name for name in Patient.CLINICAL_FIELDS if name in demographics]
+        data["omitted_fields"] = [f"patient.{name}" for name in omitted]
+        demographics = {k: v for k, v in demographics.items() if k not in Patient.CLINICAL_FIELDS}
+    data["patient"] = demographics
     for section, model, lookup in SECTIONS:
+        if not clinical and section not in ADMINISTRATIVE_SECTIONS:
+            data["omitted_sections"].append(section)
+            continue
         data[section] = _rows(model.objects.filter(**{lookup: patient.pk}))
+    if not clinical:
+        for event in data["audit_events"]:  # the chain's link columns go with the row, as stored
+            event["changes"] = audit_changes_for(event["changes"], clinical=False)
+            event["changes_withheld"] = True
+    if data["omitted_sections"] or data["omitted_fields"]:
+        data["notice"] = (
+            "Administrative record only: clinical sections and fields are omitted for staff without "
+            "clinical access, and audit events name the fields that changed without their values."
+        )
     return data
 
 
-class PatientExportView(APIView):
-    """Everything held about one patient (subject-access request), as JSON. Audited."""
+THROTTLED = OpenApiResponse(
+    response=OpenApiTypes.OBJECT,
+    description="Too many exports by this user (``throttled``; the ``export`` rate, EXPORT_RATE): "
+    "wait for the seconds in Retry-After.",
+)
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+
+class PatientExportView(APIView):
+    """Everything held about one patient (subject-access request), as JSON. Audited.
+
+    Clinicians (``view_clinical``) receive the whole record (``scope`` ``full``). The practice
+    manager receives the demographics and the administrative record (``scope``
+    ``administrative``): ``omitted_sections`` and ``omitted_fields`` say what was left out, and
+    audit events carry the names of changed fields with their values withheld. Each user may
+    export at the ``export`` rate (EXPORT_RATE, 10 an hour by default), this export and the FHIR
+    ``$everything`` together, counted in the audit trail; past it, 429 ``throttled``."""
+
+    throttle_classes = [*APIView.throttle_classes, AuditedRateThrottle]
+    throttle_scope = "export"
+    throttle_actions = EXPORT_ACTIONS
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 429: THROTTLED})
     def get(self, request, pk: int):
         user = request.user
         if not is_staff_member(user) or not any(user.has_perm(p) for p in EXPORT_PERMISSIONS):
             raise PermissionDenied()
         patient = get_object_or_404(Patient, pk=pk)
-        data = patient_export(patient=patient)
-        audit_record(actor=user, action="patient.exported", target=patient, patient_id=patient.pk)
+        clinical = may_read_clinical(user)
+        data = patient_export(patient=patient, clinical=clinical)
+        audit_record(
+            actor=user,
+            action="patient.exported",
+            target=patient,
+            patient_id=patient.pk,
+            changes={"scope": data["scope"]},
+        )
         return Response(data)

@@ -13,9 +13,11 @@ from rest_framework.views import APIView
 
 from clinic.audit import audit_record
 from clinic.permissions import require
+from clinic.throttling import AuditedRateThrottle
 from patients.models import Patient
 
 from . import fhir
+from .export import EXPORT_ACTIONS, THROTTLED
 
 BIGINT = 2**63 - 1
 
@@ -41,7 +43,14 @@ def _checked_pk(pk: int) -> int:
 
 
 class PatientEverythingView(_FhirView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="FHIR Patient $everything (Bundle)")
+    # A whole record: the same per-user export rate as /patients/{id}/export/.
+    throttle_classes = [*APIView.throttle_classes, AuditedRateThrottle]
+    throttle_scope = "export"
+    throttle_actions = EXPORT_ACTIONS
+
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT, 429: THROTTLED}, summary="FHIR Patient $everything (Bundle)"
+    )
     def get(self, request, pk: int):
         patient = Patient.objects.filter(pk=_checked_pk(pk)).first()
         if patient is None:

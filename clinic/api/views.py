@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, mixins, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from clinic import configuration
 from clinic.api import serializers
+from clinic.audit import audit_changes_for, may_read_clinical
 from clinic.errors import DomainError
 from clinic.mfa import services as mfa
 from clinic.models import AuditEvent, ClinicSettings
@@ -127,8 +128,21 @@ class MeView(APIView):
         return Response(MeSerializer(request.user).data)
 
 
+CHANGES_SCHEMA = {
+    "type": "object",
+    "additionalProperties": True,
+    "description": "{field: [old, new]}; each value null when withheld (changes_withheld).",
+}
+
+
 class AuditEventSerializer(serializers.ModelSerializer):
+    """An audit event. ``changes`` holds {field: [old, new]}; for readers without clinical access
+    (``view_clinical``) the fields are named with their values withheld (null), and
+    ``changes_withheld`` is true."""
+
     target_type = serializers.SerializerMethodField()
+    changes = serializers.SerializerMethodField()
+    changes_withheld = serializers.SerializerMethodField()
 
     class Meta:
         model = AuditEvent
@@ -143,6 +157,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
             "target_label",
             "patient_id",
             "changes",
+            "changes_withheld",
             "ip",
             "request_id",
             "source",
@@ -150,6 +165,19 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
     def get_target_type(self, event) -> str | None:
         return event.target_type.model if event.target_type_id else None
+
+    def _clinical_reader(self) -> bool:
+        if "clinical_reader" not in self.context:
+            request = self.context.get("request")
+            self.context["clinical_reader"] = may_read_clinical(getattr(request, "user", None))
+        return self.context["clinical_reader"]
+
+    @extend_schema_field(CHANGES_SCHEMA)
+    def get_changes(self, event):
+        return audit_changes_for(event.changes, clinical=self._clinical_reader())
+
+    def get_changes_withheld(self, event) -> bool:
+        return not self._clinical_reader()
 
 
 class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
