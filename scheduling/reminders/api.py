@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
+from clinic.api import filters as api_filters
 from clinic.api import serializers
 from clinic.permissions import require
 
@@ -46,13 +47,13 @@ class RecallCloseSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
 
 
-class RecallFilter(django_filters.FilterSet):
+class RecallFilter(api_filters.FilterSet):
     bucket = django_filters.ChoiceFilter(choices=selectors.Bucket.CHOICES, method="filter_bucket")
     kind = django_filters.ChoiceFilter(choices=Recall.Kind.choices)
     provider = django_filters.NumberFilter(field_name="preferred_provider_id", min_value=1, max_value=2**31)
     patient = django_filters.NumberFilter(field_name="patient_id", min_value=1, max_value=2**62)
-    due_from = django_filters.DateFilter(field_name="due_date", lookup_expr="gte")
-    due_to = django_filters.DateFilter(field_name="due_date", lookup_expr="lte")
+    due_from = api_filters.DateFilter(field_name="due_date", lookup_expr="gte")
+    due_to = api_filters.DateFilter(field_name="due_date", lookup_expr="lte")
 
     class Meta:
         model = Recall
@@ -107,10 +108,10 @@ class MessageSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class MessageFilter(django_filters.FilterSet):
+class MessageFilter(api_filters.FilterSet):
     patient = django_filters.NumberFilter(field_name="patient_id", min_value=1, max_value=2**62)
-    due_from = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
-    due_to = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+    due_from = api_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+    due_to = api_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
 
     class Meta:
         model = Message
