@@ -13,9 +13,8 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db.models import Exists, OuterRef
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticToken
@@ -24,6 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from clinic.errors import Invalid
 from clinic.lockout import lockout_response
 from clinic.queries import related_count
+from clinic.redirects import safe_next
 from clinic.views import capability_required
 
 from . import services
@@ -39,11 +39,7 @@ PENDING_SECONDS = 5 * 60
 
 
 def _safe_next(request, url: str | None) -> str:
-    if url and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return url
-    return resolve_url(settings.LOGIN_REDIRECT_URL)
+    return safe_next(request, url, settings.LOGIN_REDIRECT_URL)
 
 
 def _with_next(url: str, next_url: str) -> str:
