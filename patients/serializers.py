@@ -136,10 +136,16 @@ class MergeResultSerializer(serializers.Serializer):
     filled = serializers.ListField(child=serializers.CharField())
 
 
+# The methods a client records a consent decision with; "merge" is the server's own.
+SENT_CONSENT_METHODS = [c for c in MessagingConsent.Method.choices if c[0] != MessagingConsent.Method.MERGE]
+
+
 class ConsentSerializer(serializers.ModelSerializer):
     recorded_by = serializers.CharField(source="recorded_by.username", read_only=True, default="")
-    method = serializers.ChoiceField(
-        choices=[c for c in MessagingConsent.Method.choices if c[0] != MessagingConsent.Method.MERGE]
+    # "merge" rows (carried over from a merged record) are answered, but cannot be sent.
+    method = serializers.AnsweredChoiceField(
+        choices=SENT_CONSENT_METHODS,
+        answered_only=[c for c in MessagingConsent.Method.choices if c[0] == MessagingConsent.Method.MERGE],
     )
     address = serializers.CharField(
         max_length=254,
@@ -163,11 +169,6 @@ class ConsentSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "recorded_by"]
         extra_kwargs = {"recorded_at": {"required": False}}
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        data["method"] = instance.method  # "merge" rows are shown even though they cannot be sent
-        return data
 
 
 class ConsentStateSerializer(serializers.Serializer):

@@ -493,7 +493,7 @@ class AssessmentSerializer(serializers.ModelSerializer):
         queryset=Encounter.objects.all(), required=False, allow_null=True
     )
     note = _text(max_length=500)
-    rater = UserRefSerializer(read_only=True)
+    rater = UserRefSerializer(read_only=True, allow_null=True, help_text="None when the patient rated")
 
     class Meta:
         model = Assessment

@@ -11,8 +11,9 @@ import re
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.generators import EndpointEnumerator as SpectacularEndpointEnumerator
 from drf_spectacular.generators import SchemaGenerator as SpectacularSchemaGenerator
-from drf_spectacular.plumbing import build_basic_type, build_object_type
+from drf_spectacular.plumbing import build_basic_type, build_choice_field, build_object_type
 from drf_spectacular.types import OpenApiTypes
+from rest_framework import fields as drf_fields
 
 ERROR_COMPONENT = "Error"
 
@@ -136,3 +137,15 @@ def add_error_responses(result, generator, request, public):
                     },
                 )
     return result
+
+
+class AnsweredChoiceFieldExtension(OpenApiSerializerFieldExtension):
+    """clinic.api.serializers.AnsweredChoiceField: the choices a client may send in requests,
+    those and the server's own in responses."""
+
+    target_class = "clinic.api.serializers.AnsweredChoiceField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        if direction == "request":
+            return build_choice_field(self.target)
+        return build_choice_field(drf_fields.ChoiceField(choices=self.target.answered_choices))
