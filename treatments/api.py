@@ -433,7 +433,7 @@ class LotRegisterPermission(BasePermission):
 
 class ToxinLotFilter(api_filters.FilterSet):
     product = django_filters.ChoiceFilter(choices=Product.choices)
-    is_active = django_filters.BooleanFilter()
+    is_active = api_filters.BooleanFilter()
     usable_on = api_filters.DateFilter(field_name="expiry_date", lookup_expr="gte")
 
 

@@ -74,9 +74,39 @@ class DateFilter(django_filters.DateFilter):
     field_class = DateField
 
 
+class _RawBooleanWidget(forms.TextInput):
+    """The value as sent: django-filter's BooleanWidget turns what it does not know into None,
+    and the filter is then dropped in silence."""
+
+
+class BooleanField(forms.NullBooleanField):
+    widget = _RawBooleanWidget
+    VALUES = {"true": True, "1": True, "false": False, "0": False}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            return value
+        try:
+            return self.VALUES[str(value).strip().lower()]
+        except KeyError:
+            raise ValidationError("Give true or false.", code="invalid") from None
+
+    def validate(self, value):
+        pass
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    """``true``/``false`` (or ``1``/``0``); anything else is a 400, not an unfiltered list."""
+
+    field_class = BooleanField
+
+
 class FilterSet(drf_filters.FilterSet):
     FILTER_DEFAULTS = {
         **drf_filters.FilterSet.FILTER_DEFAULTS,
+        models.BooleanField: {"filter_class": BooleanFilter},
         models.DateTimeField: {"filter_class": IsoDateTimeFilter},
         models.DateField: {"filter_class": DateFilter},
     }
