@@ -106,6 +106,16 @@ def _local_times(node) -> None:
             _local_times(value)
 
 
+def _empty_choice_filters_mean_any(operation: dict) -> None:
+    """A choice filter sent empty (``?kind=``) does not filter, as django-filter has it (a form
+    left at "any"): the schema says so, or it would claim that ``""`` is refused."""
+    for parameter in operation.get("parameters", []):
+        schema = parameter.get("schema", {})
+        if parameter.get("in") == "query" and "enum" in schema and "" not in schema["enum"]:
+            schema["enum"] = [*schema["enum"], ""]
+            parameter["description"] = (parameter.get("description", "") + "\n\nEmpty: not filtered.").strip()
+
+
 def add_error_responses(result, generator, request, public):
     """Postprocessing hook: the Error component and, on every operation, the error statuses it
     can answer with, unless the view documents that status itself; request bodies closed to
@@ -122,6 +132,7 @@ def add_error_responses(result, generator, request, public):
         for method, operation in operations.items():
             if method not in HTTP_METHODS:
                 continue
+            _empty_choice_filters_mean_any(operation)
             responses = operation.setdefault("responses", {})
             # Errors are rendered like the operation's answers (FHIR's as application/fhir+json).
             media_types = next(
