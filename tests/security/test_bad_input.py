@@ -5,8 +5,14 @@ The rows are what breaks Django/PostgreSQL APIs in practice (docs/security.md): 
 (PostgreSQL text cannot hold them), integers beyond bigint, wrong JSON types, unknown fields,
 over-long strings, impossible dates, datetimes without or with impossible UTC offsets, and
 filters in the query string with values they cannot take. They cover patients, appointments,
-toxin sessions, toxin lots and time off; the schema fuzz test
+toxin sessions, toxin lots, plans and time off; the schema fuzz test
 (test_api_schema_fuzz.py) throws generated input at every other operation.
+
+After the table, one small test per bug found once: JSON bodies too deep (a RecursionError, a
+500) or too large, UTC offsets PostgreSQL refuses and far-off years in every date filter, NUL in
+pages' query strings (the audit page's filter), ``next`` leading off the site (the recall close
+action), spreadsheet formulas in the dashboard CSV, and answers the schema did not allow (a
+consent carried over by a merge, a grading without a staff rater).
 """
 
 import copy
@@ -341,6 +347,12 @@ QUERY_CASES = [
     ("/api/v1/toxin-lots/", {"usable_on": "9999-12-31"}, "usable_on"),
     ("/api/v1/appointments/", {"date_to": "0001-01-01"}, "date_to"),
     ("/api/v1/time-off/", {"date_from": "9999-12-31"}, "date_from"),
+    # Values a filter does not know are refused, not dropped (the list came back unfiltered).
+    ("/api/v1/locations/", {"is_active": "1e-323"}, "is_active"),
+    ("/api/v1/toxin-lots/", {"is_active": "maybe"}, "is_active"),
+    ("/api/v1/patients/", {"page_size": "abc"}, "page_size"),
+    ("/api/v1/patients/", {"page_size": "0"}, "page_size"),
+    ("/api/v1/patients/", {"page_size": "-5"}, "page_size"),
     # NUL bytes in any query parameter, filter or not (PostgreSQL text cannot hold them).
     ("/api/v1/audit-events/", {"action": "patient.\x00"}, "action"),
     ("/api/v1/audit-events/", {"actor": "\x00"}, "actor"),
