@@ -17,4 +17,8 @@ class ClinicConfig(AppConfig):
             audit,  # noqa: F401  (connects the login/logout audit receivers)
             checks,  # noqa: F401  (registers the deployment checks)
         )
+        from .api.fields import use_for_model_serializers
         from .tokens import receivers  # noqa: F401  (tokens end when credentials change)
+
+        # Text fields of the API take JSON strings only (a number is a 400, not stored as digits).
+        use_for_model_serializers()

@@ -3,6 +3,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.http import HttpResponseBadRequest, JsonResponse
 
 from . import context
 from .network import client_ip
@@ -87,3 +88,40 @@ def session_started(session) -> None:
     now = int(time.time())
     session[SessionTimeoutMiddleware.START_KEY] = now
     session[SessionTimeoutMiddleware.IDLE_KEY] = now
+
+
+NUL_MESSAGE = "Null characters are not allowed."
+
+
+class RefuseNulMiddleware:
+    """A NUL character (U+0000) in a query parameter or a form field, name or value, is a 400.
+
+    PostgreSQL's text cannot hold NUL: a value that reaches a query with one fails there (a
+    500). Forms and serializers refuse it in the fields they declare; this refuses it in every
+    other parameter too (filters, ``next``, names nobody declared), before any view runs. The
+    API's JSON bodies are checked by its parser (clinic/api/parsers.py). Under /api/ the answer
+    is in the API's error format, naming the parameters."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        names = _names_with_nul(request.GET)
+        if not request.path.startswith("/api/") and request.method == "POST":
+            names += _names_with_nul(request.POST)
+        if names:
+            from clinic.api.errors import error_body, is_api_request
+
+            if is_api_request(request):
+                fields = {name: [NUL_MESSAGE] for name in names}
+                return JsonResponse(error_body("invalid", "Invalid input.", fields), status=400)
+            return HttpResponseBadRequest(NUL_MESSAGE, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+
+def _names_with_nul(data) -> list[str]:
+    return [
+        name.replace("\x00", "\\u0000")
+        for name, values in data.lists()
+        if "\x00" in name or any("\x00" in value for value in values)
+    ]

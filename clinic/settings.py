@@ -88,6 +88,8 @@ MIDDLEWARE = [
     "clinic.mfa.middleware.MfaRequiredMiddleware",
     # Last: turns a lockout raised during authentication into the lockout response.
     "axes.middleware.AxesMiddleware",
+    # Before any view: a NUL in a query parameter or form field is a 400 (PostgreSQL cannot hold it).
+    "clinic.middleware.RefuseNulMiddleware",
 ]
 
 # The HTTP benchmark's baseline routes (/bench/) and per-request query counts: only for
@@ -289,12 +291,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "clinic.api.pagination.Pagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "clinic.api.filters.FilterBackend",  # django-filter's, with checked dates (ranges, offsets)
         "clinic.api.filters.AllowListOrderingFilter",
     ],
     # JSON only: the API documents nothing else, and form encodings flatten lists and nested
     # objects in ways no client of this API relies on.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # (with limits on size, depth and NUL characters: clinic/api/parsers.py)
+    "DEFAULT_PARSER_CLASSES": ["clinic.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "clinic.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
@@ -314,6 +317,10 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "anon": None,
     "export": env("EXPORT_RATE", default="10/hour"),
 }
+# Request bodies of the API: at most this many bytes, arrays and objects nested at most this deep
+# (clinic/api/parsers.py). Anything larger or deeper is a 400, before it is parsed.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Facial Nerve Clinic API",
     "DESCRIPTION": "Practice management for facial palsy and synkinesis clinics.",
@@ -342,6 +349,9 @@ SPECTACULAR_SETTINGS = {
         "InjectionSideEnum": "treatments.models.Side",
         "SurgerySideEnum": "treatments.models.SurgerySide",
         "ModalityEnum": "treatments.models.Modality",
+        # Consents are answered with every method, "merge" included, but sent without it.
+        "ConsentMethodEnum": "patients.models.MessagingConsent.Method",
+        "ConsentMethodSentEnum": "patients.serializers.SENT_CONSENT_METHODS",
     },
 }
 

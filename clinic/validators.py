@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.contrib.auth.password_validation import CommonPasswordValidator as DjangoCommonPasswordValidator
 from django.core.exceptions import ValidationError
 from django.utils.translation import ngettext
@@ -7,6 +9,19 @@ from django.utils.translation import ngettext
 MIN_YEAR = 1900
 MAX_YEAR = 2199
 YEAR_MESSAGE = f"Use a year from {MIN_YEAR} to {MAX_YEAR}."
+
+
+# UTC offsets in use run from -12:00 to +14:00; PostgreSQL refuses anything past +-15:59 (a 500
+# if it got that far), and RFC 3339 would allow +23:59.
+MAX_UTC_OFFSET = timedelta(hours=14)
+OFFSET_MESSAGE = "Give the UTC offset as Z or +hh:mm, from -14:00 to +14:00."
+
+
+def validate_utc_offset(value) -> None:
+    """``value``: an aware datetime. Its offset must be one the world (and PostgreSQL) uses."""
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+        raise ValidationError(OFFSET_MESSAGE, code="offset")
 
 
 def validate_clinic_year(value) -> None:

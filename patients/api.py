@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
+from clinic.api import fields as strict
 from clinic.api import serializers
 from clinic.permissions import require
 
@@ -50,8 +51,8 @@ def _duplicate_response():
         response=inline_serializer(
             "PossibleDuplicate",
             {
-                "code": serializers.CharField(),
-                "detail": serializers.CharField(),
+                "code": strict.CharField(),
+                "detail": strict.CharField(),
                 "candidates": DuplicateCandidateSerializer(many=True),
             },
         ),

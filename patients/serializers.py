@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from phonenumber_field.serializerfields import PhoneNumberField
 
+from clinic.api import fields as strict
 from clinic.api import serializers
 
 from .models import MessagingConsent, Patient
@@ -36,7 +37,7 @@ class PatientSerializer(serializers.ModelSerializer):
 
     mobile = PhoneNumberField(required=False, allow_blank=True, max_length=32)
     emergency_contact_phone = PhoneNumberField(required=False, allow_blank=True, max_length=32)
-    display_name = serializers.CharField(read_only=True)
+    display_name = strict.CharField(read_only=True)
     confirm_not_duplicate = serializers.BooleanField(
         write_only=True,
         required=False,
@@ -104,15 +105,15 @@ class PatientSerializerSchema(OpenApiSerializerExtension):
 
 class DuplicateCandidateSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    mrn = serializers.CharField()
-    name = serializers.CharField()
+    mrn = strict.CharField()
+    name = strict.CharField()
     date_of_birth = serializers.DateField()
-    matched_on = serializers.ListField(child=serializers.CharField())
+    matched_on = serializers.ListField(child=strict.CharField())
 
 
 class DeactivateSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=[(r.value, r.label) for r in DEACTIVATION_REASONS])
-    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    note = strict.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
 class MergeSerializer(serializers.Serializer):
@@ -133,15 +134,21 @@ class MergeResultSerializer(serializers.Serializer):
         child=serializers.DictField(child=serializers.ListField(child=serializers.IntegerField()))
     )
     consents_copied = serializers.IntegerField()
-    filled = serializers.ListField(child=serializers.CharField())
+    filled = serializers.ListField(child=strict.CharField())
+
+
+# The methods a client records a consent decision with; "merge" is the server's own.
+SENT_CONSENT_METHODS = [c for c in MessagingConsent.Method.choices if c[0] != MessagingConsent.Method.MERGE]
 
 
 class ConsentSerializer(serializers.ModelSerializer):
-    recorded_by = serializers.CharField(source="recorded_by.username", read_only=True, default="")
-    method = serializers.ChoiceField(
-        choices=[c for c in MessagingConsent.Method.choices if c[0] != MessagingConsent.Method.MERGE]
+    recorded_by = strict.CharField(source="recorded_by.username", read_only=True, default="")
+    # "merge" rows (carried over from a merged record) are answered, but cannot be sent.
+    method = serializers.AnsweredChoiceField(
+        choices=SENT_CONSENT_METHODS,
+        answered_only=[c for c in MessagingConsent.Method.choices if c[0] == MessagingConsent.Method.MERGE],
     )
-    address = serializers.CharField(
+    address = strict.CharField(
         max_length=254,
         required=False,
         allow_blank=False,
@@ -164,17 +171,12 @@ class ConsentSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "recorded_by"]
         extra_kwargs = {"recorded_at": {"required": False}}
 
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        data["method"] = instance.method  # "merge" rows are shown even though they cannot be sent
-        return data
-
 
 class ConsentStateSerializer(serializers.Serializer):
-    channel = serializers.CharField()
-    purpose = serializers.CharField()
-    state = serializers.CharField(help_text="granted, withdrawn, stale, no_address or unknown")
+    channel = strict.CharField()
+    purpose = strict.CharField()
+    state = strict.CharField(help_text="granted, withdrawn, stale, no_address or unknown")
     granted = serializers.BooleanField(help_text="May we send these messages now?")
-    address = serializers.CharField(help_text="Where a message would go today")
+    address = strict.CharField(help_text="Where a message would go today")
     recorded_at = serializers.DateTimeField(source="latest.recorded_at", default=None, allow_null=True)
-    method = serializers.CharField(source="latest.method", default=None, allow_null=True)
+    method = strict.CharField(source="latest.method", default=None, allow_null=True)

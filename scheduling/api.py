@@ -11,6 +11,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
+from clinic.api import filters as api_filters
 from clinic.audit import audit_record
 from clinic.permissions import IsStaffUser, require
 from patients.models import Patient
@@ -103,11 +104,13 @@ class AvailabilityViewSet(viewsets.ViewSet):
 # --- appointments -----------------------------------------------------------------------------
 
 
-class AppointmentFilter(filters.FilterSet):
-    date_from = filters.DateFilter(
+class AppointmentFilter(api_filters.FilterSet):
+    date_from = api_filters.DateFilter(
         method="filter_date_from", help_text="Starting on or after this local date"
     )
-    date_to = filters.DateFilter(method="filter_date_to", help_text="Starting on or before this local date")
+    date_to = api_filters.DateFilter(
+        method="filter_date_to", help_text="Starting on or before this local date"
+    )
     provider = filters.ModelChoiceFilter(queryset=selectors.choices_of(Provider))
     room = filters.ModelChoiceFilter(queryset=selectors.choices_of(Room))
     location = filters.ModelChoiceFilter(
@@ -372,7 +375,7 @@ class ProviderViewSet(ScheduleRecordViewSet):
         return Response(self.get_serializer(provider).data)
 
 
-class WorkingHoursFilter(filters.FilterSet):
+class WorkingHoursFilter(api_filters.FilterSet):
     provider = filters.ModelChoiceFilter(queryset=selectors.choices_of(Provider))
 
     class Meta:
@@ -386,11 +389,11 @@ class WorkingHoursViewSet(DeletableScheduleRecordViewSet):
     filterset_class = WorkingHoursFilter
 
 
-class TimeOffFilter(filters.FilterSet):
+class TimeOffFilter(api_filters.FilterSet):
     provider = filters.ModelChoiceFilter(queryset=selectors.choices_of(Provider))
     room = filters.ModelChoiceFilter(queryset=selectors.choices_of(Room))
-    date_from = filters.DateFilter(method="filter_date_from")
-    date_to = filters.DateFilter(method="filter_date_to")
+    date_from = api_filters.DateFilter(method="filter_date_from")
+    date_to = api_filters.DateFilter(method="filter_date_to")
 
     class Meta:
         model = TimeOff

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from clinic.api import fields as strict
 from clinic.api import serializers
 from patients.models import Patient
 
@@ -126,7 +127,7 @@ class TimeOffSerializer(serializers.ModelSerializer):
 
 
 class ProviderSerializer(serializers.ModelSerializer):
-    name = serializers.CharField(source="user.display_name", read_only=True)
+    name = strict.CharField(source="user.display_name", read_only=True)
     user = _id_field(get_user_model())
     working_hours = WorkingHoursSerializer(many=True, read_only=True)
     calendar_feed_url = serializers.SerializerMethodField(
@@ -150,7 +151,7 @@ class ProviderSerializer(serializers.ModelSerializer):
 class TypeFollowUpSerializer(serializers.Serializer):
     after_days = serializers.IntegerField(min_value=1, max_value=3650)
     appointment_type = serializers.SlugField(max_length=32)
-    label = serializers.CharField(max_length=100)
+    label = strict.CharField(max_length=100)
 
 
 class AppointmentTypeSerializer(serializers.ModelSerializer):
@@ -158,11 +159,11 @@ class AppointmentTypeSerializer(serializers.ModelSerializer):
     buffer_after_minutes = serializers.IntegerField(min_value=0, max_value=MAX_BUFFER_MINUTES, required=False)
     # Plain strings checked below: a second enum of the same roles would name them twice in the schema.
     provider_roles = serializers.ListField(
-        child=serializers.CharField(max_length=16),
+        child=strict.CharField(max_length=16),
         allow_empty=False,
         help_text="surgeon, injector, therapist",
     )
-    room_kind = serializers.CharField(max_length=16, help_text="consultation, procedure, theatre, therapy")
+    room_kind = strict.CharField(max_length=16, help_text="consultation, procedure, theatre, therapy")
     follow_up_plan = TypeFollowUpSerializer(many=True, required=False)
 
     class Meta:
@@ -201,7 +202,7 @@ class AppointmentTypeSerializer(serializers.ModelSerializer):
 
 
 class PatientRefSerializer(serializers.ModelSerializer):
-    name = serializers.CharField(source="display_name")
+    name = strict.CharField(source="display_name")
 
     class Meta:
         model = Patient
@@ -209,7 +210,7 @@ class PatientRefSerializer(serializers.ModelSerializer):
 
 
 class AppointmentEventSerializer(serializers.ModelSerializer):
-    by = serializers.CharField(source="by.username", default=None, allow_null=True)
+    by = strict.CharField(source="by.username", default=None, allow_null=True)
 
     class Meta:
         model = AppointmentEvent
@@ -221,7 +222,7 @@ class AppointmentSerializer(serializers.ModelSerializer):
     appointment_type = serializers.SerializerMethodField()
     provider = serializers.SerializerMethodField()
     room = serializers.SerializerMethodField()
-    booked_by = serializers.CharField(source="booked_by.username", default=None, allow_null=True)
+    booked_by = strict.CharField(source="booked_by.username", default=None, allow_null=True)
 
     class Meta:
         model = Appointment
@@ -276,8 +277,8 @@ class AppointmentBookSerializer(serializers.Serializer):
     )
     room = _id_field(Room, required=False, allow_null=True)
     duration_minutes = _DurationField(help_text="Only for types whose duration is set per booking (surgery)")
-    notes = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    override_reason = serializers.CharField(
+    notes = strict.CharField(max_length=500, required=False, allow_blank=True, default="")
+    override_reason = strict.CharField(
         max_length=500,
         required=False,
         allow_blank=True,
@@ -291,24 +292,24 @@ class AppointmentRescheduleSerializer(serializers.Serializer):
     provider = _id_field(Provider, required=False, allow_null=True)
     room = _id_field(Room, required=False, allow_null=True)
     duration_minutes = _DurationField()
-    override_reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    override_reason = strict.CharField(max_length=500, required=False, allow_blank=True, default="")
+    reason = strict.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class AppointmentCancelSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=500)
+    reason = strict.CharField(max_length=500)
     cancelled_by = serializers.ChoiceField(choices=CANCELLED_BY, default="patient")
 
 
 class AppointmentReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    reason = strict.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class AppointmentCorrectSerializer(serializers.Serializer):
     to_status = serializers.ChoiceField(
         choices=sorted({s for targets in CORRECTIONS.values() for s in targets})
     )
-    reason = serializers.CharField(max_length=500)
+    reason = strict.CharField(max_length=500)
 
 
 # --- availability -----------------------------------------------------------------------------
@@ -358,7 +359,7 @@ class SlotSerializer(serializers.Serializer):
 
 
 class WaitlistOfferSerializer(serializers.ModelSerializer):
-    status = serializers.CharField(read_only=True, help_text="open, accepted or lapsed")
+    status = strict.CharField(read_only=True, help_text="open, accepted or lapsed")
 
     class Meta:
         model = WaitlistOffer
@@ -367,9 +368,9 @@ class WaitlistOfferSerializer(serializers.ModelSerializer):
 
 class WaitlistEntrySerializer(serializers.ModelSerializer):
     patient = PatientRefSerializer()
-    appointment_type = serializers.CharField(source="appointment_type.code")
+    appointment_type = strict.CharField(source="appointment_type.code")
     open_offers = WaitlistOfferSerializer(many=True, read_only=True)
-    status = serializers.CharField(read_only=True, help_text="waiting, booked or cancelled")
+    status = strict.CharField(read_only=True, help_text="waiting, booked or cancelled")
 
     class Meta:
         model = WaitlistEntry
@@ -399,7 +400,7 @@ class WaitlistAddSerializer(serializers.Serializer):
     earliest_date = serializers.DateField(required=False, allow_null=True)
     latest_date = serializers.DateField(required=False, allow_null=True)
     appointment = _id_field(Appointment, required=False, allow_null=True)
-    notes = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    notes = strict.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class WaitlistBookSerializer(serializers.Serializer):

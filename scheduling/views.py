@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from clinic.audit import audit_record
 from clinic.errors import DomainError
+from clinic.redirects import safe_next
 from clinic.views import capability_required
 from patients.selectors import patient_search
 from patients.services import patient_register
@@ -361,13 +362,7 @@ def appointment_action(request, pk: int, action: str):
         messages.success(request, done)
     except DomainError as exc:
         messages.error(request, _describe(exc))
-    return redirect(request.POST.get("next") if _safe_next(request) else appointment_url(pk))
-
-
-def _safe_next(request) -> bool:
-    # Only same-site paths: never an open redirect.
-    target = request.POST.get("next", "")
-    return target.startswith("/") and not target.startswith("//")
+    return redirect(safe_next(request, request.POST.get("next"), appointment_url(pk)))
 
 
 def appointment_url(pk: int) -> str:
@@ -648,7 +643,7 @@ def waitlist_book(request, pk: int):
         messages.success(request, f"Booked {offer.entry.patient.display_name} at {_when(appointment)}.")
     except DomainError as exc:
         messages.error(request, _describe(exc))
-    return redirect(request.POST.get("next") if _safe_next(request) else reverse("scheduling:waitlist"))
+    return redirect(safe_next(request, request.POST.get("next"), "scheduling:waitlist"))
 
 
 # --- export ----------------------------------------------------------------------------------

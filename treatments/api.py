@@ -17,6 +17,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
+from clinic.api import filters as api_filters
 from clinic.audit import audit_record
 from clinic.errors import Invalid
 from clinic.models import ClinicSettings
@@ -55,12 +56,12 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(*args, min_value=1, max_value=BIGINT, **kwargs)
 
 
-class EncounterFilter(django_filters.FilterSet):
+class EncounterFilter(api_filters.FilterSet):
     patient = IdFilter(field_name="encounter__patient_id")
     clinician = IdFilter(field_name="encounter__clinician_id")
     status = django_filters.ChoiceFilter(field_name="encounter__status", choices=Encounter.Status.choices)
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="encounter__occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="encounter__occurred_at", lookup_expr="lt")
+    occurred_after = api_filters.IsoDateTimeFilter(field_name="encounter__occurred_at", lookup_expr="gte")
+    occurred_before = api_filters.IsoDateTimeFilter(field_name="encounter__occurred_at", lookup_expr="lt")
 
 
 def audit_listing(request, action: str) -> None:
@@ -253,7 +254,7 @@ class FollowUpViewSet(EncounterKindViewSet):
     serializer_class = serializers.FollowUpSerializer
 
 
-class EncounterListFilter(django_filters.FilterSet):
+class EncounterListFilter(api_filters.FilterSet):
     patient = IdFilter(field_name="patient_id")
     kind = django_filters.ChoiceFilter(choices=Encounter.Kind.choices)
     status = django_filters.ChoiceFilter(choices=Encounter.Status.choices)
@@ -272,7 +273,7 @@ class EncounterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return super().list(request, *args, **kwargs)
 
 
-class TreatmentPlanFilter(django_filters.FilterSet):
+class TreatmentPlanFilter(api_filters.FilterSet):
     patient = IdFilter(field_name="patient_id")
     status = django_filters.ChoiceFilter(choices=TreatmentPlan.Status.choices)
 
@@ -325,7 +326,7 @@ class TreatmentPlanViewSet(
         return Response(self.get_serializer(self.get_queryset().get(pk=plan.pk)).data)
 
 
-class AssessmentFilter(django_filters.FilterSet):
+class AssessmentFilter(api_filters.FilterSet):
     patient = IdFilter(field_name="patient_id")
     instrument = django_filters.CharFilter(max_length=32)
 
@@ -430,10 +431,10 @@ class LotRegisterPermission(BasePermission):
         return allowed and user.has_perms(extra)
 
 
-class ToxinLotFilter(django_filters.FilterSet):
+class ToxinLotFilter(api_filters.FilterSet):
     product = django_filters.ChoiceFilter(choices=Product.choices)
-    is_active = django_filters.BooleanFilter()
-    usable_on = django_filters.DateFilter(field_name="expiry_date", lookup_expr="gte")
+    is_active = api_filters.BooleanFilter()
+    usable_on = api_filters.DateFilter(field_name="expiry_date", lookup_expr="gte")
 
 
 class ToxinLotViewSet(

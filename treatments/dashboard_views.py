@@ -1,11 +1,10 @@
 """The clinic dashboard page (/clinical/dashboard/) and its CSV export. Managers (schedule
 managers) see it: aggregates only, no patient is named."""
 
-import csv
-
 from django.http import HttpResponse
 from django.shortcuts import render
 
+from clinic import spreadsheet
 from clinic.audit import audit_record
 from clinic.views import capability_required
 
@@ -31,7 +30,7 @@ def clinic_dashboard(request):
         response["Content-Disposition"] = (
             f'attachment; filename="clinic-dashboard-{board.end:%Y%m%d}-{weeks}w.csv"'
         )
-        csv.writer(response).writerows(dashboard.csv_rows(board))
+        spreadsheet.writer(response).writerows(dashboard.csv_rows(board))
         return response
     charts = {
         "appointments": dashboard.bar_chart(

@@ -3,6 +3,7 @@ rules (intervals, lots, signing) live in the services the views call."""
 
 from decimal import Decimal
 
+from clinic.api import fields as strict
 from clinic.api import serializers
 from patients.models import Patient
 from scheduling.models import Appointment
@@ -46,17 +47,17 @@ MAX_ROWS = 60  # child rows per record: far above any real map or plan, bounds t
 def _text(source=None, max_length=TEXT, **kw):
     if source:
         kw["source"] = source
-    return serializers.CharField(required=False, allow_blank=True, max_length=max_length, **kw)
+    return strict.CharField(required=False, allow_blank=True, max_length=max_length, **kw)
 
 
 class UserRefSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    name = serializers.CharField(source="display_name", read_only=True)
+    name = strict.CharField(source="display_name", read_only=True)
 
 
 class AddendumSerializer(serializers.ModelSerializer):
     author = UserRefSerializer(read_only=True)
-    text = serializers.CharField(max_length=TEXT)
+    text = strict.CharField(max_length=TEXT)
 
     class Meta:
         model = Addendum
@@ -99,9 +100,9 @@ class EncounterDetailSerializer(serializers.ModelSerializer):
     )
     occurred_at = serializers.DateTimeField(source="encounter.occurred_at")
     note = _text("encounter.note")
-    kind = serializers.CharField(source="encounter.kind", read_only=True)
-    status = serializers.CharField(source="encounter.status", read_only=True)
-    summary = serializers.CharField(source="encounter.summary", read_only=True)
+    kind = strict.CharField(source="encounter.kind", read_only=True)
+    status = strict.CharField(source="encounter.status", read_only=True)
+    summary = strict.CharField(source="encounter.summary", read_only=True)
     signed_at = serializers.DateTimeField(source="encounter.signed_at", read_only=True, allow_null=True)
     signed_by = UserRefSerializer(source="encounter.signed_by", read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(source="encounter.created_at", read_only=True)
@@ -169,7 +170,7 @@ class ToxinSessionSerializer(EncounterDetailSerializer):
     dilution_ml = serializers.DecimalField(
         max_digits=4, decimal_places=2, min_value=Decimal("0.1"), max_value=Decimal("20")
     )
-    lot_number = serializers.CharField(source="lot.lot_number", read_only=True)
+    lot_number = strict.CharField(source="lot.lot_number", read_only=True)
     lot_expiry_date = serializers.DateField(source="lot.expiry_date", read_only=True)
     vial_units = serializers.IntegerField(source="lot.vial_units", read_only=True)
     units_per_0_1_ml = serializers.DecimalField(max_digits=8, decimal_places=2, read_only=True)
@@ -180,7 +181,7 @@ class ToxinSessionSerializer(EncounterDetailSerializer):
         min_value=0, max_value=104, required=False, allow_null=True
     )
     response_other = _text(max_length=300)
-    override_reason = serializers.CharField(
+    override_reason = strict.CharField(
         write_only=True,
         required=False,
         allow_blank=True,
@@ -229,7 +230,7 @@ class ToxinSessionSerializer(EncounterDetailSerializer):
 
 
 class HomeExerciseSerializer(serializers.ModelSerializer):
-    exercise = serializers.CharField(max_length=200)
+    exercise = strict.CharField(max_length=200)
     repetitions = serializers.IntegerField(min_value=1, max_value=500)
     hold_seconds = serializers.IntegerField(min_value=0, max_value=600, default=0)
     times_per_day = serializers.IntegerField(min_value=1, max_value=24, default=1)
@@ -315,7 +316,7 @@ class ProcedureSerializer(serializers.ModelSerializer):
 
 
 class ComplicationSerializer(serializers.ModelSerializer):
-    description = serializers.CharField(max_length=500)
+    description = strict.CharField(max_length=500)
 
     class Meta:
         model = Complication
@@ -323,7 +324,7 @@ class ComplicationSerializer(serializers.ModelSerializer):
 
 
 class FollowUpPlanItemSerializer(serializers.ModelSerializer):
-    label = serializers.CharField(max_length=50)
+    label = strict.CharField(max_length=50)
     after_days = serializers.IntegerField(min_value=1, max_value=730)
 
     class Meta:
@@ -425,7 +426,7 @@ class EncounterSerializer(serializers.ModelSerializer):
 
 class PlanStageSerializer(serializers.ModelSerializer):
     id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
-    description = serializers.CharField(max_length=500)
+    description = strict.CharField(max_length=500)
 
     class Meta:
         model = PlanStage
@@ -435,7 +436,7 @@ class PlanStageSerializer(serializers.ModelSerializer):
 class TreatmentPlanSerializer(serializers.ModelSerializer):
     patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
     author = UserRefSerializer(read_only=True)
-    goals = serializers.CharField(max_length=TEXT)
+    goals = strict.CharField(max_length=TEXT)
     modalities = serializers.ListField(
         child=serializers.ChoiceField(choices=Modality.choices),
         max_length=len(Modality.values),
@@ -482,7 +483,7 @@ class TreatmentPlanSerializer(serializers.ModelSerializer):
 
 class AssessmentSerializer(serializers.ModelSerializer):
     patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
-    instrument = serializers.CharField(max_length=32)
+    instrument = strict.CharField(max_length=32)
     instrument_name = serializers.SerializerMethodField()
     items = serializers.JSONField(
         help_text="Raw items by key, e.g. Sunnybrook rest_eye, voluntary_brow_lift, synkinesis_snarl; "
@@ -493,7 +494,7 @@ class AssessmentSerializer(serializers.ModelSerializer):
         queryset=Encounter.objects.all(), required=False, allow_null=True
     )
     note = _text(max_length=500)
-    rater = UserRefSerializer(read_only=True)
+    rater = UserRefSerializer(read_only=True, allow_null=True, help_text="None when the patient rated")
 
     class Meta:
         model = Assessment
@@ -537,7 +538,7 @@ class AssessmentSerializer(serializers.ModelSerializer):
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=300)
+    reason = strict.CharField(max_length=300)
 
 
 class IntervalFindingSerializer(serializers.ModelSerializer):
@@ -560,19 +561,19 @@ class IntervalFindingSerializer(serializers.ModelSerializer):
 
 
 class ReviewNoteSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=2000)
+    note = strict.CharField(max_length=2000)
 
 
 # --- Lots and dose limits ----------------------------------------------------------------------
 
 
 class ToxinLotSerializer(serializers.ModelSerializer):
-    lot_number = serializers.CharField(max_length=64)
+    lot_number = strict.CharField(max_length=64)
     vial_units = serializers.IntegerField(min_value=1, max_value=100000)
     supplier = _text(max_length=200)
     notes = _text()
     session_count = serializers.IntegerField(read_only=True)
-    reason = serializers.CharField(
+    reason = strict.CharField(
         write_only=True,
         required=False,
         allow_blank=True,

@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clinic.api import fields as strict
 from clinic.api import serializers
 from clinic.permissions import require
 from clinic.roles import Role
@@ -18,7 +19,7 @@ from . import services
 
 
 class StaffSerializer(serializers.ModelSerializer):
-    display_name = serializers.CharField(read_only=True)
+    display_name = strict.CharField(read_only=True)
     roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices), source="role_names")
     mfa_enrolled = serializers.BooleanField(read_only=True)
 
@@ -43,9 +44,9 @@ class StaffSerializer(serializers.ModelSerializer):
 class StaffInviteSerializer(serializers.Serializer):
     username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
     email = serializers.EmailField(required=False, allow_blank=True, default="")
-    title = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
-    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
-    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    title = strict.CharField(max_length=20, required=False, allow_blank=True, default="")
+    first_name = strict.CharField(max_length=150, required=False, allow_blank=True, default="")
+    last_name = strict.CharField(max_length=150, required=False, allow_blank=True, default="")
     roles = serializers.ListField(
         child=serializers.ChoiceField(choices=Role.choices), min_length=1, max_length=5
     )
@@ -69,12 +70,12 @@ class LinkDeliverySerializer(serializers.Serializer):
 
 
 class MfaResetSerializer(LinkDeliverySerializer):
-    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    reason = strict.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
 class IssuedLinkSerializer(serializers.Serializer):
     emailed = serializers.BooleanField(help_text="Whether the link went to the staff member's email address.")
-    link = serializers.CharField(
+    link = strict.CharField(
         allow_null=True, help_text="The single-use link, only when it was not emailed: hand it over."
     )
     expires_at = serializers.DateTimeField()
@@ -180,8 +181,8 @@ class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
 
 class PasswordChangeSerializer(serializers.Serializer):
-    current_password = serializers.CharField(max_length=256, trim_whitespace=False)
-    new_password = serializers.CharField(
+    current_password = strict.CharField(max_length=256, trim_whitespace=False)
+    new_password = strict.CharField(
         max_length=256, trim_whitespace=False, help_text="At least 12 characters, not a common password."
     )
 

@@ -11,8 +11,9 @@ import re
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.generators import EndpointEnumerator as SpectacularEndpointEnumerator
 from drf_spectacular.generators import SchemaGenerator as SpectacularSchemaGenerator
-from drf_spectacular.plumbing import build_basic_type, build_object_type
+from drf_spectacular.plumbing import build_basic_type, build_choice_field, build_object_type
 from drf_spectacular.types import OpenApiTypes
+from rest_framework import fields as drf_fields
 
 ERROR_COMPONENT = "Error"
 
@@ -105,6 +106,16 @@ def _local_times(node) -> None:
             _local_times(value)
 
 
+def _empty_choice_filters_mean_any(operation: dict) -> None:
+    """A choice filter sent empty (``?kind=``) does not filter, as django-filter has it (a form
+    left at "any"): the schema says so, or it would claim that ``""`` is refused."""
+    for parameter in operation.get("parameters", []):
+        schema = parameter.get("schema", {})
+        if parameter.get("in") == "query" and "enum" in schema and "" not in schema["enum"]:
+            schema["enum"] = [*schema["enum"], ""]
+            parameter["description"] = (parameter.get("description", "") + "\n\nEmpty: not filtered.").strip()
+
+
 def add_error_responses(result, generator, request, public):
     """Postprocessing hook: the Error component and, on every operation, the error statuses it
     can answer with, unless the view documents that status itself; request bodies closed to
@@ -121,6 +132,7 @@ def add_error_responses(result, generator, request, public):
         for method, operation in operations.items():
             if method not in HTTP_METHODS:
                 continue
+            _empty_choice_filters_mean_any(operation)
             responses = operation.setdefault("responses", {})
             # Errors are rendered like the operation's answers (FHIR's as application/fhir+json).
             media_types = next(
@@ -136,3 +148,15 @@ def add_error_responses(result, generator, request, public):
                     },
                 )
     return result
+
+
+class AnsweredChoiceFieldExtension(OpenApiSerializerFieldExtension):
+    """clinic.api.serializers.AnsweredChoiceField: the choices a client may send in requests,
+    those and the server's own in responses."""
+
+    target_class = "clinic.api.serializers.AnsweredChoiceField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        if direction == "request":
+            return build_choice_field(self.target)
+        return build_choice_field(drf_fields.ChoiceField(choices=self.target.answered_choices))

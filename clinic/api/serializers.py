@@ -10,7 +10,8 @@ except:
   fields included: they are not input). Nested serializers (an injection inside a toxin
   session) are held to it too, with the path to the field.
 - ``DateTimeField`` takes only times with a UTC offset (``Z`` or ``+01:00``): a bare local time
-  is ambiguous twice a year around the clock change, and the API will not guess. Datetimes and
+  is ambiguous twice a year around the clock change, and the API will not guess. The offset is
+  one in use (-14:00 to +14:00: PostgreSQL refuses more than 15:59). Datetimes and
   ``DateField`` dates are within the years ``MIN_YEAR``..``MAX_YEAR``: nothing the clinic
   records lies outside, and far-off years break time zone arithmetic (local mean time offsets
   of the 1800s are not valid RFC 3339) or overflow.
@@ -27,7 +28,7 @@ from django.utils.dateparse import parse_datetime
 from rest_framework import serializers as drf
 from rest_framework.serializers import *  # noqa: F403  (everything else of DRF's module, unchanged)
 
-from clinic.validators import MAX_YEAR, MIN_YEAR, YEAR_MESSAGE
+from clinic.validators import MAX_UTC_OFFSET, MAX_YEAR, MIN_YEAR, OFFSET_MESSAGE, YEAR_MESSAGE
 
 UNKNOWN_FIELD = "unknown_field"
 # RFC 3339's offsets: Z, or hours 00-23 and minutes 00-59 (Python alone would take +01:99).
@@ -37,7 +38,7 @@ UTC_OFFSET = re.compile(r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3])(?::?[0-5][0-9])?)$")
 class DateTimeField(drf.DateTimeField):
     default_error_messages = {
         "naive": "Give the UTC offset too, e.g. 2027-03-02T10:00:00+00:00 or ...Z.",
-        "offset": "Give the UTC offset as Z or +hh:mm (hours up to 23, minutes up to 59).",
+        "offset": OFFSET_MESSAGE,
         "year": YEAR_MESSAGE,
     }
 
@@ -50,12 +51,14 @@ class DateTimeField(drf.DateTimeField):
             if parsed is not None:
                 if parsed.tzinfo is None:
                     self.fail("naive")
-                if not UTC_OFFSET.search(value.strip()):
+                if not UTC_OFFSET.search(value.strip()) or abs(parsed.utcoffset()) > MAX_UTC_OFFSET:
                     self.fail("offset")
                 if not MIN_YEAR <= parsed.year <= MAX_YEAR:
                     self.fail("year")
         elif isinstance(value, datetime.datetime) and value.tzinfo is None:
             self.fail("naive")
+        elif isinstance(value, datetime.datetime) and abs(value.utcoffset()) > MAX_UTC_OFFSET:
+            self.fail("offset")
         result = super().to_internal_value(value)
         if not MIN_YEAR <= result.year <= MAX_YEAR:
             self.fail("year")
@@ -143,3 +146,20 @@ class ReferenceField(drf.PrimaryKeyRelatedField):
 
     def to_representation(self, value):
         return {"id": value.pk, "name": getattr(value, self.name_attr)}
+
+
+class AnsweredChoiceField(drf.ChoiceField):
+    """A choice a client sends from ``choices``, answered from ``choices`` plus ``answered_only``:
+    values the server records itself (a consent carried over by a merge) and a client may not
+    send. The schema documents each direction's enum (clinic.api.schema)."""
+
+    def __init__(self, *, answered_only, **kwargs):
+        self.answered_only = list(answered_only)
+        super().__init__(**kwargs)
+
+    @property
+    def answered_choices(self):
+        return [*self.choices.items(), *self.answered_only]
+
+    def to_representation(self, value):
+        return "" if value in ("", None) else str(value)

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinic import configuration
+from clinic.api import fields as strict
 from clinic.api import serializers
 from clinic.audit import audit_changes_for, may_read_clinical
 from clinic.errors import DomainError
@@ -47,16 +48,16 @@ class MfaNotEnrolled(DomainError):
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=256, trim_whitespace=False, style={"input_type": "password"})
-    otp = serializers.CharField(
+    username = strict.CharField(max_length=150)
+    password = strict.CharField(max_length=256, trim_whitespace=False, style={"input_type": "password"})
+    otp = strict.CharField(
         max_length=32,
         required=False,
         allow_blank=True,
         help_text="The code from the authenticator app, or a recovery code; needed once two-factor "
         "authentication is set up (or required).",
     )
-    label = serializers.CharField(
+    label = strict.CharField(
         max_length=100,
         required=False,
         allow_blank=True,
@@ -65,7 +66,7 @@ class TokenRequestSerializer(serializers.Serializer):
 
 
 class TokenResponseSerializer(serializers.Serializer):
-    token = serializers.CharField(help_text="The key: shown this once, stored only as a digest.")
+    token = strict.CharField(help_text="The key: shown this once, stored only as a digest.")
     id = serializers.IntegerField(
         help_text="The token's id, to revoke it (DELETE /api/v1/auth/tokens/{id}/)."
     )
@@ -111,9 +112,9 @@ class TokenView(APIView):
 
 class MeSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    username = serializers.CharField()
-    display_name = serializers.CharField()
-    roles = serializers.ListField(child=serializers.CharField(), source="role_names")
+    username = strict.CharField()
+    display_name = strict.CharField()
+    roles = serializers.ListField(child=strict.CharField(), source="role_names")
     permissions = serializers.SerializerMethodField()
 
     def get_permissions(self, user) -> list[str]:

@@ -12,10 +12,9 @@ from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
-from django.shortcuts import redirect, render, resolve_url
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 
@@ -23,6 +22,7 @@ from clinic.accounts.emails import account_email_send
 from clinic.audit import audit_record
 from clinic.errors import Invalid
 from clinic.lockout import lockout_response
+from clinic.redirects import safe_next
 
 from . import services
 from .forms import CodeForm, EnrolForm
@@ -37,11 +37,7 @@ PENDING_SECONDS = 5 * 60
 
 
 def _safe_next(request, url: str | None) -> str:
-    if url and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return url
-    return resolve_url(settings.LOGIN_REDIRECT_URL)
+    return safe_next(request, url, settings.LOGIN_REDIRECT_URL)
 
 
 def _with_next(url: str, next_url: str) -> str:

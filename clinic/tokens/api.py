@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
+from clinic.api import fields as strict
 from clinic.api import serializers
 from clinic.api.schema import ERROR_COMPONENT
 
@@ -18,7 +19,7 @@ MAX_ID = 2**63 - 1
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
-    prefix = serializers.CharField(
+    prefix = strict.CharField(
         source="shown_prefix", help_text="The key's first characters, to tell tokens apart."
     )
     current = serializers.SerializerMethodField(help_text="Whether this request came with this token.")

@@ -8,6 +8,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
+from clinic.api import fields as strict
+from clinic.api import filters as api_filters
 from clinic.api import serializers
 from clinic.permissions import require
 
@@ -18,15 +20,15 @@ from . import selectors, services
 class RecallSerializer(serializers.ModelSerializer):
     bucket = serializers.SerializerMethodField()
     appointment_type = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    patient_name = serializers.CharField(source="patient.display_name", read_only=True)
+    patient_name = strict.CharField(source="patient.display_name", read_only=True)
     last_contact_at = serializers.DateTimeField(read_only=True, allow_null=True)
-    last_contact_method = serializers.CharField(read_only=True, allow_null=True)
+    last_contact_method = strict.CharField(read_only=True, allow_null=True)
     messages_sent = serializers.IntegerField(read_only=True)
-    patient_mobile = serializers.CharField(source="patient.mobile", read_only=True)
+    patient_mobile = strict.CharField(source="patient.mobile", read_only=True)
     next_appointment_at = serializers.DateTimeField(
         read_only=True, allow_null=True, help_text="The patient's next booked appointment of any kind."
     )
-    next_appointment_type = serializers.CharField(read_only=True, allow_null=True)
+    next_appointment_type = strict.CharField(read_only=True, allow_null=True)
 
     class Meta:
         model = Recall
@@ -49,16 +51,16 @@ class RecallContactSerializer(serializers.ModelSerializer):
 
 
 class RecallCloseSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=300)
+    reason = strict.CharField(max_length=300)
 
 
-class RecallFilter(django_filters.FilterSet):
+class RecallFilter(api_filters.FilterSet):
     bucket = django_filters.ChoiceFilter(choices=selectors.Bucket.CHOICES, method="filter_bucket")
     kind = django_filters.ChoiceFilter(choices=Recall.Kind.choices)
     provider = django_filters.NumberFilter(field_name="preferred_provider_id", min_value=1, max_value=2**31)
     patient = django_filters.NumberFilter(field_name="patient_id", min_value=1, max_value=2**62)
-    due_from = django_filters.DateFilter(field_name="due_date", lookup_expr="gte")
-    due_to = django_filters.DateFilter(field_name="due_date", lookup_expr="lte")
+    due_from = api_filters.DateFilter(field_name="due_date", lookup_expr="gte")
+    due_to = api_filters.DateFilter(field_name="due_date", lookup_expr="lte")
 
     class Meta:
         model = Recall
@@ -113,10 +115,10 @@ class MessageSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class MessageFilter(django_filters.FilterSet):
+class MessageFilter(api_filters.FilterSet):
     patient = django_filters.NumberFilter(field_name="patient_id", min_value=1, max_value=2**62)
-    due_from = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
-    due_to = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+    due_from = api_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+    due_to = api_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
 
     class Meta:
         model = Message

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from clinic.errors import DomainError
 from clinic.paging import CappedPaginator
+from clinic.redirects import safe_next
 from clinic.templatetags.clinic_tags import options
 from clinic.views import capability_required
 
@@ -149,7 +150,7 @@ def close(request, recall_id: int):
             flash.success(request, "Recall closed: no more reminders will be sent.")
         except DomainError as exc:
             flash.error(request, exc.detail)
-    return redirect(request.POST.get("next") or "reminders:recalls")
+    return redirect(safe_next(request, request.POST.get("next"), "reminders:recalls"))
 
 
 @capability_required("clinic.work_recalls")

