@@ -258,3 +258,23 @@ class ClinicSettings(models.Model):
     def load(cls) -> "ClinicSettings":
         obj, _ = cls.objects.get_or_create(pk=1)
         return obj
+
+
+class DemoRecord(models.Model):
+    """A record that the demo data (``manage.py seed_demo``) created, under a stable key.
+
+    The demo finds its own records here, and only here: it creates what a key lacks, skips what
+    a key has, and never reads, changes or attaches anything to a record that has no key (a
+    patient registered through the app, an appointment booked at the desk).
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["content_type", "object_id"], name="demo_record_target")]
+
+    def __str__(self) -> str:
+        return self.key
