@@ -77,3 +77,17 @@ def test_demo_bookings_have_consent_and_planned_reminders_and_recalls_follow_the
         assert booked.exists()
         for recall in Recall.objects.filter(status=Recall.Status.OPEN):
             assert recall_upcoming_booking(recall) is None, recall.pk
+
+
+def test_a_database_seeded_before_the_registry_gets_no_second_demo():
+    """Its demo patients carry no key, so nothing tells them from real ones: the demo adds
+    nothing and says how to start afresh."""
+    from patients import demo as patients_demo
+
+    PatientFactory(
+        first_name="John", last_name="Smith", date_of_birth="1968-04-12", email="john.smith@example.com"
+    )
+    out = io.StringIO()
+    patients_demo.seed(staff={}, stdout=out)
+    assert Patient.objects.count() == 1
+    assert "Delete var/" in out.getvalue()

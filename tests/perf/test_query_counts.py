@@ -387,7 +387,6 @@ EXCLUDED = {
     "account:mfa_enrol": "the user's own authenticator set-up",
     "account:mfa_verify": "the log-in's second step (redirects without a log-in in progress)",
     "account:recovery_codes": "the user's new recovery codes, once (redirects without any)",
-    "dev_outbox": "the quick start's sent messages, read from files; mounted only with DEBUG on",
 }
 
 
