@@ -11,6 +11,7 @@ reads a message half-written.
 import json
 import os
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -53,9 +54,11 @@ def outbox_read(limit: int = PAGE_SIZE) -> list[dict]:
     messages = []
     for name in names:
         try:
-            messages.append(json.loads((folder / name).read_text(encoding="utf-8")))
-        except (OSError, ValueError):
+            message = json.loads((folder / name).read_text(encoding="utf-8"))
+            message["sent_at"] = datetime.fromisoformat(message["sent_at"])
+        except (OSError, ValueError, KeyError):
             continue
+        messages.append(message)
     return messages
 
 
