@@ -35,15 +35,23 @@ SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "90"))
 
 # The demo's staff, patients and diary; the clinical histories (a minute on SQLite) are left out.
 SEED = """
+import sys
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
-from clinic.management.commands.seed_demo import Command
+from clinic.management.commands.seed_demo import DEMO_STAFF
 from clinic.roles import sync_roles
 from patients import demo as patients_demo
 from scheduling import demo as scheduling_demo
-import sys
 with transaction.atomic():
     sync_roles()
-    staff = Command()._staff()
+    staff = {}
+    for username, title, first, last, roles in DEMO_STAFF:
+        user = get_user_model().objects.create_user(
+            username=username, password="demo-clinic-2026", first_name=first, last_name=last
+        )
+        user.groups.set(Group.objects.filter(name__in=roles))
+        staff[username] = user
     patients_demo.seed(staff=staff, stdout=sys.stdout)
 scheduling_demo.seed(staff=staff, stdout=sys.stdout)
 """
