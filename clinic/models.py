@@ -303,3 +303,23 @@ class ClinicSettings(models.Model):
 from clinic.accounts.models import AccountLink  # noqa: E402, F401
 from clinic.mfa.models import StaffRecoveryDevice, StaffTOTPDevice  # noqa: E402, F401
 from clinic.tokens.models import ApiToken  # noqa: E402, F401  (the API token model, see there)
+
+
+class DemoRecord(models.Model):
+    """A record that the demo data (``manage.py seed_demo``) created, under a stable key.
+
+    The demo finds its own records here, and only here: it creates what a key lacks, skips what
+    a key has, and never reads, changes or attaches anything to a record that has no key (a
+    patient registered through the app, an appointment booked at the desk).
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["content_type", "object_id"], name="demo_record_target")]
+
+    def __str__(self) -> str:
+        return self.key

@@ -85,3 +85,9 @@ handler500 = "clinic.api.errors.server_error"
 if settings.BENCHMARK_ENDPOINTS:
     # Baselines for the HTTP benchmark (bin/bench); never mounted otherwise.
     urlpatterns.append(path("bench/", include("bench.urls")))
+
+if settings.DEBUG:
+    # The quick start's outbox: the messages sent to patients, for staff (clinic/outbox.py).
+    from .outbox import outbox
+
+    urlpatterns.append(path("dev/outbox/", outbox, name="dev_outbox"))

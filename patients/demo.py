@@ -1,13 +1,17 @@
 """Demo patients for the quick start: 60 people with varied histories and consents.
 
-Idempotent: a patient is identified by name and date of birth (the natural key), and the
-random choices come from a fixed seed, so a second run finds everyone and creates nothing.
+Idempotent: each demo patient has a stable key in the demo registry (clinic.demo), and the
+random choices come from a fixed seed, so a second run finds everyone and creates nothing. A
+patient registered through the app is never taken for a demo patient, even with the same name
+and date of birth: only the registry says what the demo made.
 """
 
 import random
 from datetime import date, timedelta
 
 from django.utils import timezone
+
+from clinic.demo import demo_get, demo_ids, demo_mark
 
 from .models import MessagingConsent, Patient
 from .names import FEMALE_FIRST_NAMES, LAST_NAMES, MALE_FIRST_NAMES, STREETS, TOWNS, uk_mobile
@@ -119,17 +123,43 @@ def _specs() -> list[dict]:
     return specs
 
 
+def demo_key(data: dict) -> str:
+    slug = f"{data['first_name']}.{data['last_name']}".lower().replace("'", "")
+    return f"patient:{slug}:{data['date_of_birth'].isoformat()}"
+
+
+def demo_patients():
+    """The demo's own patients (never one registered through the app)."""
+    return Patient.objects.filter(pk__in=demo_ids(Patient, prefix="patient:"))
+
+
+def unmarked_demo_data() -> bool:
+    """True for a database seeded before the demo registry: its demo patients carry no key, so
+    nothing can tell them from real ones. The demo then adds nothing (delete var/ to reload)."""
+    if demo_ids(Patient, prefix="patient:").exists():
+        return False
+    first = FIXED[0]
+    return Patient.objects.filter(
+        first_name=first[0], last_name=first[1], date_of_birth=first[3], email="john.smith@example.com"
+    ).exists()
+
+
 def seed(*, staff: dict, stdout) -> None:
+    if unmarked_demo_data():
+        stdout.write(
+            "Patients: this database was loaded by an older demo that did not mark its records; "
+            "no demo records added. Delete var/ and run again for a fresh demo."
+        )
+        return
     desk = staff.get("frontdesk")
     created = 0
     for spec in _specs():
         data = spec["data"]
-        exists = Patient.objects.filter(
-            first_name=data["first_name"], last_name=data["last_name"], date_of_birth=data["date_of_birth"]
-        ).exists()
-        if exists:
+        key = demo_key(data)
+        if demo_get(Patient, key) is not None:
             continue
         patient = patient_register(data=data, actor=desk, confirm_not_duplicate=True)
+        demo_mark(patient, key)
         _consents(patient, spec["consent"], desk)
         created += 1
     stdout.write(f"Patients: {created} created, {Patient.objects.count()} in the register.")

@@ -1,8 +1,12 @@
 """Demo data: the clinic's rooms, providers, working hours and appointment types, and a busy
 week of appointments around today for the active demo patients.
 
-Idempotent: set-up rows are fetched by their natural keys, and the week is only filled when it
-holds no appointments yet. A fixed random seed makes every run lay out the same way.
+Idempotent: set-up rows are fetched by their natural keys; every demo appointment is marked in
+the demo registry (clinic.demo), and the week is only filled when it holds no demo appointment
+yet. Only demo patients are booked, and only those who agreed to appointment messages on some
+channel, so their confirmations and reminders go out; appointments already in the diary (booked
+through the app) are worked around, never moved. Future bookings get their reminders planned as
+a booking at the desk would. A fixed random seed makes every run lay out the same way.
 """
 
 import random
@@ -12,7 +16,9 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from patients.models import Patient
+from clinic.demo import demo_ids, demo_mark_many
+from patients.demo import demo_patients
+from patients.models import MessagingConsent
 
 from . import clock
 from .intervals import Busy
@@ -196,9 +202,16 @@ def _busy_week(staff: dict, location: Location) -> int:
     today = clock.local_today()
     first, last = today - timedelta(days=3), today + timedelta(days=4)
     window = (clock.day_bounds(first)[0], clock.day_bounds(last)[1])
-    if Appointment.objects.filter(starts_at__gte=window[0], starts_at__lt=window[1]).exists():
+    demo_appointments = Appointment.objects.filter(pk__in=demo_ids(Appointment, prefix="appointment:"))
+    if demo_appointments.filter(starts_at__gte=window[0], starts_at__lt=window[1]).exists():
         return 0
-    patients = list(Patient.objects.filter(status=Patient.Status.ACTIVE).order_by("pk"))
+    patients = list(
+        demo_patients()
+        .filter(status="active")
+        .filter(consents__purpose=MessagingConsent.Purpose.APPOINTMENT_REMINDERS, consents__granted=True)
+        .distinct()
+        .order_by("pk")
+    )
     if not patients:
         return 0
     rng = random.Random(SEED)
@@ -209,8 +222,9 @@ def _busy_week(staff: dict, location: Location) -> int:
     providers = list(Provider.objects.filter(is_active=True, user__in=staff.values()).select_related("user"))
     hours = {p.pk: list(WorkingHours.objects.filter(provider=p, location=location)) for p in providers}
     away = {
-        p.pk: Busy(TimeOff.objects.filter(provider=p).values_list("starts_at", "ends_at")) for p in providers
+        p.pk: list(TimeOff.objects.filter(provider=p).values_list("starts_at", "ends_at")) for p in providers
     }
+    taken: dict[int, list] = {}
     # Patients who had toxin recently (before this week) are not injected again in it.
     toxin_done = set(
         Appointment.objects.filter(
@@ -221,6 +235,14 @@ def _busy_week(staff: dict, location: Location) -> int:
     )
     room_busy: dict[int, list] = {}
     patient_busy: dict[int, list] = {}
+    # What the diary already holds (booked through the app): the demo works around it.
+    for pk, room_id, patient_id, start, end, blocked in Appointment.objects.filter(
+        status__in=Appointment.ACTIVE_STATUSES, starts_at__lt=window[1], blocked_until__gt=window[0]
+    ).values_list("provider_id", "room_id", "patient_id", "starts_at", "ends_at", "blocked_until"):
+        room_busy.setdefault(room_id, []).append((start, blocked))
+        patient_busy.setdefault(patient_id, []).append((start, end))
+        taken.setdefault(pk, []).append((start, blocked))
+    away = {pk: Busy([*away[pk], *taken.get(pk, [])]) for pk in away}
     now = timezone.now()
     booker = staff.get("frontdesk")
     rows: list[Appointment] = []
@@ -256,9 +278,21 @@ def _busy_week(staff: dict, location: Location) -> int:
                     rows.append(appt)
                     cursor = clock.ceil_to_grid(max(appt.blocked_until, cursor + clock.GRID))
     bulk_create_with_history(rows, Appointment, default_user=booker)
+    demo_mark_many([(a, f"appointment:{a.provider.user.username}:{a.starts_at:%Y%m%dT%H%M}") for a in rows])
     _events(rows, booker)
+    _plan_messages(rows, now)
     _waitlist(staff, types, patients, rows, now)
     return len(rows)
+
+
+def _plan_messages(rows: list[Appointment], now) -> None:
+    """Future bookings get what a booking at the desk gets: the confirmation (sent at the next
+    dispatch, so the outbox shows it), the reminder and, before toxin, the questionnaire."""
+    from .reminders.services import messages_plan_for_appointment
+
+    for appt in rows:
+        if appt.starts_at > now and appt.status in (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED):
+            messages_plan_for_appointment(appointment=appt, event="booked", now=now)
 
 
 def _one(rng, provider, day, start, block, types, rooms_by_kind, room_busy) -> Appointment | None:

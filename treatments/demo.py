@@ -1,6 +1,7 @@
 """Demo clinical histories for the quick start (``python manage.py seed_demo``).
 
-For each active patient without clinical records yet: a consultation with baseline gradings, a
+For each active demo patient (one the demo registry, clinic.demo, lists; never a patient
+registered through the app) whose history was not laid yet: a consultation with baseline gradings, a
 treatment plan, therapy visits with home programmes and advice to the injector, toxin sessions
 every 12-16 weeks over one to three years with realistic maps (lower doses per site on the
 affected side, the other side injected for balance), follow-up gradings that improve, a few
@@ -9,9 +10,10 @@ drafts. About a quarter of the treated patients had their last session about ele
 so their reinjection recall is due now.
 
 Everything goes through the services, so the rules hold (intervals, lots, recalls, audit).
-Idempotent: a patient who already has clinical records is skipped; lots and dose limits are
-found by their natural keys. Each patient's history comes from a random generator seeded with
-their MRN, so it is the same on every run.
+Idempotent: each history is marked in the registry when laid, and a patient who already has
+clinical records is skipped too; open recalls are then linked to the demo diary's bookings;
+lots and dose limits are found by their natural keys. Each patient's history comes from a
+random generator seeded with their MRN, so it is the same on every run.
 """
 
 import random
@@ -21,8 +23,11 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from clinic.demo import demo_has, demo_mark
+from patients.demo import demo_patients
 from patients.models import Patient
-from scheduling.models import Appointment
+from scheduling.models import Appointment, Recall
+from scheduling.services import recall_match_bookings
 
 from . import services
 from .common import local_date
@@ -81,9 +86,9 @@ class Context:
 
 
 def seed(*, staff: dict, stdout) -> None:
-    patients = list(Patient.objects.filter(status=Patient.Status.ACTIVE).order_by("pk"))
+    patients = list(demo_patients().filter(status=Patient.Status.ACTIVE).order_by("pk"))
     if not patients:
-        stdout.write("treatments: no patients, no clinical records created.")
+        stdout.write("treatments: no demo patients, no clinical records created.")
         return
     lots = _lots(staff["manager"])
     _dose_limits(staff["manager"])
@@ -92,7 +97,8 @@ def seed(*, staff: dict, stdout) -> None:
     now = timezone.now()
     seeded = 0
     for patient in patients:
-        if patient.pk in done:
+        key = f"treatments:history:{patient.mrn}"
+        if patient.pk in done or demo_has(key):
             continue
         rng = random.Random(f"treatments-demo:{patient.mrn}")
         affected = (
@@ -111,10 +117,24 @@ def seed(*, staff: dict, stdout) -> None:
             severity=rng.uniform(0.35, 0.9),
         )
         _history(ctx)
+        demo_mark(patient, key)
         seeded += 1
+    linked = _link_recalls(patients, staff.get("frontdesk"))
     stdout.write(
-        f"treatments: clinical histories for {seeded} patients; {sum(len(v) for v in lots.values())} lots."
+        f"treatments: clinical histories for {seeded} patients; {sum(len(v) for v in lots.values())} lots; "
+        f"{linked} recalls linked to their bookings."
     )
+
+
+def _link_recalls(patients: list[Patient], actor) -> int:
+    """Open recalls that a booking in the demo diary already answers are marked booked, as the
+    clinic's own paths do (``recall_match_bookings``): they leave the worklist and their
+    reminders are held back."""
+    linked = 0
+    for recall in Recall.objects.filter(patient__in=patients, status=Recall.Status.OPEN).order_by("pk"):
+        if recall_match_bookings(recall=recall, actor=actor) is not None:
+            linked += 1
+    return linked
 
 
 # --- Lot register and dose limits --------------------------------------------------------------

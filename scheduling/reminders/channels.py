@@ -106,6 +106,15 @@ class ConsoleSmsBackend(SmsBackend):
         return "console"
 
 
+class OutboxSmsBackend(SmsBackend):
+    """The quick start: keep the SMS in the outbox that staff read at /dev/outbox/ (clinic.outbox)."""
+
+    def send(self, *, to: str, body: str) -> str:
+        from clinic.outbox import outbox_write
+
+        return outbox_write(channel="sms", to=to, subject="", body=body)
+
+
 # The test backend's outbox, like django.core.mail.outbox.
 outbox: list[dict] = []
 
@@ -205,6 +214,7 @@ def _never_connected(exc: requests.ConnectionError) -> bool:
 
 SMS_BACKENDS = {
     "console": "scheduling.reminders.channels.ConsoleSmsBackend",
+    "outbox": "scheduling.reminders.channels.OutboxSmsBackend",
     "test": "scheduling.reminders.channels.TestSmsBackend",
     "twilio": "scheduling.reminders.channels.TwilioSmsBackend",
 }

@@ -6,10 +6,11 @@ import pytest
 import time_machine
 
 from clinic.roles import Role
+from patients import demo as patients_demo
 from scheduling import clock
 from scheduling import demo as scheduling_demo
 from scheduling.models import Appointment
-from tests.factories import PatientFactory, UserFactory
+from tests.factories import UserFactory
 from tests.scheduling.conftest import local
 from treatments import demo as treatments_demo
 from treatments.interval import interval_findings_scan, toxin_interval_check
@@ -30,10 +31,9 @@ STAFF = {
 def test_every_demo_toxin_booking_and_session_keeps_the_interval():
     staff = {name: UserFactory(username=name, roles=[role]) for name, role in STAFF.items()}
     with time_machine.travel(local(2027, 3, 3, 11, 20), tick=False):
-        for _ in range(40):
-            PatientFactory()
         out = io.StringIO()
-        # In the order seed_demo runs them: the diary first, then the clinical histories.
+        # In the order seed_demo runs them: the patients, the diary, then the clinical histories.
+        patients_demo.seed(staff=staff, stdout=out)
         scheduling_demo.seed(staff=staff, stdout=out)
         treatments_demo.seed(staff=staff, stdout=out)
         toxin = Appointment.objects.filter(
