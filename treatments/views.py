@@ -192,9 +192,10 @@ def _new_initial(request, page: KindPage, patient, appointment) -> tuple[dict, d
     initial: dict = {}
     rows: dict = {}
     if appointment is not None:
+        # The record starts from the visit: its appointment, its time (not the time the form
+        # happens to be opened) and the provider it was booked with (shown on the form).
         initial["appointment"] = appointment
-        if appointment.starts_at <= timezone.now():
-            initial["occurred_at"] = timezone.localtime(appointment.starts_at)
+        initial["occurred_at"] = timezone.localtime(appointment.starts_at)
     stage = _stage_for(patient, page.spec.kind)
     if stage is not None:
         initial["plan_stage"] = stage
@@ -239,7 +240,7 @@ def _stage_for(patient, kind):
     )
 
 
-def _toxin_context(request, patient, detail, form) -> dict:
+def _toxin_context(request, patient, detail, form, appointment=None) -> dict:
     exclude = detail.pk if detail is not None else None
     before = detail.encounter.occurred_at if detail is not None else None
     sessions = selectors.recent_toxin_sessions(
@@ -284,7 +285,7 @@ def _toxin_context(request, patient, detail, form) -> dict:
             for p in Product.values
         },
         "repeat_url": f"{reverse('treatments:toxin_new')}?patient={patient.pk}&repeat=last"
-        + (f"&appointment={request.GET['appointment']}" if _id_param(request, "appointment") else ""),
+        + (f"&appointment={appointment.pk}" if appointment is not None else ""),
     }
 
 
@@ -327,6 +328,7 @@ def _encounter_form(request, page: KindPage, *, patient, detail=None, appointmen
                 formset.extra = 0
     context = {
         "page": page,
+        "appointment": appointment if detail is None else None,
         "heading": f"Edit draft: {page.title.lower()}" if detail is not None else f"New {page.title.lower()}",
         "patient": patient,
         "form": form,
@@ -336,7 +338,7 @@ def _encounter_form(request, page: KindPage, *, patient, detail=None, appointmen
     }
     if page.spec.kind == Encounter.Kind.TOXIN:
         # The form shows the patient's previous maps and responses: a read of their record.
-        context.update(_toxin_context(request, patient, detail, form))
+        context.update(_toxin_context(request, patient, detail, form, appointment))
         if request.method == "GET":
             audit_record(
                 actor=request.user,
@@ -356,8 +358,34 @@ def encounter_new(request, kind: str):
     appointment = None
     appointment_id = _id_param(request, "appointment")
     if appointment_id is not None:
-        appointment = get_object_or_404(Appointment, pk=appointment_id, patient=patient)
+        appointment = get_object_or_404(
+            Appointment.objects.select_related("provider__user", "room", "appointment_type"),
+            pk=appointment_id,
+            patient=patient,
+        )
+    elif request.method == "GET":
+        appointment = _todays_visit(patient, page.spec.kind)
     return _encounter_form(request, page, patient=patient, appointment=appointment)
+
+
+def _todays_visit(patient, kind: str):
+    """The patient's appointment today that this record is most likely for, when the form is
+    opened without one (from the chart): of this kind (a toxin type for a toxin session), not
+    cancelled or missed, not yet recorded; the one nearest to now."""
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    end = start + timedelta(days=1)
+    visits = (
+        Appointment.objects.filter(patient=patient, starts_at__gte=start, starts_at__lt=end)
+        .active()
+        .filter(encounters__isnull=True)
+        .select_related("provider__user", "room", "appointment_type")
+    )
+    if kind == Encounter.Kind.TOXIN:
+        visits = visits.filter(appointment_type__is_toxin=True)
+    else:
+        visits = visits.filter(appointment_type__code=kind)
+    now = timezone.now()
+    return min(visits, key=lambda a: abs(a.starts_at - now), default=None)
 
 
 @capability_required("clinic.view_clinical")
