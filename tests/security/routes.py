@@ -213,6 +213,11 @@ PAGE_PK = {
     "treatments:lot_campaign": "toxin-lot",
     "scheduling:feed_rotate": "provider",
     "clinic:staff_mfa_reset": "staff-user",
+    "scheduling:practice_hours": "provider",
+    "scheduling:practice_hours_delete": "working-hours",
+    "scheduling:practice_time_off_delete": "time-off",
+    "scheduling:practice_room": "room",
+    "scheduling:practice_type": "appointment-type",
 }
 
 

@@ -163,6 +163,16 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "bench:baseline_plain": (EVERYONE, 200),
     "bench:baseline_pk": (EVERYONE, 200),
     "bench:baseline_drf": (EVERYONE, 200),
+    # Practice set-up: working hours, time off, rooms and appointment types (manage_schedule).
+    "scheduling:practice_setup": (MANAGERS, 200),
+    "scheduling:practice_hours": (MANAGERS, 200),
+    "scheduling:practice_hours_delete": (NOBODY, 405),
+    "scheduling:practice_time_off": (MANAGERS, 200),
+    "scheduling:practice_time_off_delete": (NOBODY, 405),
+    "scheduling:practice_room_new": (MANAGERS, 200),
+    "scheduling:practice_room": (MANAGERS, 200),
+    "scheduling:practice_type_new": (MANAGERS, 200),
+    "scheduling:practice_type": (MANAGERS, 200),
 }
 for _name in (
     "appointment",
@@ -247,6 +257,8 @@ WRITE_ACCESS: dict[str, frozenset] = {
     "api:interval-finding-review": frozenset({Role.SURGEON}),
     "reminders:contact": RECALL_WORKERS,
     "reminders:close": RECALL_WORKERS,
+    "scheduling:practice_hours_delete": MANAGERS,
+    "scheduling:practice_time_off_delete": MANAGERS,
     "api:recall-close": RECALL_WORKERS,
     "api:recall-contacts": RECALL_WORKERS,
     "api:assessment-entered-in-error": CLINICIANS,
