@@ -41,6 +41,7 @@ from .models import (
     TreatmentPlan,
 )
 from .panels import PANEL_KEYS
+from .services.consultations import GradingsInvalid, consultation_record_with_gradings
 from .services.encounters import ENCOUNTER_FIELDS
 
 BIGINT = 2**63 - 1
@@ -240,6 +241,25 @@ def _stage_for(patient, kind):
     )
 
 
+def _grading_forms(request) -> list:
+    """One optional grading form per instrument of the registry, clinician-rated ones first."""
+    data = request.POST if request.method == "POST" else None
+    ordered = sorted(instruments.all_instruments(), key=lambda i: i.reported_by != "clinician")
+    return [forms.GradingForm(data, instrument=instrument) for instrument in ordered]
+
+
+def _grading_context(grading) -> dict:
+    sections: dict = {}
+    for item in grading.instrument.items:
+        sections.setdefault(item.group or "questions", []).append(grading.item_field(item.key))
+    return {
+        "form": grading,
+        "instrument": grading.instrument,
+        "sections": sections,
+        "open": grading.started or bool(grading.errors),
+    }
+
+
 def _toxin_context(request, patient, detail, form, appointment=None) -> dict:
     exclude = detail.pk if detail is not None else None
     before = detail.encounter.occurred_at if detail is not None else None
@@ -294,26 +314,47 @@ def _encounter_form(request, page: KindPage, *, patient, detail=None, appointmen
     if page.spec.kind == Encounter.Kind.TOXIN:
         form_kwargs["current_lot"] = detail.lot if detail is not None else None
     status = 200
+    # A consultation takes its gradings on the same page, saved in the same transaction.
+    with_gradings = page.spec.kind == Encounter.Kind.CONSULTATION
+    gradings = _grading_forms(request) if with_gradings else []
     if request.method == "POST":
         form = page.form(request.POST, **form_kwargs)
         formsets = {name: fs(request.POST, prefix=name) for name, fs in page.formsets.items()}
-        if form.is_valid() and all(fs.is_valid() for fs in formsets.values()):
+        # Every grading validated (not stopping at the first invalid one): all errors show.
+        grading_valid = [g.is_valid() for g in gradings].count(False) == 0
+        if form.is_valid() and all(fs.is_valid() for fs in formsets.values()) and grading_valid:
             data = form.service_data()
             for name, formset in formsets.items():
                 data[name] = formset.rows()
             try:
-                if detail is None:
+                if with_gradings:
+                    taken = {g.instrument.code: g.items() for g in gradings if g.items()}
+                    detail = consultation_record_with_gradings(
+                        patient=patient, actor=request.user, data=data, gradings=taken, detail=detail
+                    )
+                elif detail is None:
                     detail = services.encounter_record(
                         page.spec, patient=patient, actor=request.user, data=data
                     )
                 else:
                     services.encounter_update(page.spec, detail=detail, actor=request.user, data=data)
+            except GradingsInvalid as exc:
+                by_code = {g.instrument.code: g for g in gradings}
+                for code, fields in exc.fields["gradings"].items():
+                    by_code[code].add_service_errors(fields)
+                status = 400
             except DomainError as exc:
                 apply_domain_error(exc, form, formsets)
                 status = exc.status if isinstance(exc, RecordSigned) else 200
             else:
-                messages.success(request, f"{page.title} saved as a draft. Sign it when it is complete.")
+                graded = [g.instrument.name for g in gradings if g.items()]
+                saved = f"{page.title} saved as a draft"
+                if graded:
+                    saved += f" with {', '.join(graded)}"
+                messages.success(request, f"{saved}. Sign it when it is complete.")
                 return redirect("treatments:encounter", pk=detail.pk)
+        elif not grading_valid:
+            status = 400
     else:
         if detail is not None:
             initial, rows = _draft_initial(page, detail)
@@ -328,6 +369,7 @@ def _encounter_form(request, page: KindPage, *, patient, detail=None, appointmen
                 formset.extra = 0
     context = {
         "page": page,
+        "gradings": [_grading_context(g) for g in gradings],
         "appointment": appointment if detail is None else None,
         "heading": f"Edit draft: {page.title.lower()}" if detail is not None else f"New {page.title.lower()}",
         "patient": patient,
