@@ -62,22 +62,29 @@ def setup(request):
 def provider_hours(request, pk: int):
     """One provider's working hours: the week, add hours, remove hours."""
     provider = get_object_or_404(Provider.objects.select_related("user"), pk=pk)
+    # ?edit=<id> (and the form's "hours" field): change one row instead of adding one.
+    editing_id = (request.POST if request.method == "POST" else request.GET).get("edit", "")
+    editing = None
+    if editing_id.isdigit() and len(editing_id) < 19:
+        editing = get_object_or_404(WorkingHours, pk=int(editing_id), provider=provider)
     status = 200
     if request.method == "POST":
-        form = WorkingHoursForm(request.POST)
+        form = WorkingHoursForm(request.POST, instance=editing)
         if form.is_valid():
             try:
-                practice.working_hours_save(data={**_data(form), "provider": provider}, actor=request.user)
+                practice.working_hours_save(
+                    data={**_data(form), "provider": provider}, actor=request.user, hours=editing
+                )
             except DomainError as exc:
                 _form_errors(form, exc)
                 status = exc.status
             else:
-                messages.success(request, "Working hours added.")
+                messages.success(request, "Working hours changed." if editing else "Working hours added.")
                 return redirect("scheduling:practice_hours", pk=provider.pk)
         else:
             status = 400
     else:
-        form = WorkingHoursForm()
+        form = WorkingHoursForm(instance=editing)
     hours = provider.working_hours.select_related("location").order_by("weekday", "start_time")
     return render(
         request,
@@ -87,6 +94,7 @@ def provider_hours(request, pk: int):
             "provider": provider,
             "hours": hours,
             "form": form,
+            "editing": editing,
             "weekdays": practice.WEEKDAYS,
         },
         status=status,

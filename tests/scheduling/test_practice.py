@@ -258,3 +258,31 @@ def test_the_api_lists_bookings_in_the_way_of_time_off(clinic, patient, manager)
     confirmed = manager.post("/api/v1/time-off/", {**payload, "acknowledge_bookings": True}, format="json")
     assert confirmed.status_code == 201
     assert "acknowledge_bookings" not in confirmed.json()
+
+
+def test_the_manager_changes_a_days_hours_on_the_page(client, clinic, manager_user):
+    client.force_login(manager_user)
+    url = f"/schedule/setup/providers/{clinic.surgeon.pk}/hours/"
+    friday = WorkingHours.objects.get(provider=clinic.surgeon, weekday=4)
+    page = client.get(f"{url}?edit={friday.pk}").content.decode()
+    assert "Change hours" in page and 'value="09:00"' in page
+
+    response = client.post(
+        url,
+        {
+            "edit": friday.pk,
+            "weekday": 4,
+            "location": friday.location_id,
+            "start_time": "09:00",
+            "end_time": "13:00",
+        },
+    )
+    assert response.status_code == 302
+    friday.refresh_from_db()
+    assert friday.end_time == time(13, 0)
+    assert WorkingHours.objects.filter(provider=clinic.surgeon, weekday=4).count() == 1
+    assert AuditEvent.objects.get(action="schedule.workinghours_updated").changes == {
+        "end_time": ["17:00:00", "13:00:00"]
+    }
+    other = WorkingHours.objects.exclude(provider=clinic.surgeon).first()
+    assert client.get(f"{url}?edit={other.pk}").status_code == 404
