@@ -5,6 +5,15 @@ from simple_history.admin import SimpleHistoryAdmin
 from .models import AuditEvent, ClinicSettings, User
 
 
+def _superusers_only(request) -> bool:
+    """The admin edits any row with no clinic rule applied: superusers only, whatever a member
+    of staff's ``is_staff`` flag says (the practice manager has the clinic's own pages)."""
+    return request.user.is_active and request.user.is_superuser
+
+
+admin.site.has_permission = _superusers_only
+
+
 @admin.register(User)
 class UserAdmin(SimpleHistoryAdmin, BaseUserAdmin):
     fieldsets = (*BaseUserAdmin.fieldsets, ("Clinic", {"fields": ("title",)}))

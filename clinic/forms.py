@@ -12,6 +12,8 @@ def _formfield(db_field, **kwargs):
         kwargs["min_value"] = low
     if high is not None:
         kwargs["max_value"] = high
+    if db_field.name == "clinic_phone":
+        kwargs["widget"] = forms.TextInput(attrs={"type": "tel", "autocomplete": "off"})
     if db_field.get_internal_type() == "TimeField":
         kwargs["widget"] = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
     return db_field.formfield(**kwargs)
@@ -40,6 +42,7 @@ class ClinicSettingsForm(forms.ModelForm):
         ),
         ("Quiet hours for text messages", ["quiet_hours_start", "quiet_hours_end"]),
         ("Booking and calendars", ["booking_horizon_days", "calendar_feed_shows_patient_names"]),
+        ("Contact details patients see", ["clinic_name", "clinic_phone", "clinic_address"]),
     ]
 
     @property

@@ -5,7 +5,7 @@ from datetime import time
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.models import ContentType
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -196,6 +196,13 @@ CLINIC_SETTINGS_BOUNDS: dict[str, tuple[int, int]] = {
 }
 
 
+CLINIC_PHONE_VALIDATOR = RegexValidator(
+    r"^\+?[0-9][0-9 ()\-]{4,30}$",
+    "Enter a phone number: digits, spaces, brackets and dashes, optionally starting with +.",
+    code="invalid_phone",
+)
+
+
 class ClinicSettings(models.Model):
     """The clinic's own rules, edited by the practice manager. One row (pk=1).
 
@@ -260,6 +267,21 @@ class ClinicSettings(models.Model):
     calendar_feed_shows_patient_names = models.BooleanField(
         default=False, help_text="Show patients' names in the private calendar feeds of providers and rooms."
     )
+    # What patients see on their link pages and in the footer of their emails.
+    clinic_name = models.CharField(
+        "clinic name",
+        max_length=100,
+        blank=True,
+        help_text="As patients see it. Empty: the name the server was started with.",
+    )
+    clinic_phone = models.CharField(
+        "phone number",
+        max_length=32,
+        blank=True,
+        validators=[CLINIC_PHONE_VALIDATOR],
+        help_text="The number patients call, e.g. +44 20 7946 0000.",
+    )
+    clinic_address = models.CharField("address", max_length=300, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
 
@@ -292,6 +314,11 @@ class ClinicSettings(models.Model):
     @property
     def audit_label(self) -> str:
         return "clinic settings"
+
+    @property
+    def display_name(self) -> str:
+        """The clinic's name as patients see it."""
+        return self.clinic_name or settings.CLINIC_NAME
 
     @classmethod
     def load(cls) -> "ClinicSettings":

@@ -2,7 +2,6 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
@@ -71,8 +70,9 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
-    # The admin logs in through the clinic's log-in, second factor included.
-    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
+    # The admin logs in through the clinic's log-in, second factor included; staff who are
+    # logged in but not superusers are sent home with a message (never back to the log-in).
+    path("admin/login/", views.admin_login),
     path("admin/", admin.site.urls),
 ]
 

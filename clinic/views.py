@@ -64,6 +64,20 @@ def home(request):
     return render(request, "clinic/home.html", {"roles": request.user.role_names})
 
 
+ADMIN_REFUSED = "The admin site is for superusers only."
+
+
+def admin_login(request):
+    """Where Django's admin sends whoever it does not let in. Someone not logged in logs in
+    through the clinic's log-in (second factor included) and comes back; a logged-in member of
+    staff who is not a superuser goes home with a message: sending them to the log-in would
+    send them straight back to the admin, for ever."""
+    if request.user.is_authenticated:
+        messages.error(request, ADMIN_REFUSED)
+        return redirect("home")
+    return redirect_to_login(request.GET.get("next") or "/admin/")
+
+
 @capability_required("clinic.view_audit")
 def audit_list(request):
     events = AuditEvent.objects.select_related("target_type").order_by("-at", "-id")

@@ -16,7 +16,7 @@ from clinic.audit import audit_record
 from clinic.permissions import IsStaffUser, require
 from patients.models import Patient
 
-from . import clock, feeds, selectors, serializers, services
+from . import clock, feeds, practice, selectors, serializers, services
 from .models import (
     Appointment,
     AppointmentEvent,
@@ -332,11 +332,33 @@ class ScheduleRecordViewSet(viewsets.ModelViewSet):
         )
 
 
-class DeletableScheduleRecordViewSet(ScheduleRecordViewSet):
+class PracticeRecordViewSet(ScheduleRecordViewSet):
+    """Working hours, time off, rooms, appointment types: through the practice services, with
+    their rules (no overlapping hours: 400 ``working_hours_overlap``; time off over bookings:
+    409 ``time_off_overlaps_bookings`` unless ``acknowledge_bookings``)."""
+
+    def _save(self, serializer, instance):
+        data = dict(serializer.validated_data)
+        acknowledge = data.pop("acknowledge_bookings", False)
+        serializer.instance = practice.record_save(
+            instance=instance, data=data, actor=self.request.user, acknowledge_bookings=acknowledge
+        )
+
+    def perform_create(self, serializer):
+        self._save(serializer, self.get_queryset().model())
+
+    def perform_update(self, serializer):
+        self._save(serializer, serializer.instance)
+
+
+class DeletableScheduleRecordViewSet(PracticeRecordViewSet):
     http_method_names = [*ScheduleRecordViewSet.http_method_names, "delete"]
 
     def perform_destroy(self, instance):
-        services.schedule_record_delete(instance=instance, actor=self.request.user)
+        if isinstance(instance, WorkingHours):
+            practice.working_hours_delete(hours=instance, actor=self.request.user)
+        else:
+            practice.time_off_delete(time_off=instance, actor=self.request.user)
 
 
 class LocationViewSet(ScheduleRecordViewSet):
@@ -346,7 +368,7 @@ class LocationViewSet(ScheduleRecordViewSet):
     ordering_fields = ["name"]
 
 
-class RoomViewSet(ScheduleRecordViewSet):
+class RoomViewSet(PracticeRecordViewSet):
     queryset = Room.objects.all()
     serializer_class = serializers.RoomSerializer
     filterset_fields = ["location", "kind", "is_active"]
@@ -413,7 +435,7 @@ class TimeOffViewSet(DeletableScheduleRecordViewSet):
     ordering_fields = ["starts_at"]
 
 
-class AppointmentTypeViewSet(ScheduleRecordViewSet):
+class AppointmentTypeViewSet(PracticeRecordViewSet):
     queryset = AppointmentType.objects.all()
     serializer_class = serializers.AppointmentTypeSerializer
     filterset_fields = ["is_active", "code", "is_toxin"]

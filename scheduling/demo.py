@@ -139,6 +139,7 @@ def seed(*, staff: dict, stdout) -> None:
     with transaction.atomic():
         location = _setup(staff)
         created = _busy_week(staff, location)
+        _contact_details(location)
     stdout.write(f"scheduling: {created} demo appointments around today.")
 
 
@@ -404,3 +405,14 @@ def _waitlist(staff, types, patients, rows, now) -> None:
         appointment_cancel(
             appointment=freed, reason="Moved abroad for work", cancelled_by="patient", actor=booker
         )
+
+
+def _contact_details(location: Location) -> None:
+    """The clinic's phone and address for the patient pages and emails, where none is set yet
+    (a number reserved for drama, so nobody real is called)."""
+    from clinic.models import ClinicSettings
+
+    ClinicSettings.load()
+    ClinicSettings.objects.filter(pk=1, clinic_phone="", clinic_address="").update(
+        clinic_phone="+44 20 7946 0000", clinic_address=location.address
+    )

@@ -109,9 +109,17 @@ class WorkingHoursSerializer(serializers.ModelSerializer):
 
 
 class TimeOffSerializer(serializers.ModelSerializer):
+    acknowledge_bookings = serializers.BooleanField(
+        write_only=True,
+        required=False,
+        default=False,
+        help_text="Save even though appointments are booked in this time (otherwise 409 "
+        "time_off_overlaps_bookings, listing them); the bookings stay for the front desk to move.",
+    )
+
     class Meta:
         model = TimeOff
-        fields = ["id", "provider", "room", "starts_at", "ends_at", "reason"]
+        fields = ["id", "provider", "room", "starts_at", "ends_at", "reason", "acknowledge_bookings"]
         extra_kwargs = _choices(("provider", Provider), ("room", Room))
 
     def validate(self, attrs):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import feed_views, views
+from . import feed_views, practice_views, views
 
 app_name = "scheduling"
 
@@ -29,4 +29,14 @@ urlpatterns = [
     path("providers/<int:pk>/calendar.ics", views.provider_ics, name="provider_ics"),
     path("feeds/", feed_views.feed_list, name="feeds"),
     path("feeds/<slug:kind>/<int:pk>/new-url/", feed_views.feed_rotate, name="feed_rotate"),
+    # Practice set-up (manage_schedule): working hours, time off, rooms, appointment types.
+    path("setup/", practice_views.setup, name="practice_setup"),
+    path("setup/providers/<int:pk>/hours/", practice_views.provider_hours, name="practice_hours"),
+    path("setup/hours/<int:pk>/remove/", practice_views.hours_delete, name="practice_hours_delete"),
+    path("setup/time-off/", practice_views.time_off, name="practice_time_off"),
+    path("setup/time-off/<int:pk>/remove/", practice_views.time_off_delete, name="practice_time_off_delete"),
+    path("setup/rooms/new/", practice_views.room_edit, name="practice_room_new"),
+    path("setup/rooms/<int:pk>/", practice_views.room_edit, name="practice_room"),
+    path("setup/types/new/", practice_views.type_edit, name="practice_type_new"),
+    path("setup/types/<int:pk>/", practice_views.type_edit, name="practice_type"),
 ]

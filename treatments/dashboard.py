@@ -52,8 +52,10 @@ def _rate(part, whole) -> float | None:
 
 
 def weekly_activity(start: date, end: date) -> list[dict]:
-    """Appointments per week and the no-show rate among those that were due (not cancelled)."""
+    """Appointments per week and the no-show rate among those that were due: started before now
+    and not cancelled (an appointment still to come cannot have been missed)."""
     lo, hi = _bounds(start, end)
+    now = timezone.now()
     rows = (
         Appointment.objects.filter(starts_at__gte=lo, starts_at__lt=hi)
         .annotate(week=TruncWeek("starts_at"))
@@ -61,6 +63,7 @@ def weekly_activity(start: date, end: date) -> list[dict]:
         .annotate(
             total=Count("id"),
             cancelled=Count("id", filter=Q(status=Appointment.Status.CANCELLED)),
+            due=Count("id", filter=Q(starts_at__lt=now) & ~Q(status=Appointment.Status.CANCELLED)),
             no_show=Count("id", filter=Q(status=Appointment.Status.NO_SHOW)),
         )
         .order_by("week")
@@ -69,8 +72,8 @@ def weekly_activity(start: date, end: date) -> list[dict]:
     weeks = []
     monday = start - timedelta(days=start.weekday())
     while monday <= end:
-        r = by_week.get(monday, {"total": 0, "cancelled": 0, "no_show": 0})
-        due = r["total"] - r["cancelled"]
+        r = by_week.get(monday, {"total": 0, "cancelled": 0, "due": 0, "no_show": 0})
+        due = r["due"]
         weeks.append(
             {
                 "week": monday,
@@ -263,31 +266,46 @@ def clinic_dashboard(*, weeks: int = DEFAULT_WEEKS, today: date | None = None) -
 # --- Charts: server-rendered SVG bars ----------------------------------------------------------
 
 BAR_W, CHART_H, GAP, LABEL_H = 28, 140, 8, 36
+# The labels' font size in the SVG's own units (clinic.css .dash-label) and a generous average
+# character width for it: each bar's slot is wide enough for its label, so labels never overlap.
+LABEL_FONT = 11
+LABEL_CHAR_W = 0.62 * LABEL_FONT
+
+
+def label_width(label: str) -> float:
+    return round(len(label) * LABEL_CHAR_W, 1)
 
 
 def bar_chart(*, values: list[tuple[str, float | None]], maximum: float | None = None) -> dict:
-    """Bars for a template to draw: x, y, height and label per value (None draws no bar)."""
+    """Bars for a template to draw: x, y, height and label per value (None draws no bar).
+
+    The chart is drawn at its own size (``width`` x ``height`` CSS pixels, shrunk only to fit a
+    narrow screen), never stretched to the page's width: a few bars stay a small chart. Every
+    slot is as wide as the longest label, so neighbouring labels cannot overlap."""
     top = maximum or max((v for _, v in values if v is not None), default=0) or 1
+    slot = max(BAR_W, *(label_width(label) for label, _ in values), 0) + GAP
     bars = []
     for index, (label, value) in enumerate(values):
         height = 0 if value is None else round(CHART_H * value / top, 1)
+        centre = GAP / 2 + index * slot + slot / 2
         bars.append(
             {
-                "x": GAP + index * (BAR_W + GAP),
+                "x": round(centre - BAR_W / 2, 1),
                 "y": round(CHART_H - height, 1),
                 "height": height,
                 "label": label,
                 "value": value,
-                "label_x": GAP + index * (BAR_W + GAP) + BAR_W / 2,
+                "label_x": round(centre, 1),
             }
         )
     return {
         "bars": bars,
-        "width": GAP + len(values) * (BAR_W + GAP),
+        "width": round(GAP + len(values) * slot, 1),
         "height": CHART_H + LABEL_H,
         "bar_width": BAR_W,
+        "slot": slot,
         "plot_height": CHART_H,
-        "label_y": CHART_H + 14,
+        "label_y": CHART_H + 18,
         "maximum": top,
     }
 

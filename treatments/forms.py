@@ -416,6 +416,71 @@ class AssessmentForm(forms.Form):
         return {item.key: self.cleaned_data[f"item_{item.key}"] for item in self.instrument.items}
 
 
+class GradingForm(forms.Form):
+    """One instrument's items inside the consultation form (prefix: the instrument's code).
+    Optional as a whole; once started, every item is needed."""
+
+    INCOMPLETE = "Needed to complete the {name} grading (or clear the grading to leave it out)."
+
+    def __init__(self, *args, instrument: instruments.Instrument, **kwargs):
+        super().__init__(*args, prefix=instrument.code, **kwargs)
+        self.instrument = instrument
+        for item in instrument.items:
+            if item.is_categorical:
+                field = forms.ChoiceField(choices=item.choices, widget=forms.RadioSelect, required=False)
+            else:
+                field = forms.TypedChoiceField(
+                    choices=item.choices,
+                    coerce=int,
+                    widget=forms.RadioSelect,
+                    required=False,
+                    empty_value=None,
+                )
+            field.label = item.label
+            self.fields[f"item_{item.key}"] = field
+
+    def item_field(self, key):
+        return self[f"item_{key}"]
+
+    def _answered(self) -> dict:
+        return {
+            item.key: self.cleaned_data.get(f"item_{item.key}")
+            for item in self.instrument.items
+            if self.cleaned_data.get(f"item_{item.key}") not in (None, "")
+        }
+
+    @property
+    def started(self) -> bool:
+        """Whether any item was answered (on a bound form, from the raw input)."""
+        if not self.is_bound:
+            return False
+        return any(self.data.get(self.add_prefix(f"item_{item.key}")) for item in self.instrument.items)
+
+    def clean(self):
+        data = super().clean()
+        answered = self._answered()
+        if answered and len(answered) < len(self.instrument.items):
+            for item in self.instrument.items:
+                if item.key not in answered and f"item_{item.key}" not in self.errors:
+                    self.add_error(f"item_{item.key}", self.INCOMPLETE.format(name=self.instrument.name))
+        return data
+
+    def items(self) -> dict | None:
+        """The raw items to record, or None if the grading was left out."""
+        answered = self._answered()
+        return answered or None
+
+    def add_service_errors(self, fields: dict) -> None:
+        """The grading service's errors: per item where it names one, else on the grading."""
+        for key, errors in (fields.get("items") or {}).items():
+            for message in errors:
+                self.add_error(f"item_{key}" if f"item_{key}" in self.fields else None, message)
+        for name, errors in fields.items():
+            if name != "items":
+                for message in errors if isinstance(errors, list) else [errors]:
+                    self.add_error(None, message)
+
+
 class EnteredInErrorForm(forms.Form):
     reason = forms.CharField(max_length=300)
 

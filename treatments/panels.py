@@ -12,7 +12,7 @@ from . import charts, selectors
 def plan_context(*, patient, user) -> dict:
     return {
         "patient": patient,
-        "plan": selectors.current_plan(patient_id=patient.pk),
+        "plans": selectors.patient_plans(patient_id=patient.pk),
         "can_plan": user.has_perm("clinic.record_consultation"),
     }
 

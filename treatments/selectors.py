@@ -328,6 +328,22 @@ def current_plan(*, patient_id: int) -> TreatmentPlan | None:
     return candidates[0] if candidates else None
 
 
+PLAN_ORDER = ["active", "draft", "on_hold", "completed"]
+
+
+def patient_plans(*, patient_id: int) -> list[TreatmentPlan]:
+    """Every plan of the patient: the active one first, then drafts, plans on hold and completed
+    ones, newest first within each."""
+    plans = list(
+        TreatmentPlan.objects.filter(patient_id=patient_id)
+        .select_related("author")
+        .prefetch_related("stages")
+        .order_by("-created_at", "-id")
+    )
+    plans.sort(key=lambda p: PLAN_ORDER.index(p.status) if p.status in PLAN_ORDER else len(PLAN_ORDER))
+    return plans
+
+
 def plan_stages_for_patient(*, patient_id: int):
     """Stages of the patient's plans that are not completed: what an encounter can link to."""
     return (

@@ -41,6 +41,7 @@ from .models import (
     TreatmentPlan,
 )
 from .panels import PANEL_KEYS
+from .services.consultations import GradingsInvalid, consultation_record_with_gradings
 from .services.encounters import ENCOUNTER_FIELDS
 
 BIGINT = 2**63 - 1
@@ -192,9 +193,10 @@ def _new_initial(request, page: KindPage, patient, appointment) -> tuple[dict, d
     initial: dict = {}
     rows: dict = {}
     if appointment is not None:
+        # The record starts from the visit: its appointment, its time (not the time the form
+        # happens to be opened) and the provider it was booked with (shown on the form).
         initial["appointment"] = appointment
-        if appointment.starts_at <= timezone.now():
-            initial["occurred_at"] = timezone.localtime(appointment.starts_at)
+        initial["occurred_at"] = timezone.localtime(appointment.starts_at)
     stage = _stage_for(patient, page.spec.kind)
     if stage is not None:
         initial["plan_stage"] = stage
@@ -239,7 +241,26 @@ def _stage_for(patient, kind):
     )
 
 
-def _toxin_context(request, patient, detail, form) -> dict:
+def _grading_forms(request) -> list:
+    """One optional grading form per instrument of the registry, clinician-rated ones first."""
+    data = request.POST if request.method == "POST" else None
+    ordered = sorted(instruments.all_instruments(), key=lambda i: i.reported_by != "clinician")
+    return [forms.GradingForm(data, instrument=instrument) for instrument in ordered]
+
+
+def _grading_context(grading) -> dict:
+    sections: dict = {}
+    for item in grading.instrument.items:
+        sections.setdefault(item.group or "questions", []).append(grading.item_field(item.key))
+    return {
+        "form": grading,
+        "instrument": grading.instrument,
+        "sections": sections,
+        "open": grading.started or bool(grading.errors),
+    }
+
+
+def _toxin_context(request, patient, detail, form, appointment=None) -> dict:
     exclude = detail.pk if detail is not None else None
     before = detail.encounter.occurred_at if detail is not None else None
     sessions = selectors.recent_toxin_sessions(
@@ -284,7 +305,7 @@ def _toxin_context(request, patient, detail, form) -> dict:
             for p in Product.values
         },
         "repeat_url": f"{reverse('treatments:toxin_new')}?patient={patient.pk}&repeat=last"
-        + (f"&appointment={request.GET['appointment']}" if _id_param(request, "appointment") else ""),
+        + (f"&appointment={appointment.pk}" if appointment is not None else ""),
     }
 
 
@@ -293,26 +314,47 @@ def _encounter_form(request, page: KindPage, *, patient, detail=None, appointmen
     if page.spec.kind == Encounter.Kind.TOXIN:
         form_kwargs["current_lot"] = detail.lot if detail is not None else None
     status = 200
+    # A consultation takes its gradings on the same page, saved in the same transaction.
+    with_gradings = page.spec.kind == Encounter.Kind.CONSULTATION
+    gradings = _grading_forms(request) if with_gradings else []
     if request.method == "POST":
         form = page.form(request.POST, **form_kwargs)
         formsets = {name: fs(request.POST, prefix=name) for name, fs in page.formsets.items()}
-        if form.is_valid() and all(fs.is_valid() for fs in formsets.values()):
+        # Every grading validated (not stopping at the first invalid one): all errors show.
+        grading_valid = [g.is_valid() for g in gradings].count(False) == 0
+        if form.is_valid() and all(fs.is_valid() for fs in formsets.values()) and grading_valid:
             data = form.service_data()
             for name, formset in formsets.items():
                 data[name] = formset.rows()
             try:
-                if detail is None:
+                if with_gradings:
+                    taken = {g.instrument.code: g.items() for g in gradings if g.items()}
+                    detail = consultation_record_with_gradings(
+                        patient=patient, actor=request.user, data=data, gradings=taken, detail=detail
+                    )
+                elif detail is None:
                     detail = services.encounter_record(
                         page.spec, patient=patient, actor=request.user, data=data
                     )
                 else:
                     services.encounter_update(page.spec, detail=detail, actor=request.user, data=data)
+            except GradingsInvalid as exc:
+                by_code = {g.instrument.code: g for g in gradings}
+                for code, fields in exc.fields["gradings"].items():
+                    by_code[code].add_service_errors(fields)
+                status = 400
             except DomainError as exc:
                 apply_domain_error(exc, form, formsets)
                 status = exc.status if isinstance(exc, RecordSigned) else 200
             else:
-                messages.success(request, f"{page.title} saved as a draft. Sign it when it is complete.")
+                graded = [g.instrument.name for g in gradings if g.items()]
+                saved = f"{page.title} saved as a draft"
+                if graded:
+                    saved += f" with {', '.join(graded)}"
+                messages.success(request, f"{saved}. Sign it when it is complete.")
                 return redirect("treatments:encounter", pk=detail.pk)
+        elif not grading_valid:
+            status = 400
     else:
         if detail is not None:
             initial, rows = _draft_initial(page, detail)
@@ -327,6 +369,8 @@ def _encounter_form(request, page: KindPage, *, patient, detail=None, appointmen
                 formset.extra = 0
     context = {
         "page": page,
+        "gradings": [_grading_context(g) for g in gradings],
+        "appointment": appointment if detail is None else None,
         "heading": f"Edit draft: {page.title.lower()}" if detail is not None else f"New {page.title.lower()}",
         "patient": patient,
         "form": form,
@@ -336,7 +380,7 @@ def _encounter_form(request, page: KindPage, *, patient, detail=None, appointmen
     }
     if page.spec.kind == Encounter.Kind.TOXIN:
         # The form shows the patient's previous maps and responses: a read of their record.
-        context.update(_toxin_context(request, patient, detail, form))
+        context.update(_toxin_context(request, patient, detail, form, appointment))
         if request.method == "GET":
             audit_record(
                 actor=request.user,
@@ -356,8 +400,34 @@ def encounter_new(request, kind: str):
     appointment = None
     appointment_id = _id_param(request, "appointment")
     if appointment_id is not None:
-        appointment = get_object_or_404(Appointment, pk=appointment_id, patient=patient)
+        appointment = get_object_or_404(
+            Appointment.objects.select_related("provider__user", "room", "appointment_type"),
+            pk=appointment_id,
+            patient=patient,
+        )
+    elif request.method == "GET":
+        appointment = _todays_visit(patient, page.spec.kind)
     return _encounter_form(request, page, patient=patient, appointment=appointment)
+
+
+def _todays_visit(patient, kind: str):
+    """The patient's appointment today that this record is most likely for, when the form is
+    opened without one (from the chart): of this kind (a toxin type for a toxin session), not
+    cancelled or missed, not yet recorded; the one nearest to now."""
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    end = start + timedelta(days=1)
+    visits = (
+        Appointment.objects.filter(patient=patient, starts_at__gte=start, starts_at__lt=end)
+        .active()
+        .filter(encounters__isnull=True)
+        .select_related("provider__user", "room", "appointment_type")
+    )
+    if kind == Encounter.Kind.TOXIN:
+        visits = visits.filter(appointment_type__is_toxin=True)
+    else:
+        visits = visits.filter(appointment_type__code=kind)
+    now = timezone.now()
+    return min(visits, key=lambda a: abs(a.starts_at - now), default=None)
 
 
 @capability_required("clinic.view_clinical")

@@ -5,6 +5,16 @@ from django.utils.safestring import mark_safe
 
 register = template.Library()
 
+
+@register.simple_tag
+def clinic_contact():
+    """The clinic's name, phone number and address as patients see them (the clinic settings)."""
+    from clinic.models import ClinicSettings
+
+    current = ClinicSettings.load()
+    return {"name": current.display_name, "phone": current.clinic_phone, "address": current.clinic_address}
+
+
 # (url name, label, permission needed). Pages that do not exist yet are skipped.
 NAV = [
     ("scheduling:day", "Schedule", "clinic.book_appointments"),

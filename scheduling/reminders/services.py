@@ -563,7 +563,7 @@ def _prepare(message: Message, now: datetime, shared: SendContext) -> _Outcome |
                     quiet_until, "quiet_hours", "Held until quiet hours end.", attempts=message.attempts - 1
                 )
         try:
-            rendered = render_message(message)
+            rendered = render_message(message, contact=shared.policy)
         except TemplateDoesNotExist as exc:
             return _failed("render_error", f"No template: {exc}")
         if message.channel == Message.Channel.EMAIL:
@@ -682,14 +682,18 @@ def _templates(kind: str, part: str, language: str) -> list[str]:
     return names
 
 
-def message_context(message: Message) -> dict:
+def message_context(message: Message, *, contact: ClinicSettings | None = None) -> dict:
     """The template context of a message. Links are signed only if the template uses them:
-    a callable in a Django template context is called when the template reads it."""
+    a callable in a Django template context is called when the template reads it. ``contact``:
+    the clinic settings (name, phone and address for the footer) when the caller has them."""
     patient = message.patient
     link = functools.partial(link_url, patient_id=patient.pk)
+    contact = contact or ClinicSettings.load()
     ctx = {
         "first_name": patient.preferred_name or patient.first_name,
-        "clinic_name": settings.CLINIC_NAME,
+        "clinic_name": contact.display_name,
+        "clinic_phone": contact.clinic_phone,
+        "clinic_address": contact.clinic_address,
         "message": message,
         "unsubscribe_url": functools.partial(
             link, action=Action.UNSUBSCRIBE, target=f"{message.channel}:{message.purpose}"
@@ -714,9 +718,9 @@ def message_context(message: Message) -> dict:
     return ctx
 
 
-def render_message(message: Message) -> dict:
+def render_message(message: Message, *, contact: ClinicSettings | None = None) -> dict:
     """Subject, text, optional HTML and attachments, in the patient's language where translated."""
-    ctx = message_context(message)
+    ctx = message_context(message, contact=contact)
     language = message.patient.language
     if message.channel == Message.Channel.SMS:
         text = (

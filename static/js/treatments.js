@@ -208,3 +208,12 @@
     document.querySelectorAll("form[data-confirm]").forEach(setupConfirm);
   });
 })();
+
+// Consultation form: "Clear" empties one grading, so that it is left out of the save.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-clear-grading]");
+  if (!button) return;
+  button.closest("[data-grading]")?.querySelectorAll("input[type=radio]").forEach((input) => {
+    input.checked = false;
+  });
+});

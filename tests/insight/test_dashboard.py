@@ -2,9 +2,13 @@
 
 import csv
 import io
+import itertools
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
+from django.conf import settings as django_settings
 from django.utils import timezone
 
 from scheduling.models import Appointment, Message, Recall
@@ -13,7 +17,7 @@ from tests.factories import AppointmentFactory, PatientFactory, ProviderFactory,
 from tests.scheduling.factories import WorkingHoursFactory
 from tests.treatments.factories import SUNNYBROOK_NORMAL, ToxinLotFactory, record_toxin
 from treatments import services
-from treatments.dashboard import clinic_dashboard
+from treatments.dashboard import bar_chart, clinic_dashboard, label_width
 
 pytestmark = pytest.mark.django_db
 
@@ -175,3 +179,42 @@ def test_dashboard_query_count_does_not_grow(
 
     with django_assert_max_num_queries(len(small.captured_queries)):
         client.get("/clinical/dashboard/")
+
+
+def test_a_future_appointment_does_not_count_towards_the_no_show_rate():
+    noon = timezone.datetime(2026, 6, 10, 12, 0, tzinfo=ZoneInfo(django_settings.TIME_ZONE))
+    with time_machine.travel(noon, tick=False):
+        AppointmentFactory(starts_at=noon - timedelta(hours=3), status=Appointment.Status.COMPLETED)
+        AppointmentFactory(starts_at=noon - timedelta(hours=2), status=Appointment.Status.NO_SHOW)
+        # Later today: booked, still to come; it cannot have been missed yet.
+        AppointmentFactory(starts_at=noon + timedelta(hours=4), status=Appointment.Status.BOOKED)
+
+        week = next(w for w in clinic_dashboard(weeks=1).weeks if w["appointments"])
+
+    assert week["appointments"] == 3
+    assert week["no_show_rate"] == 50.0
+
+
+def test_chart_labels_never_overlap_and_the_chart_keeps_its_own_size():
+    names = ["Dr Hartley-Smi", "Nurse Kayleigh", "Theo Marchett", "Dr Okonkwo-Ad"]
+    chart = bar_chart(values=[(name[:12], 50.0) for name in names], maximum=100)
+
+    bars = chart["bars"]
+    for left, right in itertools.pairwise(bars):
+        room = right["label_x"] - left["label_x"]
+        assert room >= (label_width(left["label"]) + label_width(right["label"])) / 2
+    assert bars[-1]["label_x"] + label_width(bars[-1]["label"]) / 2 <= chart["width"]
+
+
+def test_the_svg_is_drawn_at_its_own_size_not_stretched(client, manager_user):
+    provider = ProviderFactory()
+    WorkingHoursFactory(provider=provider, weekday=0, start_time="09:00", end_time="17:00")
+    client.force_login(manager_user)
+
+    page = client.get("/clinical/dashboard/").content.decode()
+
+    start = page.index('id="chart-util-title"')
+    svg = page[page.rindex("<svg", 0, start) : start]
+    chart_width = svg.split('width="', 1)[1].split('"', 1)[0]
+    assert f'viewBox="0 0 {chart_width} ' in svg
+    assert 'height="176"' in svg

@@ -197,6 +197,18 @@ GUARDS: dict[str, list[Guard]] = {
     "scheduling:waitlist": [Guard(15)],
     "scheduling:provider_ics": [Guard(11, kwargs=pk(lambda c, s: c.providers[Role.SURGEON]))],
     "scheduling:feeds": [Guard(11, persona=MANAGER)],
+    # Practice set-up: every provider with their hours, every room and appointment type.
+    "scheduling:practice_setup": [Guard(13, persona=MANAGER)],
+    "scheduling:practice_hours": [
+        Guard(11, kwargs=pk(lambda c, s: s.provider), persona=MANAGER, grows=False)
+    ],
+    "scheduling:practice_time_off": [Guard(11, persona=MANAGER)],
+    "scheduling:practice_room_new": [Guard(9, persona=MANAGER, grows=False)],
+    "scheduling:practice_room": [Guard(10, kwargs=pk(lambda c, s: s.room), persona=MANAGER, grows=False)],
+    "scheduling:practice_type_new": [Guard(8, persona=MANAGER, grows=False)],
+    "scheduling:practice_type": [
+        Guard(9, kwargs=pk(lambda c, s: s.appointment_type), persona=MANAGER, grows=False)
+    ],
     "treatments:patient": [Guard(20, kwargs=lambda c, s: {"patient_id": s.patient.pk})],
     "treatments:drafts": [Guard(9)],
     "treatments:toxin_new": [Guard(23, query=of_patient)],

@@ -117,3 +117,16 @@ def test_demo_without_patients_books_nothing(staff, wednesday):
     run(staff)
     assert Appointment.objects.count() == 0
     assert Provider.objects.count() == 5
+
+
+def test_demo_gives_the_clinic_a_phone_and_address_without_overwriting_real_ones(staff, wednesday):
+    from clinic.models import ClinicSettings
+
+    run(staff)
+    current = ClinicSettings.load()
+    assert current.clinic_phone == "+44 20 7946 0000"
+    assert current.clinic_address == "1 Facial Nerve Way, London"
+
+    ClinicSettings.objects.filter(pk=1).update(clinic_phone="+44 161 496 0000", clinic_address="")
+    run(staff)
+    assert ClinicSettings.load().clinic_phone == "+44 161 496 0000"

@@ -255,10 +255,10 @@ def test_an_unexpected_error_fails_that_message_only(travel, patient, monkeypatc
     )
     original = reminders.render_message
 
-    def explode_for_aoife(message):
+    def explode_for_aoife(message, **kwargs):
         if message.patient_id == patient.pk:
             raise ValueError("broken template data")
-        return original(message)
+        return original(message, **kwargs)
 
     monkeypatch.setattr(reminders, "render_message", explode_for_aoife)
     _dispatch_and_send(NOW)

@@ -221,6 +221,11 @@ PAGE_PK = {
     "clinic:staff_password_reset": "staff-user",
     "clinic:staff_sign_out": "staff-user",
     "tokens:revoke": "api-token",
+    "scheduling:practice_hours": "provider",
+    "scheduling:practice_hours_delete": "working-hours",
+    "scheduling:practice_time_off_delete": "time-off",
+    "scheduling:practice_room": "room",
+    "scheduling:practice_type": "appointment-type",
 }
 
 

@@ -195,6 +195,16 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "api:api-token-revoke-all": (NOBODY, 405),
     # The quick start's outbox of messages sent: mounted only with DEBUG on (clinic/outbox.py).
     "dev_outbox": (ALL_STAFF, 200),
+    # Practice set-up: working hours, time off, rooms and appointment types (manage_schedule).
+    "scheduling:practice_setup": (MANAGERS, 200),
+    "scheduling:practice_hours": (MANAGERS, 200),
+    "scheduling:practice_hours_delete": (NOBODY, 405),
+    "scheduling:practice_time_off": (MANAGERS, 200),
+    "scheduling:practice_time_off_delete": (NOBODY, 405),
+    "scheduling:practice_room_new": (MANAGERS, 200),
+    "scheduling:practice_room": (MANAGERS, 200),
+    "scheduling:practice_type_new": (MANAGERS, 200),
+    "scheduling:practice_type": (MANAGERS, 200),
 }
 for _name in (
     "appointment",
@@ -293,6 +303,8 @@ WRITE_ACCESS: dict[str, frozenset] = {
     "api:interval-finding-review": frozenset({Role.SURGEON}),
     "reminders:contact": RECALL_WORKERS,
     "reminders:close": RECALL_WORKERS,
+    "scheduling:practice_hours_delete": MANAGERS,
+    "scheduling:practice_time_off_delete": MANAGERS,
     "api:recall-close": RECALL_WORKERS,
     "api:recall-contacts": RECALL_WORKERS,
     "api:assessment-entered-in-error": CLINICIANS,

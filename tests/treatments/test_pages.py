@@ -625,3 +625,50 @@ def test_toxin_form_query_count_does_not_grow_with_history(client, injector_user
             assert client.get(f"/clinical/toxin/new/?patient={patient.pk}").status_code == 200
         counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1]
+
+
+def _toxin_visit(patient, provider=None, *, minutes_from_now):
+    from tests.factories import ProviderFactory
+
+    toxin_type = AppointmentTypeFactory(
+        code="toxin", name="Toxin session", is_toxin=True, room_kind="procedure"
+    )
+    return AppointmentFactory(
+        patient=patient,
+        appointment_type=toxin_type,
+        provider=provider or ProviderFactory(),
+        starts_at=(timezone.now() + timedelta(minutes=minutes_from_now)).replace(second=0, microsecond=0),
+    )
+
+
+def test_toxin_form_from_an_appointment_starts_from_its_time_and_provider(client, injector_user, patient):
+    visit = _toxin_visit(patient, minutes_from_now=10)  # the patient is early: the link is offered
+    client.force_login(injector_user)
+
+    response = client.get(f"/clinical/toxin/new/?patient={patient.pk}&appointment={visit.pk}")
+
+    html = response.content.decode()
+    start = timezone.localtime(visit.starts_at)
+    assert f'value="{start:%Y-%m-%dT%H:%M}"' in html  # the appointment's time, not "now"
+    assert f'<option value="{visit.pk}" selected>' in html
+    assert f"For the appointment at <strong>{start:%H:%M}</strong>" in html
+    assert f"with <strong>{visit.provider}</strong>" in html
+
+
+def test_toxin_form_opened_from_the_chart_picks_todays_toxin_visit(client, injector_user, patient):
+    AppointmentFactory(patient=patient, starts_at=timezone.now() - timedelta(hours=2))  # a consultation
+    visit = _toxin_visit(patient, minutes_from_now=-20)
+    client.force_login(injector_user)
+
+    response = client.get(f"/clinical/toxin/new/?patient={patient.pk}")
+
+    assert response.context["form"].initial["appointment"] == visit
+    assert response.context["form"].initial["occurred_at"] == timezone.localtime(visit.starts_at)
+    assert f"&appointment={visit.pk}" in response.context["repeat_url"]
+
+
+def test_the_allergy_badge_names_the_allergies(client, injector_user):
+    patient = PatientFactory(allergies="Latex; penicillin")
+    client.force_login(injector_user)
+    html = client.get(f"/clinical/toxin/new/?patient={patient.pk}").content.decode()
+    assert "Allergies: Latex; penicillin</span>" in html

@@ -191,3 +191,38 @@ def test_encounter_rows_are_never_cascaded_away(patient, injector_user):
         session.lot.delete()
     with pytest.raises(ProtectedError):
         Encounter.objects.get(pk=session.pk).patient.delete()
+
+
+def test_the_chart_lists_every_plan_draft_active_on_hold_and_completed(client, patient, surgeon_user):
+    for status, goals in (
+        ("completed", "Goals of the finished plan"),
+        ("on_hold", "Goals of the paused plan"),
+        ("active", "Goals of the plan in use"),
+        ("draft", "Goals of the draft written today"),
+    ):
+        services.plan_create(
+            patient=patient,
+            actor=surgeon_user,
+            data={"status": status, "goals": goals, "modalities": ["toxin"]},
+        )
+    client.force_login(surgeon_user)
+
+    html = client.get(f"/patients/{patient.pk}/panels/treatment_plan/").content.decode()
+
+    order = [
+        html.index(goals)
+        for goals in (
+            "Goals of the plan in use",
+            "Goals of the draft written today",
+            "Goals of the paused plan",
+            "Goals of the finished plan",
+        )
+    ]
+    assert order == sorted(order)  # the active plan first, then drafts, on hold, completed
+    assert html.count("Edit plan") == 4
+    assert [p.status for p in selectors.patient_plans(patient_id=patient.pk)] == [
+        "active",
+        "draft",
+        "on_hold",
+        "completed",
+    ]
