@@ -422,3 +422,6 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=30),
     },
 }
+
+# One form style everywhere: labels without a colon, help text below the field (clinic/forms.py).
+FORM_RENDERER = "clinic.forms.ClinicFormRenderer"
