@@ -556,7 +556,9 @@ def _register_quick(form: forms.PatientQuickForm, actor) -> Patient | None:
     errors, when that cannot be done."""
     if not form.is_valid():
         return None
-    data = {k: form.cleaned_data[k] for k in form.PATIENT_FIELDS if form.cleaned_data.get(k) not in (None, "")}
+    data = {
+        k: form.cleaned_data[k] for k in form.PATIENT_FIELDS if form.cleaned_data.get(k) not in (None, "")
+    }
     try:
         with transaction.atomic():
             patient = patient_register(data=data, actor=actor)

@@ -173,9 +173,11 @@ def booking_notifications(*, appointment: Appointment) -> dict:
         ways = " and ".join(f"{_CHANNEL_WORDS[c['channel']][0]} to {c['address']}" for c in sent)
         summary = f"Confirmation sent to the patient by {ways}."
         if unsent:
-            summary += " Not by " + "; not by ".join(
-                f"{_CHANNEL_WORDS[c['channel']][0]}: {c['reason_text']}" for c in unsent
-            ) + "."
+            summary += (
+                " Not by "
+                + "; not by ".join(f"{_CHANNEL_WORDS[c['channel']][0]}: {c['reason_text']}" for c in unsent)
+                + "."
+            )
     else:
         summary = "Nothing was sent to the patient: " + "; ".join(c["reason_text"] for c in unsent) + "."
     return {"kind": "appointment_confirmation", "sent": bool(sent), "channels": channels, "summary": summary}

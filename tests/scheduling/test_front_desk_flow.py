@@ -45,7 +45,8 @@ def test_the_booking_message_says_why_nothing_was_sent(clinic, desk):
     patient = PatientFactory(email="", mobile="+447700900124")
     _, page = _book(desk, clinic, patient=patient.pk)
     assert (
-        "Nothing was sent to the patient: no email address; no consent to appointment messages by SMS." in page
+        "Nothing was sent to the patient: no email address; no consent to appointment messages by SMS."
+        in page
     )
 
 
@@ -67,7 +68,13 @@ def test_the_api_booking_answers_with_its_notifications(clinic, front_desk):
     assert notifications["sent"] is True
     assert notifications["channels"] == [
         {"channel": "email", "sent": True, "address": "bea@example.org", "reason": "", "reason_text": ""},
-        {"channel": "sms", "sent": False, "address": "", "reason": "no_address", "reason_text": "no mobile number"},
+        {
+            "channel": "sms",
+            "sent": False,
+            "address": "",
+            "reason": "no_address",
+            "reason_text": "no mobile number",
+        },
     ]
     # What it says is what the sender will do: a confirmation by email is planned.
     assert Message.objects.filter(patient=patient, kind="appointment_confirmation", channel="email").exists()
