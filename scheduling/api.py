@@ -16,7 +16,6 @@ from clinic.permissions import IsStaffUser, require
 from patients.models import Patient
 
 from . import clock, feeds, selectors, serializers, services
-from .reminders.selectors import booking_notifications
 from .models import (
     Appointment,
     AppointmentEvent,
@@ -28,6 +27,7 @@ from .models import (
     WaitlistOffer,
     WorkingHours,
 )
+from .reminders.selectors import booking_notifications
 
 VIA = services.VIA_API
 DETAIL = serializers.AppointmentDetailSerializer

@@ -20,14 +20,14 @@ from django.views.decorators.http import require_POST
 from clinic.audit import audit_record
 from clinic.errors import DomainError
 from clinic.views import capability_required
-from patients.selectors import patient_search
 from patients.models import MessagingConsent, Patient
+from patients.selectors import patient_search
 from patients.services import consent_record, patient_register
 
 from . import calendar, clock, forms, selectors, services
 from .ics import provider_calendar
-from .reminders.selectors import booking_notifications
 from .models import Appointment, AppointmentEvent, Location, Provider, WaitlistEntry, WaitlistOffer
+from .reminders.selectors import booking_notifications
 
 BOOK = "clinic.book_appointments"
 VIA = services.VIA_STAFF
