@@ -690,7 +690,12 @@ def waitlist_book(request, pk: int):
     offer = get_object_or_404(WaitlistOffer.objects.select_related("entry__patient"), pk=pk)
     try:
         appointment = services.waitlist_offer_accept(offer=offer, actor=request.user, via=VIA)
-        messages.success(request, f"Booked {offer.entry.patient.display_name} at {_when(appointment)}.")
+        notice = booking_notifications(appointment=appointment)
+        messages.success(
+            request,
+            f"Booked {offer.entry.patient.display_name} at {_when(appointment)}. {notice['summary']}",
+            extra_tags="keep",
+        )
     except DomainError as exc:
         messages.error(request, _describe(exc))
     return redirect(request.POST.get("next") if _safe_next(request) else reverse("scheduling:waitlist"))

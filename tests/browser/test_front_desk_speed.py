@@ -87,6 +87,7 @@ def test_new_patient_from_find_next_available_in_seven_actions(page, clinic, fro
     page.goto(f"{page.base}/schedule/next/")
     act = Actions(page)
     act.select(page.get_by_label("Appointment type"), "New patient consultation")  # shows the slots
+    page.wait_for_url("**/schedule/next/?*appointment_type=*")
     act.click(page.locator(".slot-list a").first, "the first free slot")
     dialog = page.get_by_role("dialog")
     wait_for_htmx(page, "#book-q")
@@ -108,7 +109,9 @@ def test_new_patient_from_the_day_grid_in_seven_actions(page, clinic, front_desk
     login(page, front_desk_user)
     page.goto(f"{page.base}/schedule/?date={tomorrow.isoformat()}")
     act = Actions(page)
-    act.click(page.locator(".cal-free a.slot").first, "a free quarter hour")
+    # A free quarter hour in the surgeon's column (the injector's would not take a consultation).
+    surgeons_slot = page.locator(f".cal-free a.slot[href*='provider={clinic.surgeon.pk}']").first
+    act.click(surgeons_slot, "a free quarter hour")
     dialog = page.get_by_role("dialog")
     wait_for_htmx(page, "#book-q")
     act.select(dialog.get_by_label("Appointment type"), "New patient consultation")

@@ -161,3 +161,24 @@ def test_the_day_view_documents_its_shortcuts(clinic, desk):
     for key in ('data-key="t"', 'data-key="n ArrowRight"', 'data-key="p ArrowLeft"', 'data-key="b"'):
         assert key in page
     assert "Keyboard shortcuts" in page
+
+
+def test_a_one_click_waitlist_booking_says_what_was_sent(clinic, desk, front_desk_user):
+    from scheduling.models import WaitlistEntry
+    from scheduling.services import appointment_book, appointment_cancel
+    from tests.scheduling.conftest import local
+
+    patient = PatientFactory(email="wait@example.org", mobile="")
+    grant_all(patient, channels=("email",))
+    freed = appointment_book(
+        patient=PatientFactory(),
+        appointment_type=clinic.consultation,
+        provider=clinic.surgeon,
+        starts_at=local(2027, 3, 2, 10),
+        actor=None,
+    )
+    desk.post("/schedule/waitlist/", {"patient": patient.pk, "appointment_type": clinic.consultation.pk})
+    appointment_cancel(appointment=freed, reason="Unwell", actor=front_desk_user)
+    offer = WaitlistEntry.objects.get().offers.get()
+    response = desk.post(f"/schedule/waitlist/offers/{offer.pk}/book/", follow=True)
+    assert "Confirmation sent to the patient by email to wait@example.org." in response.content.decode()
