@@ -1,4 +1,5 @@
 from django import forms
+from django.forms.renderers import DjangoTemplates
 
 from .configuration import SETTINGS_FIELDS, field_bounds
 from .models import ClinicSettings
@@ -52,3 +53,10 @@ class ClinicSettingsForm(forms.ModelForm):
         groups = [(title, [self[name] for name in names]) for title, names in self.FIELDSETS]
         rest = [self[name] for name in self.fields if name not in named]
         return groups + ([("Other", rest)] if rest else [])
+
+
+class ClinicFormRenderer(DjangoTemplates):
+    """Every form field rendered alike (settings.FORM_RENDERER): its label without Django's
+    colon, help text and errors below the input (clinic/templates/clinic/forms/field.html)."""
+
+    field_template_name = "clinic/forms/field.html"

@@ -511,3 +511,5 @@ MIGRATION_MODULES = {"knox": None}
 # start's database, builds it without them, which is harmless there: say nothing about it.
 if not IS_POSTGRES:
     SILENCED_SYSTEM_CHECKS = ["models.W040"]
+# One form style everywhere: labels without a colon, help text below the field (clinic/forms.py).
+FORM_RENDERER = "clinic.forms.ClinicFormRenderer"

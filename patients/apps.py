@@ -9,6 +9,11 @@ def _set_trigram_thresholds(sender, connection, **kwargs) -> None:
     Set per session so that the index-backed operators (%>) uses it; behind a pooler in
     transaction mode, set the same values on the database role instead (docs/patients.md).
     """
+    if connection.vendor == "sqlite":
+        from .search import sqlite_functions
+
+        sqlite_functions(connection.connection)
+        return
     if connection.vendor != "postgresql":
         return
     from .search import SIMILARITY_THRESHOLD, WORD_SIMILARITY_THRESHOLD

@@ -68,6 +68,16 @@ def _search_context(request) -> dict:
     return {**context, "state": "results", "patients": patients, "at_limit": len(patients) >= SEARCH_LIMIT}
 
 
+HEADER_LIMIT = 8
+
+
+def _header_context(request) -> dict:
+    query = request.GET.get("q", "")[:200]
+    if not query.strip() or parse_query(query).is_empty:
+        return {"q": query, "patients": [], "searched": False}
+    return {"q": query, "patients": list(patient_search(query=query, limit=HEADER_LIMIT)), "searched": True}
+
+
 @capability_required("clinic.view_demographics")
 @require_GET
 def patient_list(request):
@@ -79,6 +89,9 @@ def patient_list(request):
 def search_partial(request):
     """Result rows for a search box (htmx). ``?q=`` the text, ``?pick=<element id>`` renders
     "Select" buttons that fill that element instead of links to the chart (docs/patients.md)."""
+    if request.GET.get("box") == "header":
+        # The header's search on every page: a few best matches, no list page to keep in step.
+        return render(request, "patients/_header_results.html", _header_context(request))
     response = render(request, "patients/_results.html", _search_context(request))
     if request.htmx and not request.GET.get("pick"):
         # Keep the list page's address in step, so that Back returns to the same search.

@@ -28,6 +28,7 @@ from .models import (
     WaitlistOffer,
     WorkingHours,
 )
+from .reminders.selectors import booking_notifications
 
 VIA = services.VIA_API
 DETAIL = serializers.AppointmentDetailSerializer
@@ -195,10 +196,14 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     @extend_schema(
         request=serializers.AppointmentBookSerializer,
-        responses={201: serializers.AppointmentDetailSerializer},
+        responses={201: serializers.AppointmentBookedSerializer},
     )
     def create(self, request):
-        return self._act(request, services.appointment_book, serializers.AppointmentBookSerializer, 201)
+        data = _valid(serializers.AppointmentBookSerializer, request)
+        appointment = services.appointment_book(**data, actor=request.user, via=VIA)
+        response = _appointment_response(appointment, status.HTTP_201_CREATED)
+        response.data["notifications"] = booking_notifications(appointment=appointment)
+        return response
 
     @extend_schema(request=serializers.AppointmentRescheduleSerializer, responses=DETAIL)
     @action(detail=True, methods=["post"])

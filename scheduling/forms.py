@@ -86,8 +86,28 @@ class PatientQuickForm(forms.Form):
         required=False, help_text="A mobile number, e.g. 07912 345678 or +44 7912 345678"
     )
     email = forms.EmailField(required=False)
+    # Messaging consent, asked at registration: without it no confirmation or reminder goes out.
+    consent_email = forms.BooleanField(
+        required=False, label="Agrees to appointment confirmations and reminders by email"
+    )
+    consent_sms = forms.BooleanField(
+        required=False, label="Agrees to appointment confirmations and reminders by SMS"
+    )
 
     prefix = "new"
+    PATIENT_FIELDS = ("first_name", "last_name", "date_of_birth", "mobile", "email")
+
+    def has_input(self) -> bool:
+        """Something was typed into the new-patient fields (the booking form carries them)."""
+        return any((self.data.get(self.add_prefix(name)) or "").strip() for name in self.PATIENT_FIELDS)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("consent_email") and not data.get("email"):
+            self.add_error("email", "Add the email address the patient agreed to.")
+        if data.get("consent_sms") and not data.get("mobile"):
+            self.add_error("mobile", "Add the mobile number the patient agreed to.")
+        return data
 
 
 class CancelForm(forms.Form):
@@ -126,7 +146,10 @@ class RescheduleForm(forms.Form):
 
 class SearchSlotsForm(forms.Form):
     appointment_type = forms.ModelChoiceField(
-        queryset=AppointmentType.objects.filter(is_active=True), label="Appointment type"
+        queryset=AppointmentType.objects.filter(is_active=True),
+        label="Appointment type",
+        # Choosing a type shows its slots at once (clinic.js); the Find button stays for the rest.
+        widget=forms.Select(attrs={"data-autosubmit": ""}),
     )
     provider = ProviderChoiceField(queryset=_providers(), required=False, empty_label="Any provider")
     patient = forms.ModelChoiceField(

@@ -271,6 +271,33 @@ class AppointmentDetailSerializer(AppointmentSerializer):
         fields = [*AppointmentSerializer.Meta.fields, "events"]
 
 
+class NotificationChannelSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=["email", "sms"])
+    sent = serializers.BooleanField()
+    address = serializers.CharField(help_text="Where it goes ('' when not sent)")
+    reason = serializers.ChoiceField(
+        choices=["", "no_address", "unknown", "withdrawn", "stale"],
+        help_text="Why not: no contact details, no consent, consent withdrawn, consent for another address",
+    )
+    reason_text = serializers.CharField()
+
+
+class BookingNotificationsSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="The message a booking sends: appointment_confirmation")
+    sent = serializers.BooleanField(help_text="True when it goes out on at least one channel")
+    channels = NotificationChannelSerializer(many=True)
+    summary = serializers.CharField(help_text="One sentence for the front desk")
+
+
+class AppointmentBookedSerializer(AppointmentDetailSerializer):
+    """A new booking, with what was sent to the patient (or why nothing was)."""
+
+    notifications = BookingNotificationsSerializer(read_only=True)
+
+    class Meta(AppointmentDetailSerializer.Meta):
+        fields = [*AppointmentDetailSerializer.Meta.fields, "notifications"]
+
+
 class _DurationField(serializers.IntegerField):
     def __init__(self, **kw):
         super().__init__(min_value=MIN_BOOKED_MINUTES, max_value=MAX_BOOKED_MINUTES, required=False, **kw)

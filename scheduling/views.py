@@ -8,7 +8,8 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Prefetch
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,12 +21,14 @@ from clinic.audit import audit_record
 from clinic.errors import DomainError
 from clinic.redirects import safe_next
 from clinic.views import capability_required
+from patients.models import MessagingConsent, Patient
 from patients.selectors import patient_search
-from patients.services import patient_register
+from patients.services import consent_record, patient_register
 
 from . import calendar, clock, forms, selectors, services
 from .ics import provider_calendar
 from .models import Appointment, AppointmentEvent, Location, Provider, WaitlistEntry, WaitlistOffer
+from .reminders.selectors import booking_notifications
 
 BOOK = "clinic.book_appointments"
 VIA = services.VIA_STAFF
@@ -476,8 +479,19 @@ def _booking_initial(request) -> dict:
 @capability_required(BOOK, "clinic.view_demographics")
 def book(request):
     """The booking dialog (a full page without JavaScript)."""
+    new_patient_form = forms.PatientQuickForm(request.POST or None)
     if request.method == "POST":
-        form = forms.BookingForm(request.POST, user=request.user)
+        post = request.POST
+        if not post.get("patient") and new_patient_form.has_input():
+            # A new patient typed into the dialog: register them and book in one go.
+            if not request.user.has_perm("clinic.edit_demographics"):
+                raise PermissionDenied
+            registered = _register_quick(new_patient_form, request.user)
+            if registered is not None:
+                post = post.copy()
+                post["patient"] = str(registered.pk)
+                new_patient_form = forms.PatientQuickForm()
+        form = forms.BookingForm(post, user=request.user)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -493,10 +507,12 @@ def book(request):
                     actor=request.user,
                     via=VIA,
                 )
+                notice = booking_notifications(appointment=appointment)
                 messages.success(
                     request,
                     f"Booked {appointment.appointment_type} for {appointment.patient.display_name} "
-                    f"at {_when(appointment)}.",
+                    f"at {_when(appointment)}. {notice['summary']}",
+                    extra_tags="keep",  # what was sent stays on the page until read
                 )
                 return _redirect(request, _day_url(clock.local(appointment.starts_at).date()))
             except DomainError as exc:
@@ -510,7 +526,9 @@ def book(request):
         "chosen": chosen,
         "results": _search_results(request),
         "query": request.GET.get("q", "")[:100],
-        "new_patient_form": forms.PatientQuickForm(),
+        "new_patient_form": new_patient_form
+        if new_patient_form.is_bound and new_patient_form.has_input()
+        else forms.PatientQuickForm(),
         "can_register": request.user.has_perm("clinic.edit_demographics"),
     }
     template = "scheduling/_book_form.html" if request.htmx else "scheduling/book.html"
@@ -527,18 +545,45 @@ def book_patient_search(request):
     )
 
 
+def _register_quick(form: forms.PatientQuickForm, actor) -> Patient | None:
+    """Register the patient of the booking dialog's quick form, with the messaging consent the
+    patient gave at the desk (verbally, for appointment messages). None, with the form's
+    errors, when that cannot be done."""
+    if not form.is_valid():
+        return None
+    data = {
+        k: form.cleaned_data[k] for k in form.PATIENT_FIELDS if form.cleaned_data.get(k) not in (None, "")
+    }
+    try:
+        with transaction.atomic():
+            patient = patient_register(data=data, actor=actor)
+            for channel, agreed in (("email", "consent_email"), ("sms", "consent_sms")):
+                if form.cleaned_data.get(agreed):
+                    consent_record(
+                        patient=patient,
+                        channel=channel,
+                        purpose=MessagingConsent.Purpose.APPOINTMENT_REMINDERS,
+                        granted=True,
+                        method=MessagingConsent.Method.VERBAL,
+                        actor=actor,
+                        note="Asked at registration in the booking dialog",
+                    )
+    except DomainError as exc:
+        _form_error(form, exc)
+        return None
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+        return None
+    return patient
+
+
 @require_POST
 @capability_required(BOOK, "clinic.edit_demographics")
 def book_register_patient(request):
     """Register a new patient in place and select them in the booking dialog."""
     form = forms.PatientQuickForm(request.POST)
-    patient = None
-    if form.is_valid():
-        data = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
-        try:
-            patient = patient_register(data=data, actor=request.user)
-        except DomainError as exc:
-            _form_error(form, exc)
+    patient = _register_quick(form, request.user)
     if request.htmx:
         return render(
             request,
@@ -640,7 +685,12 @@ def waitlist_book(request, pk: int):
     offer = get_object_or_404(WaitlistOffer.objects.select_related("entry__patient"), pk=pk)
     try:
         appointment = services.waitlist_offer_accept(offer=offer, actor=request.user, via=VIA)
-        messages.success(request, f"Booked {offer.entry.patient.display_name} at {_when(appointment)}.")
+        notice = booking_notifications(appointment=appointment)
+        messages.success(
+            request,
+            f"Booked {offer.entry.patient.display_name} at {_when(appointment)}. {notice['summary']}",
+            extra_tags="keep",
+        )
     except DomainError as exc:
         messages.error(request, _describe(exc))
     return redirect(safe_next(request, request.POST.get("next"), "scheduling:waitlist"))

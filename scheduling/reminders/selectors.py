@@ -128,3 +128,56 @@ def message_failure_summary() -> list[dict]:
         .annotate(n=Count("id"))
         .order_by("-n")
     )
+
+
+# --- What a booking tells the patient ------------------------------------------------------
+
+_CHANNEL_WORDS = {"email": ("email", "email address"), "sms": ("SMS", "mobile number")}
+
+
+def booking_notifications(*, appointment: Appointment) -> dict:
+    """What the confirmation of a new booking does, channel by channel, and one sentence for the
+    front desk: sent (queued for the sender, which checks consent again at send time) or why
+    not (no contact details, no consent, consent withdrawn or given for another address).
+
+    Reads the patient's consents in one query; the rule is the sender's (consent_current).
+    """
+    from patients.models import MessagingConsent
+    from patients.selectors import consent_overview
+
+    purpose = MessagingConsent.Purpose.APPOINTMENT_REMINDERS
+    channels = []
+    for state in consent_overview(patient=appointment.patient):
+        if state.purpose != purpose or state.channel not in _CHANNEL_WORDS:
+            continue
+        label, noun = _CHANNEL_WORDS[state.channel]
+        reason = {
+            "granted": "",
+            "no_address": f"no {noun}",
+            "unknown": f"no consent to appointment messages by {label}",
+            "withdrawn": f"consent to appointment messages by {label} withdrawn",
+            "stale": f"consent by {label} was given for another {noun}",
+        }[state.state]
+        channels.append(
+            {
+                "channel": state.channel,
+                "sent": state.granted,
+                "address": state.address if state.granted else "",
+                "reason": state.state if not state.granted else "",
+                "reason_text": reason,
+            }
+        )
+    sent = [c for c in channels if c["sent"]]
+    unsent = [c for c in channels if not c["sent"]]
+    if sent:
+        ways = " and ".join(f"{_CHANNEL_WORDS[c['channel']][0]} to {c['address']}" for c in sent)
+        summary = f"Confirmation sent to the patient by {ways}."
+        if unsent:
+            summary += (
+                " Not by "
+                + "; not by ".join(f"{_CHANNEL_WORDS[c['channel']][0]}: {c['reason_text']}" for c in unsent)
+                + "."
+            )
+    else:
+        summary = "Nothing was sent to the patient: " + "; ".join(c["reason_text"] for c in unsent) + "."
+    return {"kind": "appointment_confirmation", "sent": bool(sent), "channels": channels, "summary": summary}

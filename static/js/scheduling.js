@@ -37,7 +37,26 @@
     if (source && source.getAttribute("hx-target") === "#dialog-body") opener = source;
   });
 
+  // Nobody found: open the new-patient form, its names filled from what was typed.
+  function offerRegistration(root) {
+    const none = root.querySelector("[data-no-match]");
+    const details = document.querySelector("[data-new-patient]");
+    if (!none || !details) return;
+    details.open = true;
+    const words = none.dataset.noMatch.trim().split(/\s+/).filter((w) => !/\d/.test(w));
+    const first = details.querySelector("[name='new-first_name']");
+    const last = details.querySelector("[name='new-last_name']");
+    const cap = (w) => w.charAt(0).toUpperCase() + w.slice(1);
+    if (words.length > 1 && first && last && !first.value && !last.value) {
+      first.value = cap(words[0]);
+      last.value = words.slice(1).map(cap).join(" ");
+    } else if (words.length === 1 && last && !last.value) {
+      last.value = cap(words[0]);
+    }
+  }
+
   document.addEventListener("htmx:afterSwap", (event) => {
+    offerRegistration(event.detail.target);
     paint(event.detail.target);
     event.detail.target.querySelectorAll("[data-no-js]").forEach((el) => el.setAttribute("hidden", ""));
     if (event.detail.target.id === "dialog-body") {

@@ -133,7 +133,10 @@ GUARDS: dict[str, list[Guard]] = {
     # The clinic's settings, one row per product, and the latest changes (capped).
     "clinic:settings": [Guard(10, persona=MANAGER, grows=False)],
     "patients:list": [Guard(10), Guard(9, query=lambda c, s: {"q": "Other"}, label="search")],
-    "patients:search_partial": [Guard(9, query=lambda c, s: {"q": "Other"})],
+    "patients:search_partial": [
+        Guard(9, query=lambda c, s: {"q": "Other"}),
+        Guard(9, query=lambda c, s: {"q": "Other", "box": "header"}, label="header"),
+    ],
     "patients:register": [Guard(8, grows=False)],
     # The chart page is the header and consents; its panels load apart (chart_panel below).
     "patients:chart": [

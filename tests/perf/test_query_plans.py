@@ -339,6 +339,7 @@ SEARCHES = {
     "sara thomson": "patients_patient_name_trgm",
     "ashfrod": "patients_patient_name_trgm",  # a rarer surname, mistyped
     "FN00012345": "patients_patient_mrn",  # the unique MRN's indexes
+    "12345": "patients_patient_mrn_trgm",  # part of an MRN
     "07700 012345": "patients_patient_mobile",
     "patient12345@example.org": "patients_patient_email",
     "14/02/1961": "patients_patient_dob",
