@@ -17,6 +17,7 @@ from .models import (
     AppointmentEvent,
     AppointmentType,
     Location,
+    Message,
     Provider,
     Room,
     TimeOff,
@@ -272,21 +273,21 @@ class AppointmentDetailSerializer(AppointmentSerializer):
 
 
 class NotificationChannelSerializer(serializers.Serializer):
-    channel = serializers.ChoiceField(choices=["email", "sms"])
+    channel = serializers.ChoiceField(choices=Message.Channel.choices)
     sent = serializers.BooleanField()
-    address = serializers.CharField(help_text="Where it goes ('' when not sent)")
+    address = strict.CharField(help_text="Where it goes ('' when not sent)")
     reason = serializers.ChoiceField(
         choices=["", "no_address", "unknown", "withdrawn", "stale"],
         help_text="Why not: no contact details, no consent, consent withdrawn, consent for another address",
     )
-    reason_text = serializers.CharField()
+    reason_text = strict.CharField()
 
 
 class BookingNotificationsSerializer(serializers.Serializer):
-    kind = serializers.CharField(help_text="The message a booking sends: appointment_confirmation")
+    kind = strict.CharField(help_text="The message a booking sends: appointment_confirmation")
     sent = serializers.BooleanField(help_text="True when it goes out on at least one channel")
     channels = NotificationChannelSerializer(many=True)
-    summary = serializers.CharField(help_text="One sentence for the front desk")
+    summary = strict.CharField(help_text="One sentence for the front desk")
 
 
 class AppointmentBookedSerializer(AppointmentDetailSerializer):

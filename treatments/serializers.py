@@ -143,8 +143,27 @@ class EncounterDetailSerializer(serializers.ModelSerializer):
         return {**data.pop("encounter", {}), **data}
 
 
+class _WholeRows(serializers.ListSerializer):
+    """A list of child rows that replaces the stored rows whole: each row is validated as
+    complete even inside a PATCH (DRF's partial update would otherwise skip a row's required
+    fields, and a row without its side would be stored)."""
+
+    def to_internal_value(self, data):
+        rows = super().to_internal_value(data)
+        if getattr(self.root, "partial", False):
+            required = [
+                name for name, field in self.child.fields.items() if field.required and not field.read_only
+            ]
+            errors = [
+                {name: ["This field is required."] for name in required if name not in row} for row in rows
+            ]
+            if any(errors):
+                raise serializers.ValidationError(errors)
+        return rows
+
+
 def _rows(serializer_class, **kw):
-    return serializer_class(many=True, max_length=MAX_ROWS, **kw)
+    return _WholeRows(child=serializer_class(), max_length=MAX_ROWS, **kw)
 
 
 class InjectionSerializer(serializers.ModelSerializer):

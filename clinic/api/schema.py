@@ -43,6 +43,8 @@ ERROR_DESCRIPTIONS = {
 }
 
 UNSAFE = {"post", "put", "patch", "delete"}
+# Operations that check the caller's password (besides the token endpoint): they can answer 429.
+PASSWORD_CHECKED = {"/api/v1/me/password/"}
 HTTP_METHODS = {"get", "head", "options", *UNSAFE}
 
 
@@ -77,8 +79,10 @@ def _error_statuses(path: str, method: str, operation: dict) -> list[str]:
         statuses.append("400")
     if operation.get("security"):
         statuses += ["401", "403"]
-    else:
-        statuses.append("429")  # the token endpoint: no authentication, but a lockout
+    if not operation.get("security") or path in PASSWORD_CHECKED:
+        # The token endpoint (no authentication) and the password change check a password:
+        # wrong guesses count toward the log-in lockout.
+        statuses.append("429")
     paginated = any(p["in"] == "query" and p["name"] == "page" for p in parameters)
     if "{" in path or paginated:
         statuses.append("404")

@@ -3,6 +3,7 @@ booking, a new room, an appointment type retired), the admin for superusers only
 dashboard's chart at its own size."""
 
 import itertools
+import re
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -49,8 +50,8 @@ def test_manager_sets_up_hours_time_off_rooms_and_types(page, clinic, manager_us
     # Overlapping hours on a day: refused, said next to the field.
     page.get_by_label("Day").select_option(label="Wednesday")
     page.get_by_label("Location").select_option(index=1)
-    page.get_by_label("From").fill("16:00")
-    page.get_by_label("To").fill("19:00")
+    page.get_by_label(re.compile(r"^From\b")).fill("16:00")
+    page.get_by_label(re.compile(r"^To\b")).fill("19:00")
     with page.expect_navigation():
         page.get_by_role("button", name="Add hours").click()
     expect(page.locator("#errors-start_time")).to_contain_text("Overlaps Wednesday 08:00-20:00")
@@ -59,8 +60,8 @@ def test_manager_sets_up_hours_time_off_rooms_and_types(page, clinic, manager_us
     # Saturday morning instead: added.
     page.get_by_label("Day").select_option(label="Saturday")
     page.get_by_label("Location").select_option(index=1)
-    page.get_by_label("From").fill("08:00")
-    page.get_by_label("To").fill("20:00")
+    page.get_by_label(re.compile(r"^From\b")).fill("08:00")
+    page.get_by_label(re.compile(r"^To\b")).fill("20:00")
     with page.expect_navigation():
         page.get_by_role("button", name="Add hours").click()
     expect(page.locator(".flashes").first).to_contain_text("Working hours added.")
@@ -72,7 +73,7 @@ def test_manager_sets_up_hours_time_off_rooms_and_types(page, clinic, manager_us
     # Time off over a booked appointment: listed, then confirmed.
     page.get_by_role("navigation", name="Practice set-up").get_by_role("link", name="Time off").click()
     page.get_by_label("Provider").select_option(value=str(surgeon.pk))
-    page.get_by_label("From").fill(booked_at.replace(hour=9).strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label(re.compile(r"^From\b")).fill(booked_at.replace(hour=9).strftime("%Y-%m-%dT%H:%M"))
     page.get_by_label("Until").fill(booked_at.replace(hour=13).strftime("%Y-%m-%dT%H:%M"))
     page.get_by_label("Reason").fill("Conference")
     with page.expect_navigation():

@@ -638,3 +638,17 @@ def test_a_number_sent_for_a_text_field_is_400_not_stored_as_digits(api, world, 
     response = getattr(api, method)(url, body, format="json")
     assert response.status_code == 400
     assert response.json()["fields"][field] == ["Must be text."]
+
+
+def test_a_patch_cannot_store_a_row_without_its_required_fields(api, world):
+    """Rows of a list replace the stored rows whole, so each must be complete even in a PATCH:
+    a therapist's recommendation to the injector without its side was stored with side ''."""
+    from tests.treatments.factories import record_therapy
+
+    user = UserFactory(username="therapist-row", roles=[Role.THERAPIST.value])
+    visit = record_therapy(world["patient"], user)
+    response = api.patch(
+        f"/api/v1/therapy-visits/{visit.pk}/", {"recommendations": [{"muscle": "platysma"}]}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["fields"]["recommendations"] == [{"side": ["This field is required."]}]

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from clinic.demo import demo_mark
 from clinic.roles import Role
 from scheduling.models import Recall
 from tests.factories import PatientFactory, UserFactory
@@ -14,6 +15,14 @@ from treatments import demo, selectors
 from treatments.models import Assessment, Encounter, Injection, ToxinLot, ToxinSession, TreatmentPlan
 
 pytestmark = pytest.mark.django_db
+
+
+def demo_patient(**fields):
+    """A patient the demo owns (registered under a demo key): the demo seeds only those."""
+    patient = PatientFactory(**fields)
+    demo_mark(patient, f"patient:test:{patient.pk}")
+    return patient
+
 
 STAFF = {
     "frontdesk": Role.FRONT_DESK,
@@ -33,7 +42,7 @@ def staff(db):
 
 @pytest.fixture
 def seeded(staff, recall_types):
-    patients = [PatientFactory(affected_side=side) for side in ("left", "right", "")]
+    patients = [demo_patient(affected_side=side) for side in ("left", "right", "")]
     out = StringIO()
     demo.seed(staff=staff, stdout=out)
     return patients, out.getvalue()
@@ -44,7 +53,7 @@ def test_without_patients_nothing_is_created(staff):
     demo.seed(staff=staff, stdout=out)
     assert not ToxinLot.objects.exists()
     assert not Encounter.objects.exists()
-    assert "no patients" in out.getvalue()
+    assert "no demo patients" in out.getvalue()
 
 
 def test_every_patient_gets_a_consultation_baseline_gradings_and_a_plan(seeded):
@@ -129,7 +138,7 @@ def test_seeding_twice_changes_nothing(seeded, staff):
 
 
 def test_a_patients_history_is_the_same_on_every_run(staff, recall_types):
-    patient = PatientFactory(mrn="FN00000018")
+    patient = demo_patient(mrn="FN00000018")
     savepoint = transaction.savepoint()
     demo.seed(staff=staff, stdout=StringIO())
     first = _fingerprint(patient)
