@@ -2,6 +2,7 @@ from django import forms
 from django.forms.renderers import DjangoTemplates
 
 from .configuration import SETTINGS_FIELDS, field_bounds
+from .errors import DomainError
 from .models import ClinicSettings
 
 
@@ -60,3 +61,15 @@ class ClinicFormRenderer(DjangoTemplates):
     colon, help text and errors below the input (clinic/templates/clinic/forms/field.html)."""
 
     field_template_name = "clinic/forms/field.html"
+
+
+def form_errors_add(form: forms.BaseForm, exc: DomainError) -> None:
+    """A service's refusal on a page's form: its field errors on the form's fields (or on the
+    form as a whole for a field the form has not), else its detail on the form as a whole."""
+    placed = False
+    for name, errors in (exc.fields or {}).items():
+        for message in errors if isinstance(errors, list) else [errors]:
+            form.add_error(name if name in form.fields else None, str(message))
+            placed = True
+    if not placed:
+        form.add_error(None, exc.detail)

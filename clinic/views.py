@@ -11,7 +11,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from . import configuration
 from .errors import DomainError
-from .forms import ClinicSettingsForm
+from .forms import ClinicSettingsForm, form_errors_add
 from .models import AuditEvent, ClinicSettings
 from .paging import CappedPaginator
 from .permissions import is_staff_member
@@ -110,7 +110,7 @@ def clinic_settings(request):
             try:
                 configuration.clinic_settings_update(actor=request.user, data=data)
             except DomainError as exc:
-                _form_errors(form, exc)
+                form_errors_add(form, exc)
                 status = exc.status
             else:
                 messages.success(request, "Clinic settings saved.")
@@ -137,14 +137,3 @@ def clinic_settings(request):
         {"form": form, "sections": sections, "history": configuration.settings_history()},
         status=status,
     )
-
-
-def _form_errors(form, exc: DomainError) -> None:
-    """A service's field errors on the form's fields; the rest on the form as a whole."""
-    placed = False
-    for name, errors in exc.fields.items():
-        for message in errors if isinstance(errors, list) else [errors]:
-            form.add_error(name if name in form.fields else None, str(message))
-            placed = True
-    if not placed:
-        form.add_error(None, exc.detail)

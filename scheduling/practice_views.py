@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clinic.errors import DomainError
+from clinic.forms import form_errors_add
 from clinic.views import capability_required
 
 from . import practice
@@ -18,17 +19,6 @@ from .models import AppointmentType, Provider, Room, TimeOff, WorkingHours
 from .practice_forms import AppointmentTypeForm, RoomForm, TimeOffForm, WorkingHoursForm
 
 MANAGE = "clinic.manage_schedule"
-
-
-def _form_errors(form, exc: DomainError) -> None:
-    """A service's field errors on the form's fields; the rest on the form as a whole."""
-    placed = False
-    for name, errors in exc.fields.items():
-        for message in errors if isinstance(errors, list) else [errors]:
-            form.add_error(name if name in form.fields else None, str(message))
-            placed = True
-    if not placed:
-        form.add_error(None, exc.detail)
 
 
 def _data(form) -> dict:
@@ -76,7 +66,7 @@ def provider_hours(request, pk: int):
                     data={**_data(form), "provider": provider}, actor=request.user, hours=editing
                 )
             except DomainError as exc:
-                _form_errors(form, exc)
+                form_errors_add(form, exc)
                 status = exc.status
             else:
                 messages.success(request, "Working hours changed." if editing else "Working hours added.")
@@ -130,7 +120,7 @@ def time_off(request):
                 in_the_way = exc.extra["appointments"]
                 status = exc.status
             except DomainError as exc:
-                _form_errors(form, exc)
+                form_errors_add(form, exc)
                 status = exc.status
             else:
                 messages.success(request, "Time off saved.")
@@ -168,7 +158,7 @@ def _edit(request, *, form_class, instance, save, template: str, saved: str):
             try:
                 save(_data(form))
             except DomainError as exc:
-                _form_errors(form, exc)
+                form_errors_add(form, exc)
                 status = exc.status
             else:
                 messages.success(request, saved)

@@ -17,6 +17,7 @@ from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.errors import DomainError
+from clinic.forms import form_errors_add
 from clinic.lockout import lockout_response
 from clinic.mfa import services as mfa
 from clinic.mfa.views import ENROL_KEY, FRESH_CODES_KEY
@@ -34,14 +35,6 @@ LINK_KEY = "_account_link"
 LINK_SESSION_SECONDS = 30 * 60
 SHOWN_LINK_KEY = "_staff_link_shown"
 BACKEND = "clinic.backends.ModelBackend"
-
-
-def _form_errors(form, exc: DomainError) -> None:
-    for field, errors in (exc.fields or {}).items():
-        for error in errors if isinstance(errors, list) else [errors]:
-            form.add_error(field if field in form.fields else None, str(error))
-    if not exc.fields:
-        form.add_error(None, exc.detail)
 
 
 def _as_list(value) -> list:
@@ -110,7 +103,7 @@ def link_set_up(request):
             if getattr(request, "axes_locked_out", False):
                 request.session.pop(LINK_KEY, None)
                 return lockout_response(request)
-            _form_errors(form, exc)
+            form_errors_add(form, exc)
         else:
             request.session.pop(LINK_KEY, None)
             request.session.pop(ENROL_KEY, None)
@@ -154,7 +147,7 @@ def password_change(request):
             if getattr(request, "axes_locked_out", False):
                 logout(request)
                 return lockout_response(request)
-            _form_errors(form, exc)
+            form_errors_add(form, exc)
         else:
             # This session stays signed in; every other one ends.
             update_session_auth_hash(request, request.user)
@@ -228,7 +221,7 @@ def staff_invite(request):
                 send_email=data["delivery"] == "email",
             )
         except DomainError as exc:
-            _form_errors(form, exc)
+            form_errors_add(form, exc)
         else:
             _show_once(request, user, link, f"Account {user.username} made.")
             return redirect("clinic:staff")

@@ -197,6 +197,42 @@ def recall_slots(*, recall: Recall, patient: Patient, from_day: date, days: int 
     return preferred + others
 
 
+CHOOSE_AGAIN = "Please choose one of the times below."
+TAKEN = "Sorry, that time has just been taken. Please choose another."
+
+
+def _chosen_slot(request, recall: Recall):
+    """The (start, provider, room) the patient picked, or None for anything that is not one of
+    the offered times (a tampered value, a time before the recall's earliest date)."""
+    start, provider_id, room_id = (request.POST.get("slot", "") + "||").split("|")[:3]
+    try:
+        starts_at = datetime.fromisoformat(start)
+        provider = Provider.objects.get(pk=int(provider_id))
+        room = Room.objects.get(pk=int(room_id))
+    except (ValueError, Provider.DoesNotExist, Room.DoesNotExist):
+        return None
+    if starts_at.tzinfo is None or starts_at.date() < recall.earliest_date:
+        return None
+    return starts_at, provider, room
+
+
+def _from_day(request, recall: Recall) -> date:
+    try:
+        return date.fromisoformat(request.GET.get("from", ""))
+    except ValueError:
+        return recall.earliest_date
+
+
+def _slot_days(slots) -> list:
+    """The offered times grouped by local day, as the booking page lists them."""
+    days: dict = {}
+    for slot in slots:
+        days.setdefault(_local(slot.start).date(), []).append(
+            {"value": _slot_value(slot), "time": _local(slot.start), "provider": slot.provider}
+        )
+    return sorted(days.items())
+
+
 def _book(request, *, link: PatientLink, patient: Patient, token: str):
     recall = (
         Recall.objects.select_related(
@@ -216,52 +252,38 @@ def _book(request, *, link: PatientLink, patient: Patient, token: str):
         return render(request, "links/book_done.html", {"appointment": None, "already": True})
     error = ""
     if request.method == "POST":
-        start, provider_id, room_id = (request.POST.get("slot", "") + "||").split("|")[:3]
-        try:
-            starts_at = datetime.fromisoformat(start)
-            provider = Provider.objects.get(pk=int(provider_id))
-            room = Room.objects.get(pk=int(room_id))
-        except (ValueError, Provider.DoesNotExist, Room.DoesNotExist):
-            error = "Please choose one of the times below."
+        chosen = _chosen_slot(request, recall)
+        if chosen is None:
+            error = CHOOSE_AGAIN
         else:
-            if starts_at.date() < recall.earliest_date or starts_at.tzinfo is None:
-                error = "Please choose one of the times below."
+            starts_at, provider, room = chosen
+            try:
+                appointment = appointment_book(
+                    patient=patient,
+                    appointment_type=recall.appointment_type,
+                    provider=provider,
+                    starts_at=starts_at,
+                    room=room,
+                    actor=None,
+                    via=VIA_PATIENT_LINK,
+                )
+            except DomainError:
+                error = TAKEN
             else:
-                try:
-                    appointment = appointment_book(
-                        patient=patient,
-                        appointment_type=recall.appointment_type,
-                        provider=provider,
-                        starts_at=starts_at,
-                        room=room,
-                        actor=None,
-                        via=VIA_PATIENT_LINK,
-                    )
-                except DomainError:
-                    error = "Sorry, that time has just been taken. Please choose another."
-                else:
-                    return render(
-                        request,
-                        "links/book_done.html",
-                        {"appointment": appointment, "when": _local(appointment.starts_at), "already": False},
-                    )
-    try:
-        from_day = date.fromisoformat(request.GET.get("from", ""))
-    except ValueError:
-        from_day = recall.earliest_date
+                return render(
+                    request,
+                    "links/book_done.html",
+                    {"appointment": appointment, "when": _local(appointment.starts_at), "already": False},
+                )
+    from_day = _from_day(request, recall)
     slots = recall_slots(recall=recall, patient=patient, from_day=from_day)
-    days: dict = {}
-    for slot in slots[:60]:
-        days.setdefault(_local(slot.start).date(), []).append(
-            {"value": _slot_value(slot), "time": _local(slot.start), "provider": slot.provider}
-        )
     first_day = max(from_day, recall.earliest_date, timezone.localdate())
     return render(
         request,
         "links/book.html",
         {
             "recall": recall,
-            "days": sorted(days.items()),
+            "days": _slot_days(slots[:60]),
             "error": error,
             "next_from": (first_day + timedelta(days=14)).isoformat(),
             "earliest": recall.earliest_date,
@@ -285,40 +307,30 @@ def _change(request, *, recall: Recall, appointment: Appointment, patient: Patie
     """The booked patient's page: the appointment, a cancel link, and other times to move to."""
     error = ""
     if request.method == "POST":
-        start, provider_id, room_id = (request.POST.get("slot", "") + "||").split("|")[:3]
-        try:
-            starts_at = datetime.fromisoformat(start)
-            provider = Provider.objects.get(pk=int(provider_id))
-            room = Room.objects.get(pk=int(room_id))
-        except (ValueError, Provider.DoesNotExist, Room.DoesNotExist):
-            error = "Please choose one of the times below."
+        chosen = _chosen_slot(request, recall)
+        if chosen is None:
+            error = CHOOSE_AGAIN
         else:
-            if starts_at.date() < recall.earliest_date or starts_at.tzinfo is None:
-                error = "Please choose one of the times below."
+            starts_at, provider, room = chosen
+            try:
+                moved = appointment_reschedule(
+                    appointment=appointment,
+                    starts_at=starts_at,
+                    provider=provider,
+                    room=room,
+                    actor=None,
+                    reason="Moved by the patient from their booking link",
+                    via=VIA_PATIENT_LINK,
+                )
+            except DomainError:
+                error = TAKEN
             else:
-                try:
-                    moved = appointment_reschedule(
-                        appointment=appointment,
-                        starts_at=starts_at,
-                        provider=provider,
-                        room=room,
-                        actor=None,
-                        reason="Moved by the patient from their booking link",
-                        via=VIA_PATIENT_LINK,
-                    )
-                except DomainError:
-                    error = "Sorry, that time has just been taken. Please choose another."
-                else:
-                    return render(
-                        request,
-                        "links/book_done.html",
-                        {"appointment": moved, "when": _local(moved.starts_at), "moved": True},
-                    )
-    try:
-        from_day = date.fromisoformat(request.GET.get("from", ""))
-    except ValueError:
-        from_day = recall.earliest_date
-    first_day = max(from_day, recall.earliest_date, timezone.localdate())
+                return render(
+                    request,
+                    "links/book_done.html",
+                    {"appointment": moved, "when": _local(moved.starts_at), "moved": True},
+                )
+    first_day = max(_from_day(request, recall), recall.earliest_date, timezone.localdate())
     slots = availability_for(
         appointment_type=appointment.appointment_type,
         date_from=first_day,
@@ -327,11 +339,6 @@ def _change(request, *, recall: Recall, appointment: Appointment, patient: Patie
         exclude_appointment_id=appointment.pk,
         limit=60,
     )
-    days: dict = {}
-    for slot in slots:
-        days.setdefault(_local(slot.start).date(), []).append(
-            {"value": _slot_value(slot), "time": _local(slot.start), "provider": slot.provider}
-        )
     cancel_token = link_token(patient_id=patient.pk, action=Action.CANCEL, target=appointment.pk)
     return render(
         request,
@@ -341,7 +348,7 @@ def _change(request, *, recall: Recall, appointment: Appointment, patient: Patie
             "booked": appointment,
             "when": _local(appointment.starts_at),
             "cancel_url": reverse("links:open", kwargs={"token": cancel_token}),
-            "days": sorted(days.items()),
+            "days": _slot_days(slots),
             "error": error,
             "next_from": (first_day + timedelta(days=14)).isoformat(),
             "earliest": recall.earliest_date,
