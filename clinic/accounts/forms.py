@@ -4,12 +4,9 @@ from django.contrib.auth import password_validation
 from clinic.roles import Role
 
 
-class LinkSetUpForm(forms.Form):
-    """The set-up link's page: what the link's purpose asks for (see services.account_link_redeem)."""
+class _NewPasswordForm(forms.Form):
+    """A new password, typed twice (the set-up link and the password change share it)."""
 
-    current_password = forms.CharField(
-        label="Your current password", strip=False, max_length=256, widget=forms.PasswordInput
-    )
     new_password = forms.CharField(
         label="New password",
         strip=False,
@@ -22,6 +19,22 @@ class LinkSetUpForm(forms.Form):
         strip=False,
         max_length=256,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if "new_password" in self.fields and data.get("new_password") != data.get("new_password_again"):
+            self.add_error("new_password_again", "The two passwords are not the same.")
+        return data
+
+
+class LinkSetUpForm(_NewPasswordForm):
+    """The set-up link's page: what the link's purpose asks for (see services.account_link_redeem)."""
+
+    field_order = ["current_password", "new_password", "new_password_again", "code"]
+
+    current_password = forms.CharField(
+        label="Your current password", strip=False, max_length=256, widget=forms.PasswordInput
     )
     code = forms.CharField(label="Code from your authenticator app", max_length=16)
 
@@ -34,39 +47,16 @@ class LinkSetUpForm(forms.Form):
         if not needs_code:
             del self.fields["code"]
 
-    def clean(self):
-        data = super().clean()
-        if "new_password" in self.fields and data.get("new_password") != data.get("new_password_again"):
-            self.add_error("new_password_again", "The two passwords are not the same.")
-        return data
 
+class PasswordChangeForm(_NewPasswordForm):
+    field_order = ["current_password", "new_password", "new_password_again"]
 
-class PasswordChangeForm(forms.Form):
     current_password = forms.CharField(
         label="Current password",
         strip=False,
         max_length=256,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
-    new_password = forms.CharField(
-        label="New password",
-        strip=False,
-        max_length=256,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validation.password_validators_help_text_html(),
-    )
-    new_password_again = forms.CharField(
-        label="New password again",
-        strip=False,
-        max_length=256,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-
-    def clean(self):
-        data = super().clean()
-        if data.get("new_password") != data.get("new_password_again"):
-            self.add_error("new_password_again", "The two passwords are not the same.")
-        return data
 
 
 class InviteForm(forms.Form):
