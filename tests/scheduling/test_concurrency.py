@@ -6,6 +6,7 @@ straight inserts leave only the exclusion constraints to decide.
 """
 
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -14,8 +15,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
 from scheduling.exceptions import ReinjectionTooSoon, SlotUnavailable
-from scheduling.models import Appointment, Provider, Room
-from scheduling.services import _insert_or_update, appointment_book
+from scheduling.models import Appointment, Provider, Recall, Room
+from scheduling.services import _insert_or_update, appointment_book, recall_open
 from tests.factories import PatientFactory, RoomFactory
 from tests.scheduling.conftest import local, provider_for
 
@@ -213,3 +214,61 @@ def test_a_deadlock_between_two_bookings_ends_as_slot_unavailable(clinic):
 
     assert outcome["a"] == "Several bookings for this time arrived at once; try again."
     assert outcome["b"] == "booked"
+
+
+def test_a_recall_opened_while_a_booking_is_committing_still_finds_it(clinic):
+    """The desk books the next toxin session while the injector records today's session (which
+    opens the reinjection recall). The booking is still uncommitted when the recall opens: the
+    recall waits on the patient's lock, then sees the booking and is booked, never due."""
+    patient = PatientFactory()
+    booking_in_flight = threading.Event()
+    outcomes = {}
+
+    def book():
+        try:
+            with transaction.atomic():
+                appointment_book(
+                    patient=patient,
+                    appointment_type=clinic.toxin,
+                    provider=clinic.injector,
+                    starts_at=local(2027, 5, 31, 10),
+                    actor=None,
+                )
+                booking_in_flight.set()
+                time.sleep(1.0)  # still uncommitted while the recall opens
+            outcomes["book"] = "booked"
+        except Exception as exc:
+            outcomes["book"] = repr(exc)
+        finally:
+            connection.close()
+
+    def open_recall():
+        try:
+            booking_in_flight.wait(timeout=30)
+            with transaction.atomic():
+                recall_open(
+                    patient=patient,
+                    kind=Recall.Kind.REINJECTION,
+                    appointment_type_code="toxin",
+                    anchor_date=local(2027, 2, 26).date(),
+                    earliest_date=local(2027, 5, 21).date(),
+                    due_date=local(2027, 5, 21).date(),
+                    overdue_date=local(2027, 6, 18).date(),
+                    source="toxin_session:race",
+                )
+            outcomes["recall"] = "opened"
+        except Exception as exc:
+            outcomes["recall"] = repr(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=book), threading.Thread(target=open_recall)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert outcomes == {"book": "booked", "recall": "opened"}
+    recall = Recall.objects.get(patient=patient)
+    assert recall.status == Recall.Status.BOOKED
+    assert recall.booked_appointment == Appointment.objects.get(patient=patient)
