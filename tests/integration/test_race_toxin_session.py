@@ -20,6 +20,7 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
+from clinic.models import ClinicSettings
 from clinic.roles import sync_roles
 from clinic.tokens.services import api_token_issue
 from scheduling.management.commands.race_booking import _database_url, _free_port
@@ -103,6 +104,9 @@ def wait_ready(base, headers, process, log_path):
 def test_simultaneous_toxin_sessions_for_one_patient_record_exactly_one(server):
     base, process, log_path = server
     sync_roles()
+    # The settings row exists in any running clinic. Left to the first request to create, its
+    # insert would make every other request wait on it and hide the race this test is about.
+    ClinicSettings.load()
     injector = UserFactory(username="race-injector", roles=["injector"])
     provider = provider_for("injector", "race-injector", user=injector, weekdays=range(7), hours=((0, 23),))
     toxin = AppointmentTypeFactory(

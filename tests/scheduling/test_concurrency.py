@@ -272,3 +272,53 @@ def test_a_recall_opened_while_a_booking_is_committing_still_finds_it(clinic):
     recall = Recall.objects.get(patient=patient)
     assert recall.status == Recall.Status.BOOKED
     assert recall.booked_appointment == Appointment.objects.get(patient=patient)
+
+
+def test_a_session_recorded_while_another_is_committing_waits_and_is_refused(clinic, injector_user):
+    """Two toxin sessions for one patient, five days apart, recorded at the same moment: the first
+    is still uncommitted when the second is checked. The second waits for the patient's lock,
+    then sees the first and is refused. With the lock removed both are recorded."""
+    from clinic.models import ClinicSettings
+    from tests.treatments.factories import ToxinLotFactory, toxin_data
+    from treatments import services
+
+    # The settings row exists in a running clinic; created inside the first transaction, its
+    # insert would make the second wait on it and hide the race.
+    ClinicSettings.load()
+    patient = PatientFactory()
+    # Two vials of one product: nothing but the patient is shared between the two sessions.
+    lots = {name: ToxinLotFactory(expiry_date=local(2029, 1, 1).date()) for name in ("first", "second")}
+    first_in_flight = threading.Event()
+    outcomes = {}
+
+    def record(name, when, hold):
+        try:
+            with transaction.atomic():
+                services.toxin_session_record(
+                    patient=patient, actor=injector_user, data=toxin_data(lot=lots[name], occurred_at=when)
+                )
+                if hold:
+                    first_in_flight.set()
+                    time.sleep(1.0)  # still uncommitted while the other is checked
+            outcomes[name] = "recorded"
+        except ReinjectionTooSoon as exc:
+            outcomes[name] = exc.code
+        except Exception as exc:
+            outcomes[name] = repr(exc)
+        finally:
+            connection.close()
+
+    def second():
+        first_in_flight.wait(timeout=30)
+        record("second", local(2027, 2, 25, 10), hold=False)
+
+    threads = [
+        threading.Thread(target=record, args=("first", local(2027, 2, 20, 10), True)),
+        threading.Thread(target=second),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert outcomes == {"first": "recorded", "second": "reinjection_too_soon"}
