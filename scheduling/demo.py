@@ -394,13 +394,18 @@ def _waitlist(staff, types, patients, rows, now) -> None:
         and a.status in (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED)
     ]
     busy_patients = {a.patient_id for a in rows}
-    waiting = [p for p in patients if p.pk not in busy_patients][:2] or patients[-2:]
+    # Two patients, the least busy first: one waiting for toxin, one for a consultation.
+    waiting = sorted(patients, key=lambda p: p.pk in busy_patients)[:2]
     for patient, code in zip(waiting, ("toxin", "consultation"), strict=False):
         if not patient.waitlist_entries.filter(status="waiting").exists():
             waitlist_add(
                 patient=patient, appointment_type=types[code], actor=booker, notes="Any weekday morning"
             )
-    freed = next((a for a in future if a.appointment_type.code == "consultation"), None)
+    waiting_ids = {p.pk for p in waiting}
+    freed = next(
+        (a for a in future if a.appointment_type.code == "consultation" and a.patient_id not in waiting_ids),
+        None,
+    )
     if freed is not None:
         appointment_cancel(
             appointment=freed, reason="Moved abroad for work", cancelled_by="patient", actor=booker
