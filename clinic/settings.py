@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "patients",
     "scheduling",
     "treatments",
+    "insight",
     "bench",
 ]
 

@@ -10,7 +10,7 @@ from scheduling import api as scheduling_api
 from scheduling import feed_views
 from scheduling.reminders import api as reminders_api
 from treatments import api as treatments_api
-from treatments.export import PatientExportView
+from insight.export import PatientExportView
 
 from . import health, views
 from .accounts import api as accounts_api
@@ -34,7 +34,7 @@ api_v1 = [
         "me/sign-out-everywhere/", accounts_api.SignOutEverywhereView.as_view(), name="me-sign-out-everywhere"
     ),
     path("clinic-settings/", api_views.ClinicSettingsView.as_view(), name="clinic-settings"),
-    path("fhir/", include("treatments.fhir_urls")),
+    path("fhir/", include("insight.fhir_urls")),
     path("patients/<int:pk>/export/", PatientExportView.as_view(), name="patient-export"),
     path("", include(router.urls)),
 ]
@@ -64,6 +64,7 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("schedule/", include("scheduling.urls")),
     path("clinical/", include("treatments.urls")),
+    path("clinical/", include("insight.urls")),
     path("p/", include("scheduling.reminders.link_urls")),
     path("feeds/<str:token>.ics", feed_views.calendar_feed, name="calendar_feed"),
     path("recalls/", include("scheduling.reminders.urls")),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import dashboard_views, lot_views, settings_section, views
+from . import lot_views, settings_section, views
 
 app_name = "treatments"
 
@@ -29,7 +29,6 @@ urlpatterns = [
     path("lots/", views.lots, name="lots"),
     path("lots/<int:pk>/", views.lot_detail, name="lot"),
     path("lots/<int:pk>/campaign/", lot_views.lot_campaign, name="lot_campaign"),
-    path("dashboard/", dashboard_views.clinic_dashboard, name="dashboard"),
     path("lots/dose-limits/<str:product>/", views.dose_limit_edit, name="dose_limit"),
     path("interval-findings/", views.interval_findings, name="interval_findings"),
     path("interval-findings/<int:pk>/review/", views.interval_finding_review, name="interval_finding_review"),

@@ -22,7 +22,7 @@ NAV = [
     ("reminders:recalls", "Recalls", "clinic.work_recalls"),
     ("reminders:messages", "Messages", "clinic.work_recalls"),
     ("treatments:lots", "Toxin lots", "clinic.manage_lots"),
-    ("treatments:dashboard", "Dashboard", "clinic.manage_schedule"),
+    ("insight:dashboard", "Dashboard", "clinic.manage_schedule"),
     ("treatments:interval_findings", "Interval findings", "clinic.review_interval_findings"),
     ("clinic:audit", "Audit trail", "clinic.view_audit"),
     ("clinic:staff", "Staff", "clinic.manage_staff"),

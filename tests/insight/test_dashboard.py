@@ -17,7 +17,7 @@ from tests.factories import AppointmentFactory, PatientFactory, ProviderFactory,
 from tests.scheduling.factories import WorkingHoursFactory
 from tests.treatments.factories import SUNNYBROOK_NORMAL, ToxinLotFactory, record_toxin
 from treatments import services
-from treatments.dashboard import bar_chart, clinic_dashboard, label_width
+from insight.dashboard import bar_chart, clinic_dashboard, label_width
 
 pytestmark = pytest.mark.django_db
 

@@ -237,7 +237,7 @@ GUARDS: dict[str, list[Guard]] = {
     "treatments:lots": [Guard(10), Guard(10, persona=MANAGER, label="manager")],
     "treatments:lot": [Guard(11, kwargs=pk(lambda c, s: s.lot))],
     "treatments:interval_findings": [Guard(6)],
-    "treatments:dashboard": [
+    "insight:dashboard": [
         Guard(18, persona=MANAGER),
         Guard(19, query=lambda c, s: {"format": "csv"}, persona=MANAGER, label="csv"),
     ],

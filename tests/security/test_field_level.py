@@ -14,7 +14,7 @@ from patients.models import Patient
 from tests.factories import PatientFactory
 from tests.security.routes import build_world
 from treatments import services as clinical
-from treatments.export import ADMINISTRATIVE_SECTIONS, SECTIONS
+from insight.export import ADMINISTRATIVE_SECTIONS, SECTIONS
 from treatments.models import TreatmentPlan
 
 CLINICAL_SECTIONS = {section for section, _, _ in SECTIONS} - ADMINISTRATIVE_SECTIONS

@@ -7,7 +7,7 @@ from django.apps import apps
 from clinic.models import AuditEvent
 from patients.models import Patient
 from tests.security.routes import build_world
-from treatments.export import SECTIONS
+from insight.export import SECTIONS
 
 
 def test_export_holds_every_kind_of_record_about_the_patient(surgeon, surgeon_user):

@@ -149,7 +149,7 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     # A feed token is its own key; a patient link's token is not one, for anybody.
     "calendar_feed": (EVERYONE, 404),
     "treatments:lot_campaign": (NOBODY, 405),
-    "treatments:dashboard": (MANAGERS, 200),
+    "insight:dashboard": (MANAGERS, 200),
     "api:provider-calendar-feed-new-url": (NOBODY, 405),
     "api:fhir-patient-everything": (CLINICIANS, 200),
     # A resource id that names no record of that type answers 404, to clinicians only.

@@ -29,7 +29,7 @@ from scheduling.models import (
     WaitlistOffer,
 )
 
-from . import models as t
+from treatments import models as t
 
 # (section, model, lookup from the model to the patient's id). Order is the export's order.
 SECTIONS = [

@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from scheduling.models import Appointment, Message, Provider, Recall, Room, WorkingHours
 
-from .common import local_date
-from .models import Assessment, Encounter, Injection, Product
+from treatments.common import local_date
+from treatments.models import Assessment, Encounter, Injection, Product
 
 MIN_WEEKS, MAX_WEEKS, DEFAULT_WEEKS = 4, 52, 12
 CONVERSION_DAYS = 28

@@ -45,6 +45,6 @@ def clinic_dashboard(request):
     }
     return render(
         request,
-        "treatments/dashboard.html",
+        "insight/dashboard.html",
         {"board": board, "charts": charts, "weeks": weeks, "week_choices": (4, 8, 12, 26, 52)},
     )

@@ -25,8 +25,8 @@ from django.db.models import Prefetch
 from patients.models import Patient
 from scheduling.models import Appointment
 
-from . import instruments
-from .models import (
+from treatments import instruments
+from treatments.models import (
     Assessment,
     Encounter,
     Injection,
