@@ -5,12 +5,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from insight.export import PatientExportView
 from patients import api as patients_api
 from scheduling import api as scheduling_api
 from scheduling import feed_views
 from scheduling.reminders import api as reminders_api
 from treatments import api as treatments_api
-from insight.export import PatientExportView
 
 from . import health, views
 from .accounts import api as accounts_api

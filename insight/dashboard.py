@@ -16,7 +16,6 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from scheduling.models import Appointment, Message, Provider, Recall, Room, WorkingHours
-
 from treatments.common import local_date
 from treatments.models import Assessment, Encounter, Injection, Product
 

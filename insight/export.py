@@ -28,7 +28,6 @@ from scheduling.models import (
     WaitlistEntry,
     WaitlistOffer,
 )
-
 from treatments import models as t
 
 # (section, model, lookup from the model to the patient's id). Order is the export's order.

@@ -24,7 +24,6 @@ from django.db.models import Prefetch
 
 from patients.models import Patient
 from scheduling.models import Appointment
-
 from treatments import instruments
 from treatments.models import (
     Assessment,

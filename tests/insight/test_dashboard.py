@@ -11,13 +11,13 @@ import time_machine
 from django.conf import settings as django_settings
 from django.utils import timezone
 
+from insight.dashboard import bar_chart, clinic_dashboard, label_width
 from scheduling.models import Appointment, Message, Recall
 from scheduling.services import recall_open
 from tests.factories import AppointmentFactory, PatientFactory, ProviderFactory, RoomFactory
 from tests.scheduling.factories import WorkingHoursFactory
 from tests.treatments.factories import SUNNYBROOK_NORMAL, ToxinLotFactory, record_toxin
 from treatments import services
-from insight.dashboard import bar_chart, clinic_dashboard, label_width
 
 pytestmark = pytest.mark.django_db
 

@@ -10,11 +10,11 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from clinic.models import AuditEvent, User
+from insight.export import ADMINISTRATIVE_SECTIONS, SECTIONS
 from patients.models import Patient
 from tests.factories import PatientFactory
 from tests.security.routes import build_world
 from treatments import services as clinical
-from insight.export import ADMINISTRATIVE_SECTIONS, SECTIONS
 from treatments.models import TreatmentPlan
 
 CLINICAL_SECTIONS = {section for section, _, _ in SECTIONS} - ADMINISTRATIVE_SECTIONS

@@ -5,9 +5,9 @@ import json
 from django.apps import apps
 
 from clinic.models import AuditEvent
+from insight.export import SECTIONS
 from patients.models import Patient
 from tests.security.routes import build_world
-from insight.export import SECTIONS
 
 
 def test_export_holds_every_kind_of_record_about_the_patient(surgeon, surgeon_user):
