@@ -206,7 +206,7 @@ CLINIC_PHONE_VALIDATOR = RegexValidator(
 class ClinicSettings(models.Model):
     """The clinic's own rules, edited by the practice manager. One row (pk=1).
 
-    Clinical intervals are settings, never hard-coded medical advice (DOMAIN.md); the defaults
+    Clinical intervals are settings, never hard-coded medical advice (docs/domain.md); the defaults
     are the usual ones. Changes go through ``clinic.configuration.clinic_settings_update``.
     """
 

@@ -66,8 +66,12 @@ INSTALLED_APPS = [
     "scheduling",
     "treatments",
     "insight",
-    "bench",
 ]
+# Demo and synthetic data (devtools) and the benchmarks (bench): only where the quick start, the
+# tests or the benchmark run, never in a deployment.
+DEVTOOLS = env.bool("DEVTOOLS", default=False)
+if DEVTOOLS:
+    INSTALLED_APPS += ["devtools", "bench"]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -439,7 +443,7 @@ LOGGING = {
     },
 }
 
-# Clinic rules that are settings, not code (see DOMAIN.md).
+# Clinic rules that are settings, not code (see docs/domain.md).
 CLINIC_NAME = env.str("CLINIC_NAME", default="Facial Nerve Clinic")
 # The name authenticator apps show beside the staff member's username.
 OTP_TOTP_ISSUER = CLINIC_NAME

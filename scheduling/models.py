@@ -158,7 +158,7 @@ class AppointmentType(models.Model):
     # Which provider roles may deliver it, e.g. ["surgeon", "injector"].
     provider_roles = models.JSONField(default=list)
     room_kind = models.CharField(max_length=16, choices=Room.Kind)
-    # Counts for the minimum reinjection interval (DOMAIN.md: 84 days by default).
+    # Counts for the minimum reinjection interval (docs/domain.md: 84 days by default).
     is_toxin = models.BooleanField(default=False)
     # The follow-ups this visit implies: [{"after_days": 7, "appointment_type": "postop", "label": "1 week"}].
     follow_up_plan = models.JSONField(default=list, blank=True)

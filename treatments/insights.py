@@ -142,7 +142,7 @@ DOSE_RESPONSE_SESSIONS = 6
 ROLLING_DAYS = 84
 # The gradings shown under each session: the first of each taken after it, before the next one.
 RESPONSE_INSTRUMENTS = ("sunnybrook", "saq")
-# A change in SAQ of about 13 points exceeds measurement noise (DOMAIN.md); smaller is "stable".
+# A change in SAQ of about 13 points exceeds measurement noise (docs/domain.md); smaller is "stable".
 SAQ_MEANINGFUL_CHANGE = 13
 SUNNYBROOK_MEANINGFUL_CHANGE = 10
 # Secondary non-response: looked for over at least this many consecutive sessions of one product.

@@ -1,7 +1,7 @@
 """Lot recall outreach: message every patient who received a toxin lot, through the reminder
 machinery (consent, quiet hours, opt-out and the message log all apply as for any message).
 
-The text is the clinic's and carries no clinical detail by default (DOMAIN.md: messages say what
+The text is the clinic's and carries no clinical detail by default (docs/domain.md: messages say what
 is needed, not the product or the reason); staff explain on the phone.
 """
 

@@ -27,7 +27,7 @@ from clinic.models import INTERVAL_DAYS_MAX, INTERVAL_DAYS_MIN, bounded
 
 class Product(models.TextChoices):
     """Botulinum toxin products. Units are product-specific: never summed or compared across
-    products (DOMAIN.md), so every unit figure travels with its product."""
+    products (docs/domain.md), so every unit figure travels with its product."""
 
     ONABOTULINUMTOXIN_A = "onabotulinumtoxinA", "onabotulinumtoxinA (Botox)"
     ABOBOTULINUMTOXIN_A = "abobotulinumtoxinA", "abobotulinumtoxinA (Dysport)"
@@ -414,7 +414,7 @@ class ToxinLot(models.Model):
 class ToxinDoseLimit(models.Model):
     """The clinic's dose limits for one product: exceeding them warns, never refuses.
 
-    Limits are the clinic's own policy (DOMAIN.md: never hard-coded medical advice).
+    Limits are the clinic's own policy (docs/domain.md: never hard-coded medical advice).
     """
 
     product = models.CharField(max_length=24, choices=Product, unique=True)
@@ -902,7 +902,7 @@ class FollowUpPlanItem(models.Model):
         return f"{self.label} ({self.after_days} days)"
 
 
-# The usual plan (DOMAIN.md): 1 week, 6 weeks, 3 months.
+# The usual plan (docs/domain.md): 1 week, 6 weeks, 3 months.
 DEFAULT_POST_OP_PLAN = [("1 week", 7), ("6 weeks", 42), ("3 months", 91)]
 
 

@@ -225,7 +225,7 @@ def open_recommendations(*, patient_id: int, before=None, exclude_pk: int | None
 
 def units_by_product(*, patient_id: int, since: date | None = None) -> list[dict]:
     """Units given to the patient per product. Never one total across products: their units
-    are not the same unit (DOMAIN.md)."""
+    are not the same unit (docs/domain.md)."""
     qs = Injection.objects.filter(session__encounter__patient_id=patient_id)
     if since is not None:
         qs = qs.filter(session__encounter__occurred_at__date__gte=since)

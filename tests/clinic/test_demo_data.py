@@ -83,7 +83,7 @@ def test_demo_bookings_have_consent_and_planned_reminders_and_recalls_follow_the
 def test_a_database_seeded_before_the_registry_gets_no_second_demo():
     """Its demo patients carry no key, so nothing tells them from real ones: the demo adds
     nothing and says how to start afresh."""
-    from patients import demo as patients_demo
+    from devtools.demo import patients as patients_demo
 
     PatientFactory(
         first_name="John", last_name="Smith", date_of_birth="1968-04-12", email="john.smith@example.com"

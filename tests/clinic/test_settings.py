@@ -122,3 +122,21 @@ def test_database_pool_is_turned_on_by_the_environment(django_db_setup):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["ConnectionPool", "3", "0"]
+
+
+def test_a_deployment_installs_no_demo_or_benchmark_tools():
+    """Without DEVTOOLS (every deployment) the demo, the scale seed and the benchmarks are absent."""
+    code = (
+        "import django; django.setup(); from django.apps import apps; "
+        "from django.core.management import get_commands; "
+        "print(sorted(a for a in ('devtools', 'bench') if apps.is_installed(a)), "
+        "sorted(c for c in ('seed_demo', 'seed_scale', 'bench_http', 'race_booking') if c in get_commands()))"
+    )
+    result = _run(["-c", code], DEVTOOLS="0", DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[] []"
+    result = _run(["-c", code], DEVTOOLS="1", DEBUG="1")
+    assert (
+        result.stdout.strip()
+        == "['bench', 'devtools'] ['bench_http', 'race_booking', 'seed_demo', 'seed_scale']"
+    )

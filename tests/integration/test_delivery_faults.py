@@ -25,7 +25,7 @@ from django.db import connection
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from clinic.celery import worker_argv
+from bench.processes import worker_argv
 from clinic.models import ClinicSettings
 from scheduling.models import Message
 from scheduling.tasks import messages_dispatch_task

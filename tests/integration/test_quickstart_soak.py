@@ -39,10 +39,10 @@ import sys
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
-from clinic.management.commands.seed_demo import DEMO_STAFF
+from devtools.management.commands.seed_demo import DEMO_STAFF
 from clinic.roles import sync_roles
-from patients import demo as patients_demo
-from scheduling import demo as scheduling_demo
+from devtools.demo import patients as patients_demo
+from devtools.demo import scheduling as scheduling_demo
 with transaction.atomic():
     sync_roles()
     staff = {}

@@ -20,10 +20,10 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
+from bench.management.commands.race_booking import _database_url, _free_port
 from clinic.models import ClinicSettings
 from clinic.roles import sync_roles
 from clinic.tokens.services import api_token_issue
-from scheduling.management.commands.race_booking import _database_url, _free_port
 from scheduling.models import Appointment, Recall
 from tests.factories import AppointmentTypeFactory, PatientFactory, RoomFactory, UserFactory
 from tests.scheduling.conftest import provider_for

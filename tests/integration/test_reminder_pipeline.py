@@ -16,7 +16,7 @@ import redis
 from django.db import connection
 from django.utils import timezone
 
-from clinic.celery import worker_argv
+from bench.processes import worker_argv
 from scheduling.models import Appointment, Message, Recall, WorkingHours
 from scheduling.tasks import messages_dispatch_task
 from tests.factories import (

@@ -20,11 +20,11 @@ from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
-from clinic.celery import worker_argv
+from bench import fake_twilio
+from bench.processes import worker_argv
 from clinic.models import ClinicSettings
 from patients.models import MessagingConsent, Patient
 from scheduling.models import Message
-from scheduling.reminders import fake_twilio
 from scheduling.reminders import services as reminders
 from scheduling.tasks import messages_dispatch_task, messages_send_task
 from tests.factories import PASSWORD, UserFactory

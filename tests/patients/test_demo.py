@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from patients import demo
+from devtools.demo import patients as demo
 from patients.models import MessagingConsent, Patient
 from patients.selectors import consent_current, patient_search
 from tests.factories import UserFactory

@@ -16,6 +16,7 @@ import time_machine
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, InternalError, connection, transaction
 
+from devtools.scale_seed import SIZES, ScaleSeed, Sizes, check_columns
 from patients.models import MessagingConsent, Patient
 from patients.selectors import patient_search
 from patients.services import mrn_for, mrn_is_valid
@@ -30,7 +31,6 @@ from treatments.models import (
     ToxinSession,
     TreatmentPlan,
 )
-from treatments.scale_seed import SIZES, ScaleSeed, Sizes, check_columns
 
 pytestmark = pytest.mark.django_db
 

@@ -52,7 +52,7 @@ def test_bench_reminders_refuses_a_database_with_real_reminders_waiting(settings
 
 def test_explain_hot_queries_says_what_is_missing_on_a_database_too_small():
     from clinic.roles import Role
-    from treatments.scale_seed import STAFF_PREFIX
+    from devtools.scale_seed import STAFF_PREFIX
 
     for role in (Role.FRONT_DESK, Role.SURGEON):
         UserFactory(username=f"{STAFF_PREFIX}{role}.1", roles=[role])

@@ -8,7 +8,7 @@ import time_machine
 
 from clinic.demo import demo_mark
 from clinic.roles import Role
-from scheduling import demo
+from devtools.demo import scheduling as demo
 from scheduling.models import Appointment, AppointmentType, Provider, Room, WaitlistOffer, WorkingHours
 from tests.factories import PatientFactory, UserFactory
 from tests.scheduling.conftest import local

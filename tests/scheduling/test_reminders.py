@@ -8,10 +8,11 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from bench import fake_twilio
 from clinic.models import ClinicSettings
 from patients.models import MessagingConsent
 from scheduling.models import Appointment, Message, Recall
-from scheduling.reminders import channels, fake_twilio
+from scheduling.reminders import channels
 from scheduling.reminders import services as reminders
 from scheduling.services import recall_open
 from tests.factories import AppointmentFactory, AppointmentTypeFactory, PatientFactory, RoomFactory

@@ -22,7 +22,7 @@ import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
-from scheduling.management.commands.race_booking import _database_url, _free_port
+from bench.management.commands.race_booking import _database_url, _free_port
 
 NGINX_CONF = """
 daemon off;

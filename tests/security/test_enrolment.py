@@ -301,7 +301,7 @@ def test_demo_command_without_debug_makes_random_passwords(settings, client, req
 
     from django.core.management import call_command
 
-    from clinic.management.commands import seed_demo
+    from devtools.management.commands import seed_demo
 
     # The staff only: the clinic's demo records are not what this is about.
     monkeypatch.setattr(seed_demo.Command, "_extend", lambda self, staff: None)
@@ -334,7 +334,7 @@ def test_demo_command_without_debug_makes_random_passwords(settings, client, req
 def test_demo_command_with_debug_keeps_the_published_password(settings, client, monkeypatch):
     from django.core.management import call_command
 
-    from clinic.management.commands import seed_demo
+    from devtools.management.commands import seed_demo
 
     monkeypatch.setattr(seed_demo.Command, "_extend", lambda self, staff: None)
     settings.DEBUG = True

@@ -9,9 +9,10 @@ from django.utils import timezone
 
 from clinic.demo import demo_mark
 from clinic.roles import Role
+from devtools.demo import treatments as demo
 from scheduling.models import Recall
 from tests.factories import PatientFactory, UserFactory
-from treatments import demo, selectors
+from treatments import selectors
 from treatments.models import Assessment, Encounter, Injection, ToxinLot, ToxinSession, TreatmentPlan
 
 pytestmark = pytest.mark.django_db

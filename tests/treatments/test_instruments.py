@@ -1,4 +1,4 @@
-"""Scoring formulas on worked examples and validation of every item (DOMAIN.md)."""
+"""Scoring formulas on worked examples and validation of every item (docs/domain.md)."""
 
 import pytest
 

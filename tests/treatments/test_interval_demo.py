@@ -6,13 +6,13 @@ import pytest
 import time_machine
 
 from clinic.roles import Role
-from patients import demo as patients_demo
+from devtools.demo import patients as patients_demo
+from devtools.demo import scheduling as scheduling_demo
+from devtools.demo import treatments as treatments_demo
 from scheduling import clock
-from scheduling import demo as scheduling_demo
 from scheduling.models import Appointment
 from tests.factories import UserFactory
 from tests.scheduling.conftest import local
-from treatments import demo as treatments_demo
 from treatments.interval import interval_findings_scan, toxin_interval_check
 
 pytestmark = pytest.mark.django_db

@@ -212,7 +212,7 @@ class ToxinSpec(KindSpec):
             )
         if draft.creating:
             open_reinjection_recall(encounter=encounter, actor=actor)
-            # The SAQ about two weeks after each session (DOMAIN.md), by the clinic's setting.
+            # The SAQ about two weeks after each session (docs/domain.md), by the clinic's setting.
             questionnaire_request_schedule(
                 patient=encounter.patient,
                 anchor_date=local_date(encounter.occurred_at),

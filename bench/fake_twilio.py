@@ -1,6 +1,6 @@
 """A stand-in for Twilio's Messages API on 127.0.0.1, for the benchmark and the scale-out test.
 
-    python -m scheduling.reminders.fake_twilio [--port 0] [--latency-ms 0]
+    python -m bench.fake_twilio [--port 0] [--latency-ms 0]
 
 prints ``listening <port>`` once it accepts connections, answers ``POST
 /2010-04-01/Accounts/<sid>/Messages.json`` like Twilio (201 and a message sid), and keeps a
@@ -117,8 +117,8 @@ class RunningFake:
 def running(*, latency_ms: float = 0.0) -> Iterator[RunningFake]:
     """Start the fake provider in a process of its own; stop it afterwards."""
     process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-        [sys.executable, "-m", "scheduling.reminders.fake_twilio", "--latency-ms", str(latency_ms)],
-        cwd=Path(__file__).resolve().parents[2],
+        [sys.executable, "-m", "bench.fake_twilio", "--latency-ms", str(latency_ms)],
+        cwd=Path(__file__).resolve().parents[1],
         stdout=subprocess.PIPE,
         text=True,
     )

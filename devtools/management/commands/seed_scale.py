@@ -6,7 +6,7 @@
 
 Sizes: ci (2,000 patients, 10,000 appointments, 4,000 encounters), small (50,000 / 250,000 /
 100,000) and full (1,000,000 / 5,000,000 / 2,000,000); explicit counts override the size.
-See treatments/scale_seed.py for what is made and how the database's rules are kept.
+See devtools/scale_seed.py for what is made and how the database's rules are kept.
 """
 
 import json
@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from clinic import throwaway
-from treatments.scale_seed import SIZES, ScaleSeed, SeedError, Sizes
+from devtools.scale_seed import SIZES, ScaleSeed, SeedError, Sizes
 
 
 class Command(BaseCommand):

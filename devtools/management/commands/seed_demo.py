@@ -98,14 +98,8 @@ class Command(BaseCommand):
         return staff
 
     def _extend(self, staff: dict) -> None:
-        """Each app contributes its demo records through its own demo module, in layer order."""
-        from importlib import import_module
+        """Each app's demo records, in layer order."""
+        from devtools.demo import patients, scheduling, treatments
 
-        for app in ("patients", "scheduling", "treatments"):
-            try:
-                module = import_module(f"{app}.demo")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"{app}.demo":
-                    raise
-                continue
+        for module in (patients, scheduling, treatments):
             module.seed(staff=staff, stdout=self.stdout)

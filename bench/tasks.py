@@ -1,4 +1,4 @@
-"""Project-wide tasks. noop_task is the baseline the reminder benchmark compares itself with."""
+"""noop_task: the baseline the reminder benchmark compares its send rate with."""
 
 from celery import shared_task
 

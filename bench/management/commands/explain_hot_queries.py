@@ -23,12 +23,12 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from clinic.roles import Role
+from devtools.scale_seed import STAFF_PREFIX
 from patients.models import Patient
 from patients.selectors import patient_search
 from scheduling import calendar, clock, selectors
 from scheduling.models import AppointmentType
 from treatments.models import Encounter
-from treatments.scale_seed import STAFF_PREFIX
 
 LARGE_TABLE_ROWS = 50_000
 SLOW_MS = 50.0

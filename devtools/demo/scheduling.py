@@ -17,12 +17,11 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from clinic.demo import demo_ids, demo_mark_many
-from patients.demo import demo_patients
+from devtools.demo.patients import demo_patients
 from patients.models import MessagingConsent
-
-from . import clock
-from .intervals import Busy
-from .models import (
+from scheduling import clock
+from scheduling.intervals import Busy
+from scheduling.models import (
     Appointment,
     AppointmentEvent,
     AppointmentType,
@@ -32,8 +31,8 @@ from .models import (
     TimeOff,
     WorkingHours,
 )
-from .rules import working_blocks
-from .services import appointment_cancel, waitlist_add
+from scheduling.rules import working_blocks
+from scheduling.services import appointment_cancel, waitlist_add
 
 SEED = 20270301
 
@@ -289,7 +288,7 @@ def _busy_week(staff: dict, location: Location) -> int:
 def _plan_messages(rows: list[Appointment], now) -> None:
     """Future bookings get what a booking at the desk gets: the confirmation (sent at the next
     dispatch, so the outbox shows it), the reminder and, before toxin, the questionnaire."""
-    from .reminders.services import messages_plan_for_appointment
+    from scheduling.reminders.services import messages_plan_for_appointment
 
     for appt in rows:
         if appt.starts_at > now and appt.status in (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED):

@@ -8,7 +8,7 @@ It migrates nothing: run `manage.py migrate` on the benchmark database first, an
 database of its own (the worker sends every message that is due, not only the benchmark's).
 It creates patients with consent and N SMS messages due now, starts one Celery worker (the
 same settings as production: prefork, one process per core), starts a fake SMS provider in a
-process of its own on 127.0.0.1 (scheduling/reminders/fake_twilio.py; the Twilio backend talks
+process of its own on 127.0.0.1 (bench/fake_twilio.py; the Twilio backend talks
 to it as to the real API), triggers the dispatcher until every message has left, and reports
 messages per minute. In the same run it measures two baselines: the provider alone (the same
 number of connections sending through the Twilio backend, without database or Celery) and
@@ -32,13 +32,13 @@ from django.db import connection, connections
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from bench import fake_twilio
+from bench.processes import worker_argv
+from bench.tasks import noop_task
 from clinic import throwaway
-from clinic.celery import worker_argv
 from clinic.models import ClinicSettings
-from clinic.tasks import noop_task
 from patients.models import MessagingConsent, Patient
 from scheduling.models import Message
-from scheduling.reminders import fake_twilio
 from scheduling.tasks import messages_dispatch_task
 
 BENCH_TAG = "bench-reminders"

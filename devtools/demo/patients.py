@@ -12,10 +12,9 @@ from datetime import date, timedelta
 from django.utils import timezone
 
 from clinic.demo import demo_get, demo_ids, demo_mark
-
-from .models import MessagingConsent, Patient
-from .names import FEMALE_FIRST_NAMES, LAST_NAMES, MALE_FIRST_NAMES, STREETS, TOWNS, uk_mobile
-from .services import consent_record, patient_register
+from patients.models import MessagingConsent, Patient
+from patients.names import FEMALE_FIRST_NAMES, LAST_NAMES, MALE_FIRST_NAMES, STREETS, TOWNS, uk_mobile
+from patients.services import consent_record, patient_register
 
 COUNT = 60
 SEED = 20261127

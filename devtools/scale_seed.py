@@ -51,11 +51,11 @@ from django.utils import timezone
 from clinic.audit import audit_record
 from clinic.models import ClinicSettings
 from clinic.roles import Role, sync_roles
+from devtools.demo.scheduling import ensure_appointment_types
 from patients.models import MessagingConsent, Patient
 from patients.names import STREETS, TOWNS, random_person
 from patients.services import mrn_for
 from scheduling import clock
-from scheduling.demo import ensure_appointment_types
 from scheduling.models import (
     Appointment,
     AppointmentEvent,
@@ -69,10 +69,9 @@ from scheduling.models import (
     WorkingHours,
 )
 from scheduling.reminders.services import PURPOSE_FOR_KIND
-
-from . import instruments
-from .common import format_units
-from .models import (
+from treatments import instruments
+from treatments.common import format_units
+from treatments.models import (
     Addendum,
     Assessment,
     Complication,

@@ -24,18 +24,17 @@ from decimal import Decimal
 from django.utils import timezone
 
 from clinic.demo import demo_has, demo_mark
-from patients.demo import demo_patients
+from devtools.demo.patients import demo_patients
 from patients.models import Patient
 from scheduling.models import Appointment, Recall
 from scheduling.services import recall_match_bookings
-
-from . import services
-from .common import local_date
-from .interval import intervals, toxin_interval_check
-from .models import Assessment, Encounter, Product, ToxinDoseLimit, ToxinLot
-from .services.surgery import SURGERY
-from .services.therapy import THERAPY
-from .services.toxin import TOXIN
+from treatments import services
+from treatments.common import local_date
+from treatments.interval import intervals, toxin_interval_check
+from treatments.models import Assessment, Encounter, Product, ToxinDoseLimit, ToxinLot
+from treatments.services.surgery import SURGERY
+from treatments.services.therapy import THERAPY
+from treatments.services.toxin import TOXIN
 
 # (product, lot prefix, vial units, share of patients using it)
 PRODUCTS = [
