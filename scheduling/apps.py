@@ -24,10 +24,6 @@ class SchedulingConfig(AppConfig):
             )
         )
 
-        from . import events
         from .reminders import chart as reminders_chart
-        from .reminders import hooks as reminders_hooks
 
         reminders_chart.register()
-        events.subscribe(reminders_hooks.plan_for_appointment_event, in_transaction=True)
-        events.subscribe(reminders_hooks.dispatch_now)

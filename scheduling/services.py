@@ -1,5 +1,6 @@
 """Scheduling services: the rules for calendars, bookings and recalls live here."""
 
+import logging
 from datetime import date, datetime, timedelta
 from importlib import import_module
 
@@ -13,7 +14,7 @@ from clinic.errors import Conflict, Invalid, InvalidTransition
 from clinic.models import ClinicSettings
 from patients.models import Patient
 
-from . import clock, events
+from . import clock
 from .exceptions import (
     BadDuration,
     BeyondHorizon,
@@ -42,7 +43,15 @@ from .models import (
     WaitlistOffer,
     WorkingHours,
 )
+from .reminders.services import (
+    messages_cancel_for_recall,
+    messages_plan_for_appointment,
+    messages_plan_for_recall,
+)
 from .rules import toxin_schedule, working_blocks
+from .tasks import messages_dispatch_after_commit
+
+logger = logging.getLogger("scheduling.events")
 
 
 @transaction.atomic
@@ -102,7 +111,6 @@ def recall_open(
     # The reminders are planned in the same transaction: a recall never exists without them.
     # While the recall is booked they are held back at send time; if the booking is cancelled
     # the recall reopens and they go out again.
-    from .reminders.services import messages_plan_for_recall
 
     messages_plan_for_recall(recall=recall)
     return recall
@@ -151,7 +159,6 @@ def recall_match_bookings(*, recall: Recall, actor=None) -> Appointment | None:
 def recall_supersede(*, patient, kind: str, keep_source: str, actor=None) -> int:
     """Complete the patient's other open recalls of ``kind``: a newer event (a new toxin session)
     replaces what they were waiting for. Their pending reminders are cancelled."""
-    from .reminders.services import messages_cancel_for_recall
 
     closed = 0
     for recall in (
@@ -539,6 +546,22 @@ def _insert_or_update(appointment: Appointment, *, update_fields: list[str] | No
                 appointment._state.adding = True
 
 
+# The changes that imply messages to the patient (a notice, and for a booking its reminder).
+MESSAGED_CHANGES = {"booked", "rescheduled", "cancelled"}
+
+
+def _notify(appointment: Appointment, change: str) -> None:
+    """The one way a change reaches the patient: its messages are planned here, inside the
+    change's transaction (a booking never commits without them, and a rolled-back one leaves
+    none), and one dispatch is asked for once it has committed."""
+    transaction.on_commit(
+        lambda: logger.info("appointment.%s", change, extra={"appointment_id": appointment.pk})
+    )
+    if change in MESSAGED_CHANGES:
+        messages_plan_for_appointment(appointment=appointment, event=change)
+        messages_dispatch_after_commit()
+
+
 @transaction.atomic
 def appointment_book(
     *,
@@ -626,7 +649,7 @@ def appointment_book(
         )
     _recall_satisfy(appointment, actor=actor)
     _waitlist_lapse_offers(appointment)
-    events.publish("booked", appointment.pk)
+    _notify(appointment, "booked")
     return appointment
 
 
@@ -716,7 +739,7 @@ def appointment_reschedule(
     if old[2] != provider or not (starts_at < old[1] and old[0] < appointment.blocked_until):
         # Only a slot the move really left empty is offered (not one it still half covers).
         _waitlist_offer_freed(appointment, starts_at=old[0], ends_at=old[1], provider=old[2], room=old[3])
-    events.publish("rescheduled", appointment.pk)
+    _notify(appointment, "rescheduled")
     return appointment
 
 
@@ -759,7 +782,7 @@ def _transition(appointment: Appointment, action: str, *, actor, via: str, reaso
             provider=appointment.provider,
             room=appointment.room,
         )
-    events.publish(done, appointment.pk)
+    _notify(appointment, done)
     return appointment
 
 
@@ -841,7 +864,7 @@ def appointment_correct(
     elif becomes_active and not was_active:
         _recall_satisfy(appointment, actor=actor)
         _waitlist_lapse_offers(appointment)
-    events.publish("corrected", appointment.pk)
+    _notify(appointment, "corrected")
     return appointment
 
 

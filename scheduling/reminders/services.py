@@ -159,7 +159,8 @@ def messages_plan_for_appointment(
 ) -> None:
     """Plan the notices and the reminder that a booking, a move or a cancellation implies.
 
-    ``event`` is "booked", "rescheduled" or "cancelled". Called after the booking commits.
+    ``event`` is "booked", "rescheduled" or "cancelled". Called by the booking services inside
+    the change's own transaction, so the change never commits without its messages.
     """
     now = now or timezone.now()
     patient = appointment.patient
@@ -192,7 +193,7 @@ def messages_plan_for_appointment(
             appointment=appointment,
         )
     if appointment.appointment_type.is_toxin:
-        # The SAQ is taken before each toxin session (DOMAIN.md): ask with the reminder.
+        # The SAQ is taken before each toxin session (docs/domain.md): ask with the reminder.
         message_schedule(
             patient=patient,
             kind=Kind.QUESTIONNAIRE,

@@ -5,7 +5,6 @@ from datetime import date, timedelta
 import pytest
 
 from clinic.models import AuditEvent, ClinicSettings
-from scheduling import events
 from scheduling.exceptions import (
     BadDuration,
     InThePast,
@@ -356,19 +355,24 @@ def test_a_race_lost_at_the_database_is_slot_unavailable(clinic, patient):
     assert exc.value.extra["resource"] == "provider"
 
 
-def test_listeners_hear_of_a_booking_only_after_commit(clinic, patient, django_capture_on_commit_callbacks):
-    heard = []
-    listener = lambda action, pk: heard.append((action, pk))  # noqa: E731
-    events.subscribe(listener)
-    try:
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            appt = book(clinic, patient, start=local(2027, 3, 2, 10))
-        assert heard == []
-        for callback in callbacks:
-            callback()
-    finally:
-        events.unsubscribe(listener)
-    assert heard == [("booked", appt.pk)]
+def test_a_booking_plans_its_messages_inside_and_asks_for_dispatch_after_commit(
+    clinic, patient, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The messages are rows of the booking's own transaction; the dispatcher is asked for once,
+    and only when the booking has committed."""
+    from scheduling import tasks
+    from scheduling.models import Message
+
+    settings.MESSAGES_DISPATCH_ON_CHANGE = True
+    asked = []
+    monkeypatch.setattr(tasks.messages_dispatch_task, "delay", lambda: asked.append(1))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        appt = book(clinic, patient, start=local(2027, 3, 2, 10))
+        assert Message.objects.filter(appointment=appt, kind="appointment_confirmation").exists()
+    assert asked == []
+    for callback in callbacks:
+        callback()
+    assert asked == [1]
 
 
 def test_a_failed_booking_notifies_no_one(clinic, patient, django_capture_on_commit_callbacks):
