@@ -29,6 +29,7 @@ from . import calendar, clock, forms, selectors, services
 from .ics import provider_calendar
 from .models import Appointment, AppointmentEvent, Location, Provider, WaitlistEntry, WaitlistOffer
 from .reminders.selectors import booking_notifications
+from .visit_records import visit_record_links
 
 BOOK = "clinic.book_appointments"
 VIA = services.VIA_STAFF
@@ -296,15 +297,6 @@ def appointment_detail(request, pk: int):
     return render(request, "scheduling/appointment.html", _detail_context(appointment, request.user))
 
 
-# What a clinician may record for an appointment: (appointment type code, page, capability, label).
-# The kind matching the appointment's type is offered first.
-RECORD_LINKS = (
-    ("toxin", "treatments:toxin_new", "clinic.record_toxin", "Toxin session"),
-    ("therapy", "treatments:therapy_new", "clinic.record_therapy", "Therapy visit"),
-    ("surgery", "treatments:surgery_new", "clinic.record_surgery", "Surgery"),
-    ("consultation", "treatments:consultation_new", "clinic.record_consultation", "Consultation"),
-    ("follow_up", "treatments:follow_up_new", "clinic.record_consultation", "Follow-up"),
-)
 RECORDABLE = frozenset(
     {
         Appointment.Status.BOOKED,
@@ -321,14 +313,7 @@ def _record_links(appointment, user) -> list[dict]:
         return []
     if appointment.starts_at > timezone.now() + timedelta(hours=1):
         return []
-    code = appointment.appointment_type.code
-    matching = "follow_up" if code == "post_op" else code
-    query = f"?patient={appointment.patient_id}&appointment={appointment.pk}"
-    return [
-        {"label": label, "url": reverse(page) + query}
-        for kind, page, perm, label in sorted(RECORD_LINKS, key=lambda link: link[0] != matching)
-        if user.has_perm(perm)
-    ]
+    return visit_record_links(appointment=appointment, user=user)
 
 
 def _detail_context(appointment, user, **forms_in_use) -> dict:

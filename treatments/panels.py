@@ -1,10 +1,12 @@
-"""What the treatments app contributes to the patient chart (patients.chart registry)."""
+"""What the treatments app contributes to the patient chart (patients.chart registry) and to the
+appointment page (scheduling.visit_records: the records a visit can start)."""
 
 from datetime import timedelta
 
 from django.utils import timezone
 
 from patients.chart import ChartPanel, register_panel
+from scheduling.visit_records import VisitRecorder, register_visit_recorder
 
 from . import charts, selectors
 
@@ -87,6 +89,22 @@ PANELS = [
 PANEL_KEYS = frozenset(p.key for p in PANELS)
 
 
+# The records a visit can start, in the order offered (the kind matching the appointment first).
+VISIT_RECORDERS = (
+    VisitRecorder("toxin", "Toxin session", "treatments:toxin_new", "clinic.record_toxin", order=1),
+    VisitRecorder("therapy", "Therapy visit", "treatments:therapy_new", "clinic.record_therapy", order=2),
+    VisitRecorder("surgery", "Surgery", "treatments:surgery_new", "clinic.record_surgery", order=3),
+    VisitRecorder(
+        "consultation", "Consultation", "treatments:consultation_new", "clinic.record_consultation", order=4
+    ),
+    VisitRecorder(
+        "follow_up", "Follow-up", "treatments:follow_up_new", "clinic.record_consultation", order=5
+    ),
+)
+
+
 def register() -> None:
     for panel in PANELS:
         register_panel(panel)
+    for recorder in VISIT_RECORDERS:
+        register_visit_recorder(recorder)
