@@ -17,8 +17,6 @@ class Role(models.TextChoices):
     MANAGER = "manager", "Practice manager"
 
 
-CLINICAL_ROLES = frozenset({Role.SURGEON, Role.INJECTOR, Role.THERAPIST})
-
 _ALL_STAFF = ["view_demographics", "book_appointments"]
 _CLINICIAN = [*_ALL_STAFF, "view_clinical", "edit_demographics", "record_consultation"]
 

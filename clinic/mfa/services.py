@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import segno
-from django.conf import settings
 from django.contrib.auth import get_user_model, user_login_failed
 from django.db import transaction
 from django.utils import timezone
@@ -229,8 +228,3 @@ def mfa_reset(*, user, actor, reason: str = "") -> bool:
         changes={"username": user.get_username(), "reason": reason[:200], "had_device": had},
     )
     return had
-
-
-def mfa_required_for(*, user) -> bool:
-    """Whether ``user`` must pass (or set up) a second factor before anything else."""
-    return settings.REQUIRE_MFA or mfa_enrolled(user=user)

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from clinic.errors import Invalid
 from scheduling.models import Recall
-from tests.factories import ProviderFactory
+from tests.factories import PatientFactory, ProviderFactory
 from treatments import charts, selectors, services
 from treatments.exceptions import ActivePlanExists
 from treatments.models import Encounter
@@ -60,6 +60,39 @@ def test_without_the_appointment_type_the_surgery_is_still_recorded(patient, sur
     surgery = record_surgery(patient, surgeon_user)
     assert surgery.follow_up_plan.count() == 3
     assert not Recall.objects.exists()
+
+
+def test_without_a_plan_the_booked_appointment_types_usual_follow_ups_apply(
+    patient, surgeon_user, recall_types
+):
+    """The practice's follow-ups for an appointment type (AppointmentType.follow_up_plan) are the
+    operation's plan when the surgeon gives none; without a type plan, 1 week, 6 weeks, 3 months."""
+    from tests.factories import AppointmentFactory, AppointmentTypeFactory
+    from tests.treatments.factories import surgery_data
+
+    surgery_type = AppointmentTypeFactory(
+        code="surgery",
+        room_kind="theatre",
+        follow_up_plan=[
+            {"label": "2 weeks", "after_days": 14, "appointment_type": "post_op"},
+            {"label": "4 months", "after_days": 120, "appointment_type": "post_op"},
+        ],
+    )
+    started = timezone.now() - timedelta(hours=2)
+    appointment = AppointmentFactory(patient=patient, appointment_type=surgery_type, starts_at=started)
+    data = surgery_data(started_at=started)
+    del data["follow_up_plan"]
+    surgery = services.surgery_record(
+        patient=patient, actor=surgeon_user, data={**data, "appointment": appointment}
+    )
+    assert [(f.label, f.after_days) for f in surgery.follow_up_plan.order_by("position")] == [
+        ("2 weeks", 14),
+        ("4 months", 120),
+    ]
+    data = surgery_data(started_at=started - timedelta(days=1))
+    del data["follow_up_plan"]
+    other = services.surgery_record(patient=PatientFactory(), actor=surgeon_user, data=data)
+    assert [f.after_days for f in other.follow_up_plan.order_by("position")] == [7, 42, 91]
 
 
 def test_an_empty_follow_up_plan_opens_nothing(patient, surgeon_user, recall_types):

@@ -42,7 +42,7 @@ class SurgerySpec(KindSpec):
         if draft.creating and "follow_up_plan" not in draft.rows:
             draft.rows["follow_up_plan"] = [
                 FollowUpPlanItem(position=i, label=label, after_days=days)
-                for i, (label, days) in enumerate(DEFAULT_POST_OP_PLAN)
+                for i, (label, days) in enumerate(_usual_follow_ups(draft.encounter))
             ]
 
     def _rows(self, draft: Draft, name: str) -> list:
@@ -153,3 +153,12 @@ def open_post_op_recalls(*, encounter: Encounter, items: list[FollowUpPlanItem],
             )
         )
     return recalls
+
+
+def _usual_follow_ups(encounter: Encounter) -> list[tuple[str, int]]:
+    """The follow-ups an operation implies when the surgeon gives none: those the practice set
+    on the booked appointment's type (its ``follow_up_plan``), else the usual 1 week, 6 weeks
+    and 3 months."""
+    appointment = encounter.appointment
+    typed = appointment.appointment_type.follow_up_plan if appointment is not None else []
+    return [(item["label"], item["after_days"]) for item in typed] or DEFAULT_POST_OP_PLAN
