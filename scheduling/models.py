@@ -160,8 +160,9 @@ class AppointmentType(models.Model):
     room_kind = models.CharField(max_length=16, choices=Room.Kind)
     # Counts for the minimum reinjection interval (docs/domain.md: 84 days by default).
     is_toxin = models.BooleanField(default=False)
-    # The follow-ups this visit implies: [{"after_days": 7, "appointment_type": "post_op", "label": "1 week"}].
-    # An operation recorded for such a booking without a plan of its own takes these.
+    # The follow-ups this visit implies, rows like
+    # {"after_days": 7, "appointment_type": "post_op", "label": "1 week"}. An operation recorded
+    # for such a booking without a plan of its own takes these.
     follow_up_plan = models.JSONField(default=list, blank=True)
     colour = models.CharField(max_length=7, default="#6b7a90")
     is_active = models.BooleanField(default=True)
