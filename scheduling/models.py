@@ -16,6 +16,8 @@ from simple_history.models import HistoricalRecords
 
 from clinic.roles import Role as StaffRole
 
+from .constraints import PostgresExclusionConstraint, RangeBoundary, RangeOperators, TsTzRange
+
 
 def new_feed_token() -> str:
     """An unguessable calendar-feed secret (192 bits)."""
@@ -243,6 +245,26 @@ class Appointment(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(blocked_until__gte=F("ends_at")), name="scheduling_appointment_blocked_after_end"
+            ),
+            # Never two active appointments at once for a provider or a room (the time held,
+            # buffer included) or for a patient (the visit itself). PostgreSQL only; on SQLite
+            # the booking service's checks are the rule (scheduling/constraints.py).
+            *(
+                PostgresExclusionConstraint(
+                    name=f"scheduling_appointment_{resource}_no_overlap",
+                    resource=resource,
+                    expressions=[
+                        (resource, RangeOperators.EQUAL),
+                        (TsTzRange("starts_at", until, RangeBoundary()), RangeOperators.OVERLAPS),
+                    ],
+                    condition=Q(status__in=("booked", "confirmed", "checked_in", "completed")),
+                    index_type="gist",
+                )
+                for resource, until in (
+                    ("provider", "blocked_until"),
+                    ("room", "blocked_until"),
+                    ("patient", "ends_at"),
+                )
             ),
         ]
         indexes = [

@@ -2,7 +2,6 @@
 
 import logging
 from datetime import date, datetime, timedelta
-from importlib import import_module
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -15,6 +14,7 @@ from clinic.models import ClinicSettings
 from patients.models import Patient
 
 from . import clock
+from .constraints import PostgresExclusionConstraint
 from .exceptions import (
     BadDuration,
     BeyondHorizon,
@@ -192,7 +192,10 @@ VIA_PATIENT_LINK = "patient_link"
 MIN_BOOKED_MINUTES = 15
 MAX_BOOKED_MINUTES = 12 * 60
 
-CONSTRAINT_RESOURCES = import_module("scheduling.migrations.0002_no_overlap_constraints").CONSTRAINT_RESOURCES
+# Exclusion constraint name -> which resource was busy, for the error message (Appointment.Meta).
+CONSTRAINT_RESOURCES = {
+    c.name: c.resource for c in Appointment._meta.constraints if isinstance(c, PostgresExclusionConstraint)
+}
 
 Status = Appointment.Status
 

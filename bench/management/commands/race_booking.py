@@ -41,7 +41,6 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta
 from datetime import time as clock_time
-from importlib import import_module
 from pathlib import Path
 from urllib.parse import quote
 
@@ -56,9 +55,11 @@ from clinic.roles import Role, sync_roles
 from clinic.tokens.services import api_token_issue
 from patients.models import Patient
 from scheduling import clock
+from scheduling.constraints import PostgresExclusionConstraint
 from scheduling.models import Appointment, AppointmentType, Location, Provider, Room, WorkingHours
 
-NO_OVERLAP = import_module("scheduling.migrations.0002_no_overlap_constraints")
+# The no-overlap exclusion constraints the "without constraint" run drops and puts back.
+NO_OVERLAP = [c for c in Appointment._meta.constraints if isinstance(c, PostgresExclusionConstraint)]
 
 DESK = "race-desk"
 SURGEON = "race-surgeon"
@@ -135,8 +136,9 @@ class Command(BaseCommand):
         results = []
         try:
             if mode == "without_constraint":
-                with connection.cursor() as cursor:
-                    cursor.execute(NO_OVERLAP.BACKWARD)
+                with connection.schema_editor() as editor:
+                    for constraint in NO_OVERLAP:
+                        editor.remove_constraint(Appointment, constraint)
                 dropped = True
             log = tempfile.NamedTemporaryFile(prefix="race-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
             server = self._start_gunicorn(env, port, workers, threads, log)
@@ -255,7 +257,9 @@ class Command(BaseCommand):
                 """,
                 [seed["provider"], seed["provider"]],
             )
-            cursor.execute(NO_OVERLAP.FORWARD)
+        with connection.schema_editor() as editor:
+            for constraint in NO_OVERLAP:
+                editor.add_constraint(Appointment, constraint)
 
     # --- the server -----------------------------------------------------------------------------
 
