@@ -10,6 +10,19 @@ from . import context
 from .models import AuditEvent
 
 
+def acting_user(actor):
+    """The user behind ``actor`` (a request's user or a service's actor), or None for a task, a
+    patient's link or an anonymous caller. Every service names its actor through this."""
+    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+
+
+def attribute(instance: models.Model, actor) -> models.Model:
+    """Name ``actor`` as the author of the change about to be saved, in its history row
+    (django-simple-history's ``history_user``)."""
+    instance._history_user = acting_user(actor)  # type: ignore[attr-defined]
+    return instance
+
+
 def audit_record(
     *,
     actor,
@@ -20,10 +33,10 @@ def audit_record(
 ) -> AuditEvent:
     """Append one event. ``patient_id`` names the patient concerned, when there is one."""
     ctx = context.current()
-    is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    user = acting_user(actor)
     event = AuditEvent(
-        actor=actor if is_user else None,
-        actor_label=actor.get_username() if is_user else "",
+        actor=user,
+        actor_label=user.get_username() if user is not None else "",
         action=action,
         target_type=ContentType.objects.get_for_model(target) if target is not None else None,
         target_id=str(target.pk) if target is not None else "",

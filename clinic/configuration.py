@@ -28,8 +28,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import Q
 
-from .audit import audit_record, changed_fields
-from .errors import Invalid
+from .audit import attribute, audit_record, changed_fields
+from .errors import Invalid, RecallWeeksOutOfOrder
 from .models import AuditEvent, ClinicSettings
 
 # The settings the practice manager edits: every field of the row but its key and timestamp.
@@ -37,12 +37,6 @@ SETTINGS_FIELDS: list[str] = [
     f.name for f in ClinicSettings._meta.concrete_fields if f.editable and not f.primary_key
 ]
 AUDIT_ACTION = "clinic_settings.updated"
-RECALL_WEEKS_ORDER = "recall_weeks_order"
-
-
-class RecallWeeksOutOfOrder(Invalid):
-    code = RECALL_WEEKS_ORDER
-    default_detail = "The recall weeks are out of order."
 
 
 def field_bounds(model: type[models.Model], name: str) -> tuple[int | None, int | None]:
@@ -67,14 +61,9 @@ def invalid_from(exc: ValidationError) -> Invalid:
         for name, messages in exc.message_dict.items()
     }
     codes = {error.code for errors in exc.error_dict.values() for error in errors}
-    if codes == {RECALL_WEEKS_ORDER}:
+    if codes == {RecallWeeksOutOfOrder.code}:
         return RecallWeeksOutOfOrder(fields["non_field_errors"][0], fields=fields)
     return Invalid(fields=fields)
-
-
-def history_user(actor):
-    """The user to record in django-simple-history's ``history_user`` (none for tasks)."""
-    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
 
 
 def settings_lock() -> ClinicSettings:
@@ -102,7 +91,7 @@ def clinic_settings_update(*, actor, data: dict) -> ClinicSettings:
         raise invalid_from(exc) from exc
     if not changes:
         return current
-    current._history_user = history_user(actor)
+    attribute(current, actor)
     current.save()
     audit_record(actor=actor, action=AUDIT_ACTION, target=current, changes=changes)
     return current

@@ -10,7 +10,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
-from clinic.audit import audit_record, changed_fields
+from clinic.audit import acting_user, attribute, audit_record, changed_fields
 
 from .exceptions import (
     AlreadyInactive,
@@ -144,10 +144,6 @@ def _audit_changes(diff: dict) -> dict:
     }
 
 
-def _is_user(actor) -> bool:
-    return getattr(actor, "is_authenticated", False)
-
-
 # --- Registration and changes ----------------------------------------------------------------
 
 
@@ -160,7 +156,7 @@ def patient_register(*, data: dict, actor, confirm_not_duplicate: bool = False) 
     checked (``confirm_not_duplicate=True``). Raises django ValidationError for bad input.
     """
     data = _clean_input(data)
-    patient = Patient(**data, created_by=actor if _is_user(actor) else None)
+    patient = Patient(**data, created_by=acting_user(actor))
     _validate(patient, EDITABLE_FIELDS)
     candidates = patient_duplicates(
         last_name=patient.last_name,
@@ -199,7 +195,7 @@ def patient_update(*, patient: Patient, data: dict, actor) -> Patient:
     for name in diff:
         setattr(locked, name, data[name])
     _validate(locked, diff)
-    locked._history_user = actor if _is_user(actor) else None
+    attribute(locked, actor)
     locked.save(update_fields=[*diff, "updated_at"])
     audit_record(
         actor=actor,
@@ -224,7 +220,7 @@ def _set_status(patient: Patient, *, reason: str, note: str, actor) -> None:
     patient.inactive_reason = reason
     patient.inactive_since = timezone.now() if reason else None
     patient.inactive_note = note
-    patient._history_user = actor if _is_user(actor) else None
+    attribute(patient, actor)
     patient.save(update_fields=["status", "inactive_reason", "inactive_since", "inactive_note", "updated_at"])
 
 
@@ -320,7 +316,7 @@ class MergeResult:
 def _repoint(obj: models.Model, fk: models.Field, survivor: Patient, actor, reason: str) -> None:
     setattr(obj, fk.attname, survivor.pk)
     obj._change_reason = reason  # simple_history: why this row changed
-    obj._history_user = actor if _is_user(actor) else None
+    attribute(obj, actor)
     obj.save(update_fields=[fk.name])
 
 
@@ -437,7 +433,7 @@ def patient_merge(*, survivor: Patient, duplicate: Patient, actor) -> MergeResul
     result.filled = _fill_from(survivor, duplicate)
     if result.filled:
         survivor._change_reason = reason
-        survivor._history_user = actor if _is_user(actor) else None
+        attribute(survivor, actor)
         survivor.save(update_fields=[*result.filled, "updated_at"])
 
     duplicate.status = Patient.Status.INACTIVE
@@ -446,7 +442,7 @@ def patient_merge(*, survivor: Patient, duplicate: Patient, actor) -> MergeResul
     duplicate.merged_into = survivor
     duplicate.inactive_note = f"Merged into {survivor.mrn}"
     duplicate._change_reason = f"merged into {survivor.mrn}"
-    duplicate._history_user = actor if _is_user(actor) else None
+    attribute(duplicate, actor)
     duplicate.save(
         update_fields=[
             "status",
@@ -554,7 +550,7 @@ def consent_record(
         address=address,
         method=method,
         recorded_at=recorded_at or timezone.now(),
-        recorded_by=actor if _is_user(actor) else None,
+        recorded_by=acting_user(actor),
         note=note,
     )
     audit_record(

@@ -7,9 +7,13 @@ rule. This subclass emits nothing on other databases, so that the model can decl
 every reader of ``Appointment.Meta`` and Django's migrations still run on SQLite.
 """
 
+from collections.abc import Sequence
+from typing import Any
+
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
-from django.db.models import Func
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.models import Func, Model
 
 __all__ = ["PostgresExclusionConstraint", "RangeBoundary", "RangeOperators", "TsTzRange"]
 
@@ -21,32 +25,34 @@ class TsTzRange(Func):
 
 class PostgresExclusionConstraint(ExclusionConstraint):
     # Which resource a violation is about, for the booking service's error message.
-    def __init__(self, *args, resource: str = "", **kwargs):
+    def __init__(self, *args: Any, resource: str = "", **kwargs: Any) -> None:
         self.resource = resource
         super().__init__(*args, **kwargs)
 
-    def deconstruct(self):
+    def deconstruct(self) -> tuple[str, Sequence[Any], dict[str, Any]]:
         path, args, kwargs = super().deconstruct()
         kwargs["resource"] = self.resource
         return path, args, kwargs
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return super().__eq__(other) and getattr(other, "resource", None) == self.resource
 
     @staticmethod
-    def _supported(schema_editor) -> bool:
-        return schema_editor.connection.vendor == "postgresql"
+    def _supported(schema_editor: BaseDatabaseSchemaEditor | None) -> bool:
+        return schema_editor is not None and schema_editor.connection.vendor == "postgresql"
 
-    def constraint_sql(self, model, schema_editor):
+    def constraint_sql(
+        self, model: type[Model] | None, schema_editor: BaseDatabaseSchemaEditor | None
+    ) -> Any:
         return super().constraint_sql(model, schema_editor) if self._supported(schema_editor) else None
 
-    def create_sql(self, model, schema_editor):
+    def create_sql(self, model: type[Model] | None, schema_editor: BaseDatabaseSchemaEditor | None) -> Any:
         return super().create_sql(model, schema_editor) if self._supported(schema_editor) else None
 
-    def remove_sql(self, model, schema_editor):
+    def remove_sql(self, model: type[Model] | None, schema_editor: BaseDatabaseSchemaEditor | None) -> Any:
         return super().remove_sql(model, schema_editor) if self._supported(schema_editor) else None
 
-    def validate(self, *args, **kwargs):
+    def validate(self, *args: Any, **kwargs: Any) -> None:
         # Bookings go through the booking service, which checks the same rule under locks with
         # a clear message; the constraint is the last guarantee, not a form validator.
         return None

@@ -63,11 +63,6 @@ class TypeInactive(Invalid):
     default_detail = "This appointment type is no longer booked."
 
 
-class PatientInactive(Invalid):
-    code = "patient_inactive"
-    default_detail = "This patient's record is inactive."
-
-
 class BadDuration(Invalid):
     code = "invalid_duration"
     default_detail = "Invalid duration."
@@ -90,7 +85,27 @@ class ReasonRequired(Invalid):
         super().__init__(detail, fields={"reason": ["This field is required."]}, **extra)
 
 
+class AlreadyWaiting(Conflict):
+    code = "already_waiting"
+    default_detail = "This patient is already on the waitlist for this appointment type."
+
+
+class WorkingHoursOverlap(Invalid):
+    code = "working_hours_overlap"
+    default_detail = "These hours overlap the provider's other hours on that day."
+
+
+class TimeOffOverlapsBookings(Conflict):
+    code = "time_off_overlaps_bookings"
+    default_detail = "Appointments are booked in this time off."
+
+
+class RecallNotOpen(InvalidTransition):
+    code = "recall_not_open"
+
+
 __all__ = [
+    "AlreadyWaiting",
     "BadDuration",
     "BeyondHorizon",
     "InThePast",
@@ -99,12 +114,14 @@ __all__ = [
     "OffGrid",
     "OutsideWorkingHours",
     "OverrideNotPermitted",
-    "PatientInactive",
     "ProviderNotAllowed",
     "ReasonRequired",
+    "RecallNotOpen",
     "ReinjectionTooSoon",
     "SlotUnavailable",
+    "TimeOffOverlapsBookings",
     "TooEarly",
     "TypeInactive",
+    "WorkingHoursOverlap",
     "WrongRoom",
 ]

@@ -23,23 +23,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clinic.audit import audit_record, changed_fields
-from clinic.errors import Conflict, Invalid
+from clinic.errors import Invalid
 
+from .exceptions import TimeOffOverlapsBookings, WorkingHoursOverlap
 from .models import Appointment, AppointmentType, Provider, Room, TimeOff, WorkingHours
 
-WORKING_HOURS_OVERLAP = "working_hours_overlap"
-TIME_OFF_OVERLAPS_BOOKINGS = "time_off_overlaps_bookings"
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-
-
-class WorkingHoursOverlap(Invalid):
-    code = WORKING_HOURS_OVERLAP
-    default_detail = "These hours overlap the provider's other hours on that day."
-
-
-class TimeOffOverlapsBookings(Conflict):
-    code = TIME_OFF_OVERLAPS_BOOKINGS
-    default_detail = "Appointments are booked in this time off."
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,16 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from clinic.audit import audit_record, changed_fields
-from clinic.errors import Conflict, Invalid, InvalidTransition
+from clinic.audit import acting_user, audit_record, changed_fields
+from clinic.errors import Invalid, InvalidTransition
 from clinic.models import ClinicSettings
+from patients.exceptions import PatientInactive
 from patients.models import Patient
 
 from . import clock
 from .constraints import PostgresExclusionConstraint
 from .exceptions import (
+    AlreadyWaiting,
     BadDuration,
     BeyondHorizon,
     InThePast,
@@ -23,7 +25,6 @@ from .exceptions import (
     OffGrid,
     OutsideWorkingHours,
     OverrideNotPermitted,
-    PatientInactive,
     ProviderNotAllowed,
     ReasonRequired,
     SlotUnavailable,
@@ -229,14 +230,10 @@ CORRECTIONS: dict[str, frozenset] = {
 CANCELLED_BY = ("patient", "clinic")
 
 
-def _user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None
-
-
 def _constraint_resource(exc: IntegrityError) -> str | None:
     """Which resource an exclusion-constraint violation was about, if it was one."""
     diag = getattr(exc.__cause__, "diag", None)
-    return CONSTRAINT_RESOURCES.get(getattr(diag, "constraint_name", None))
+    return CONSTRAINT_RESOURCES.get(getattr(diag, "constraint_name", None) or "")
 
 
 def _booked_minutes(appointment_type: AppointmentType, duration_minutes: int | None) -> int:
@@ -376,7 +373,7 @@ def _toxin_override(
     if verdict.allowed:
         return ""
     reason = (override_reason or "").strip()
-    permitted = _user(actor) is not None and actor.has_perm("clinic.override_toxin_interval")
+    permitted = acting_user(actor) is not None and actor.has_perm("clinic.override_toxin_interval")
     if not reason:
         raise verdict.error(
             override_allowed=permitted,
@@ -441,7 +438,7 @@ def _record(
         action=action,
         from_status=from_status,
         to_status=appointment.status,
-        by=_user(actor),
+        by=acting_user(actor),
         via=via,
         reason=reason[:500],
         details=details or {},
@@ -621,7 +618,7 @@ def appointment_book(
             blocked_until=ends_at + timedelta(minutes=appointment_type.buffer_after_minutes),
             interval_override_reason=override,
             notes=notes[:500],
-            booked_by=_user(actor),
+            booked_by=acting_user(actor),
             booked_via=via,
         )
         try:
@@ -632,6 +629,7 @@ def appointment_book(
             if room is None and exc.extra.get("resource") == "room" and index + 1 < len(rooms):
                 continue
             raise
+    assert appointment is not None  # noqa: S101 (rooms is never empty: _free_rooms raises first)
     _record(appointment, "booked", "", actor=actor, via=via, reason=override)
     _audit(
         appointment,
@@ -903,11 +901,6 @@ def _free_rooms_ignoring_hours(appointment: Appointment) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-class AlreadyWaiting(Conflict):
-    code = "already_waiting"
-    default_detail = "This patient is already on the waitlist for this appointment type."
-
-
 @transaction.atomic
 def waitlist_add(
     *,
@@ -945,7 +938,7 @@ def waitlist_add(
         latest_date=latest_date,
         appointment=appointment,
         notes=notes[:500],
-        created_by=_user(actor),
+        created_by=acting_user(actor),
     )
     try:
         with transaction.atomic():

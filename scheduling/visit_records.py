@@ -11,6 +11,7 @@ AppConfig.ready(); this module never imports it, and knows none of its URL names
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.urls import reverse
 
@@ -36,7 +37,7 @@ def register_visit_recorder(recorder: VisitRecorder) -> None:
     _recorders[recorder.kind] = recorder
 
 
-def visit_record_links(*, appointment, user) -> list[dict]:
+def visit_record_links(*, appointment: Any, user: Any) -> list[dict[str, str]]:
     """Links to record this appointment's visit, for the kinds ``user`` may record, the kind
     matching the appointment's type first."""
     code = appointment.appointment_type.code

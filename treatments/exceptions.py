@@ -72,3 +72,8 @@ class AlreadyCosigned(Conflict):
 class ActivePlanExists(Conflict):
     code = "active_plan_exists"
     default_detail = "The patient already has an active plan: put it on hold or complete it first."
+
+
+class GradingsInvalid(Invalid):
+    code = "gradings_invalid"
+    default_detail = "Some gradings are incomplete or out of range; nothing was saved."

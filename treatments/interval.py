@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from clinic.audit import attribute
 from clinic.models import ClinicSettings
 from scheduling import clock
 from scheduling.exceptions import OverrideNotPermitted, ReinjectionTooSoon
@@ -380,7 +381,7 @@ def interval_finding_review(*, finding, actor, note: str):
         finding.reviewed_at = timezone.now()
         finding.reviewed_by = actor
         finding.review_note = note[:2000]
-        finding._history_user = actor
+        attribute(finding, actor)
         finding.save()
         audit_record(
             actor=actor,

@@ -23,31 +23,14 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.audit import audit_record
-from clinic.errors import Conflict, DomainError, Invalid
+from clinic.audit import acting_user, audit_record
+from clinic.errors import Invalid, LinkInvalid, NotAllowed, UsernameTaken
 from clinic.mfa import services as mfa
 from clinic.roles import Role
 from clinic.signals import CredentialChange, credentials_changed
 
 from .emails import account_email_send
 from .models import AccountLink
-
-
-class LinkInvalid(DomainError):
-    code = "link_invalid"
-    status = 404
-    default_detail = "This link does not work: it was used already, replaced by a newer one, or it expired."
-
-
-class UsernameTaken(Conflict):
-    code = "username_taken"
-    default_detail = "That username is taken."
-
-
-class NotAllowed(DomainError):
-    code = "not_allowed"
-    status = 403
-    default_detail = "That is not possible for this account."
 
 
 @dataclass(frozen=True)
@@ -61,12 +44,8 @@ def _token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _actor_or_none(actor):
-    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
-
-
 def _changed(*, user, reason: str, actor) -> None:
-    credentials_changed.send(sender=type(user), user=user, reason=reason, actor=_actor_or_none(actor))
+    credentials_changed.send(sender=type(user), user=user, reason=reason, actor=acting_user(actor))
 
 
 # --- Sessions
@@ -103,7 +82,7 @@ def account_link_issue(*, user, purpose: str, actor, send_email: bool) -> Issued
             user=user,
             purpose=purpose,
             token_hash=_token_hash(raw),
-            created_by=_actor_or_none(actor),
+            created_by=acting_user(actor),
             expires_at=now + timedelta(hours=settings.ACCOUNT_LINK_HOURS),
         )
         audit_record(

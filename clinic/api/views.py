@@ -10,41 +10,17 @@ from clinic import configuration
 from clinic.api import fields as strict
 from clinic.api import serializers
 from clinic.audit import audit_changes_for, may_read_clinical
-from clinic.errors import DomainError
+from clinic.errors import (
+    InvalidCode,
+    InvalidCredentials,
+    MfaNotEnrolled,
+    OtpRequired,
+    OtpThrottled,
+)
 from clinic.mfa import services as mfa
 from clinic.models import AuditEvent, ClinicSettings
 from clinic.permissions import require
 from clinic.tokens import services as tokens
-
-
-class InvalidCredentials(DomainError):
-    code = "invalid_credentials"
-    status = 400
-    default_detail = "Unable to log in with the given username and password."
-
-
-class OtpRequired(DomainError):
-    code = "otp_required"
-    status = 400
-    default_detail = "This account uses two-factor authentication: send the code as otp."
-
-
-class OtpInvalid(DomainError):
-    code = "otp_invalid"
-    status = 400
-    default_detail = "The one-time code is not right."
-
-
-class OtpThrottled(DomainError):
-    code = "otp_throttled"
-    status = 429
-    default_detail = "Too many wrong codes in a row: wait, then try again."
-
-
-class MfaNotEnrolled(DomainError):
-    code = "mfa_not_enrolled"
-    status = 403
-    default_detail = "Two-factor authentication is required: set it up with your set-up link first."
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -103,7 +79,9 @@ class TokenView(APIView):
                 wait = mfa.seconds_until(result.throttled_until)
                 raise OtpThrottled(f"Too many wrong codes in a row: wait {wait} seconds, then try again.")
             if not result.ok:
-                raise OtpInvalid(fields={"otp": ["The code is not right."]})
+                raise InvalidCode(
+                    "The one-time code is not right.", fields={"otp": ["The code is not right."]}
+                )
         elif settings.REQUIRE_MFA:
             raise MfaNotEnrolled()
         token, key = tokens.api_token_issue(user=user, label=data.get("label", ""))

@@ -22,7 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
 from clinic.audit import audit_record
-from clinic.errors import Invalid
+from clinic.errors import Invalid, InvalidCode
 
 from . import crypto
 from .models import StaffRecoveryDevice, StaffTOTPDevice
@@ -30,11 +30,6 @@ from .models import StaffRecoveryDevice, StaffTOTPDevice
 RECOVERY_CODE_COUNT = 10
 TOTP_DEVICE_NAME = "Authenticator app"
 RECOVERY_DEVICE_NAME = "Recovery codes"
-
-
-class InvalidCode(Invalid):
-    code = "otp_invalid"
-    default_detail = "That code is not right. Check the time on your phone and try the newest code."
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from clinic.audit import audit_record
-from clinic.errors import DomainError
+from clinic.errors import ApiTokenNotFound
 
 from .models import ApiToken
-
-
-class ApiTokenNotFound(DomainError):
-    code = "not_found"
-    status = 404
-    default_detail = "No such token among the ones you may revoke."
 
 
 def token_ttl() -> timedelta:

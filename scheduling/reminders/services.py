@@ -54,11 +54,11 @@ from django.template.loader import render_to_string, select_template
 from django.utils import timezone
 
 from clinic.audit import audit_record
-from clinic.errors import InvalidTransition
 from clinic.models import ClinicSettings
 from patients.models import MessagingConsent, Patient
 from patients.selectors import consent_applies, consent_newest
 
+from ..exceptions import RecallNotOpen
 from ..models import Appointment, Message, Recall, RecallContact
 from . import channels
 from .links import Action, link_url
@@ -79,10 +79,6 @@ PURPOSE_FOR_KIND = {
     Kind.QUESTIONNAIRE: Purpose.QUESTIONNAIRES,
     Kind.CAMPAIGN: Purpose.RECALLS,
 }
-
-
-class RecallNotOpen(InvalidTransition):
-    code = "recall_not_open"
 
 
 # Reminders about a visit or a recall go out at this local time of their due day.

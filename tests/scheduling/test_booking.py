@@ -5,13 +5,13 @@ from datetime import date, timedelta
 import pytest
 
 from clinic.models import AuditEvent, ClinicSettings
+from patients.exceptions import PatientInactive
 from scheduling.exceptions import (
     BadDuration,
     InThePast,
     OffGrid,
     OutsideWorkingHours,
     OverrideNotPermitted,
-    PatientInactive,
     ProviderNotAllowed,
     ReinjectionTooSoon,
     SlotUnavailable,

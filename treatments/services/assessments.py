@@ -4,13 +4,13 @@ and stores them with the scores the instrument registry computes."""
 from django.db import transaction
 from django.utils import timezone
 
-from clinic.audit import audit_record
+from clinic.audit import acting_user, attribute, audit_record
 from clinic.errors import Conflict, Invalid
 
 from .. import instruments
 from ..common import local_date
 from ..models import Assessment
-from .encounters import FUTURE_TOLERANCE, as_actor
+from .encounters import FUTURE_TOLERANCE
 
 
 @transaction.atomic
@@ -53,9 +53,9 @@ def assessment_record(
         errors["encounter"] = ["This encounter is another patient's."]
 
     if rater_kind is None:
-        rater_kind = Assessment.RaterKind.CLINICIAN if as_actor(actor) else Assessment.RaterKind.PATIENT
+        rater_kind = Assessment.RaterKind.CLINICIAN if acting_user(actor) else Assessment.RaterKind.PATIENT
     if rater_kind == Assessment.RaterKind.CLINICIAN:
-        rater = rater or as_actor(actor)
+        rater = rater or acting_user(actor)
         if rater is None:
             errors["rater"] = ["A clinician's grading names the clinician."]
     else:
@@ -79,8 +79,8 @@ def assessment_record(
         encounter=encounter,
         note=note,
     )
-    if as_actor(actor) is not None:
-        assessment._history_user = actor
+    if acting_user(actor) is not None:
+        attribute(assessment, actor)
     assessment.save()
     audit_record(
         actor=actor,
@@ -103,8 +103,8 @@ def assessment_mark_entered_in_error(*, assessment: Assessment, actor, reason: s
         raise Conflict("This grading is already marked as entered in error.")
     assessment.status = Assessment.Status.ENTERED_IN_ERROR
     assessment.status_reason = reason[:300]
-    if as_actor(actor) is not None:
-        assessment._history_user = actor
+    if acting_user(actor) is not None:
+        attribute(assessment, actor)
     assessment.save(update_fields=["status", "status_reason"])
     audit_record(
         actor=actor,

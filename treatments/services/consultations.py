@@ -10,15 +10,9 @@ from django.db import transaction
 
 from clinic.errors import Invalid
 
+from ..exceptions import GradingsInvalid
 from .assessments import assessment_record
 from .encounters import CONSULTATION, encounter_record, encounter_update
-
-GRADINGS_INVALID = "gradings_invalid"
-
-
-class GradingsInvalid(Invalid):
-    code = GRADINGS_INVALID
-    default_detail = "Some gradings are incomplete or out of range; nothing was saved."
 
 
 @transaction.atomic

@@ -14,7 +14,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from clinic.audit import audit_record, changed_fields
+from clinic.audit import acting_user, attribute, audit_record, changed_fields
 from clinic.errors import Invalid
 from scheduling.services import TRANSITIONS, appointment_complete
 
@@ -36,10 +36,6 @@ ENCOUNTER_FIELDS = ("occurred_at", "appointment", "plan_stage", "note")
 
 # Clocks drift and a note is sometimes started a moment early; beyond this it is a typing slip.
 FUTURE_TOLERANCE = timedelta(minutes=15)
-
-
-def as_actor(user):
-    return user if getattr(user, "is_authenticated", False) else None
 
 
 @dataclass(frozen=True)
@@ -133,10 +129,8 @@ def _check_context(spec: KindSpec, encounter: Encounter) -> None:
 
 
 def _set_history_user(objs, actor) -> None:
-    actor = as_actor(actor)
-    if actor is not None:
-        for obj in objs:
-            obj._history_user = actor
+    for obj in objs:
+        attribute(obj, actor)
 
 
 def _save(spec: KindSpec, draft: Draft, actor) -> None:
@@ -158,7 +152,7 @@ def _save(spec: KindSpec, draft: Draft, actor) -> None:
         rows = draft.rows[child.name]
         for row in rows:
             setattr(row, child.fk, detail)
-        bulk_create_with_history(rows, child.model, default_user=as_actor(actor))
+        bulk_create_with_history(rows, child.model, default_user=acting_user(actor))
     spec.after_save(draft, actor)
 
 
@@ -178,7 +172,7 @@ def encounter_record(spec: KindSpec, *, patient, actor, data: dict):
     """Record a new encounter of ``spec``'s kind (as a draft) and return its detail record."""
     encounter_values, detail_values, children, extra = _split(spec, data)
     encounter = Encounter(
-        patient=patient, kind=spec.kind, clinician=actor, created_by=as_actor(actor), **encounter_values
+        patient=patient, kind=spec.kind, clinician=actor, created_by=acting_user(actor), **encounter_values
     )
     detail = spec.model(encounter=encounter, **detail_values)
     draft = Draft(encounter, detail, _build_rows(spec, children), extra, creating=True)
@@ -287,7 +281,7 @@ def encounter_cosign(*, encounter: Encounter, actor, note: str = "") -> Cosignat
     if encounter.clinician_id == getattr(actor, "pk", None):
         raise CosignByAuthor()
     capability = SPECS[encounter.kind].capability
-    if as_actor(actor) is None or not (actor.is_active and actor.has_perm(capability)):
+    if acting_user(actor) is None or not (actor.is_active and actor.has_perm(capability)):
         raise CosignNotAllowed()
     if encounter.cosignatures.filter(cosigned_by=actor).exists():
         raise AlreadyCosigned()

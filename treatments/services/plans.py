@@ -2,12 +2,11 @@
 
 from django.db import IntegrityError, transaction
 
-from clinic.audit import audit_record, changed_fields
+from clinic.audit import acting_user, attribute, audit_record, changed_fields
 from clinic.errors import Invalid
 
 from ..exceptions import ActivePlanExists, StageInUse
 from ..models import Modality, PlanStage, TreatmentPlan
-from .encounters import as_actor
 
 STAGE_FIELDS = ("modality", "description", "target_start", "target_end", "status")
 
@@ -44,8 +43,8 @@ def _check_stages(stages: list[dict]) -> None:
 
 
 def _save_plan(plan: TreatmentPlan, actor) -> None:
-    if as_actor(actor) is not None:
-        plan._history_user = actor
+    if acting_user(actor) is not None:
+        attribute(plan, actor)
     try:
         with transaction.atomic():
             plan.save()
@@ -75,16 +74,16 @@ def _sync_stages(plan: TreatmentPlan, stages: list[dict], actor) -> None:
             if name in values:
                 setattr(stage, name, values[name])
         stage.position = position
-        if as_actor(actor) is not None:
-            stage._history_user = actor
+        if acting_user(actor) is not None:
+            attribute(stage, actor)
         stage.save()
     for stage_id, stage in existing.items():
         if stage_id in keep:
             continue
         if stage.encounters.exists():
             raise StageInUse(fields={"stages": [f"Stage “{stage.description}” has encounters linked to it."]})
-        if as_actor(actor) is not None:
-            stage._history_user = actor
+        if acting_user(actor) is not None:
+            attribute(stage, actor)
         stage.delete()
 
 
@@ -140,8 +139,8 @@ def plans_prepare_merge(*, survivor, duplicate, actor, reason: str) -> dict:
     ):
         plan.status = TreatmentPlan.Status.ON_HOLD
         plan._change_reason = f"{reason}: on hold, {survivor.mrn} has an active plan"
-        if as_actor(actor) is not None:
-            plan._history_user = actor
+        if acting_user(actor) is not None:
+            attribute(plan, actor)
         plan.save(update_fields=["status", "updated_at"])
         audit_record(
             actor=actor,

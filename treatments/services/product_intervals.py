@@ -10,8 +10,8 @@ that applies the interval to toxin sessions is not here (treatments.interval own
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from clinic.audit import audit_record
-from clinic.configuration import history_user, invalid_from, settings_lock
+from clinic.audit import acting_user, attribute, audit_record
+from clinic.configuration import invalid_from, settings_lock
 from clinic.errors import Invalid
 
 from ..models import Product, ToxinProductInterval
@@ -46,9 +46,8 @@ def toxin_interval_set(*, product: str, actor, days: int | None) -> ToxinProduct
         row.full_clean(exclude=["updated_by"])
     except ValidationError as exc:
         raise invalid_from(exc) from exc
-    user = history_user(actor)
-    row.updated_by = user
-    row._history_user = user
+    row.updated_by = acting_user(actor)
+    attribute(row, actor)
     row.save()
     audit_record(actor=actor, action=SET, target=row, changes={"min_interval_days": [old, days]})
     return row
@@ -67,5 +66,5 @@ def toxin_interval_clear(*, product: str, actor) -> None:
     audit_record(
         actor=actor, action=CLEARED, target=row, changes={"min_interval_days": [row.min_interval_days, None]}
     )
-    row._history_user = history_user(actor)
+    attribute(row, actor)
     row.delete()

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 
-from clinic.audit import audit_record, changed_fields
+from clinic.audit import acting_user, attribute, audit_record, changed_fields
 from clinic.errors import Invalid
 from clinic.models import ClinicSettings
 from scheduling.models import AppointmentType, Provider, Recall
@@ -34,7 +34,7 @@ from ..models import (
     ToxinSession,
 )
 from ..selectors import lot_recipients
-from .encounters import Child, Draft, KindSpec, as_actor
+from .encounters import Child, Draft, KindSpec
 
 logger = logging.getLogger(__name__)
 
@@ -293,8 +293,7 @@ def _normalise_lot(values: dict) -> dict:
 
 
 def _save_lot(lot: ToxinLot, actor) -> None:
-    if as_actor(actor) is not None:
-        lot._history_user = actor
+    attribute(lot, actor)
     try:
         with transaction.atomic():
             lot.save()
@@ -310,7 +309,7 @@ def _save_lot(lot: ToxinLot, actor) -> None:
 def toxin_lot_create(*, actor, data: dict) -> ToxinLot:
     data = _normalise_lot(data)
     data.pop("reason", None)  # a new lot has no sessions: nothing to justify
-    lot = ToxinLot(created_by=as_actor(actor), **data)
+    lot = ToxinLot(created_by=acting_user(actor), **data)
     _save_lot(lot, actor)
     audit_record(actor=actor, action="toxin_lot.created", target=lot, changes={"lot_number": lot.lot_number})
     return lot
@@ -380,9 +379,8 @@ def dose_limit_set(*, product: str, actor, data: dict) -> ToxinDoseLimit:
     changes = changed_fields(limit, data)
     for name, value in data.items():
         setattr(limit, name, value)
-    limit.updated_by = as_actor(actor)
-    if as_actor(actor) is not None:
-        limit._history_user = actor
+    limit.updated_by = acting_user(actor)
+    attribute(limit, actor)
     limit.save()
     audit_record(actor=actor, action="toxin_dose_limit.updated", target=limit, changes=changes)
     return limit
