@@ -87,8 +87,16 @@ def test_audit_list_is_paginated_with_a_size_cap(manager):
 
 
 def test_ordering_on_a_field_not_allow_listed_is_ignored(manager, manager_user):
-    response = manager.get("/api/v1/audit-events/?ordering=changes")
+    from clinic.audit import audit_record
+
+    # Later events carry smaller "changes": sorting by them would reverse the list.
+    for n in (3, 2, 1):
+        audit_record(actor=manager_user, action="test.ordering", changes={"n": n})
+    baseline = [e["id"] for e in manager.get("/api/v1/audit-events/?action=test.ordering").json()["results"]]
+    response = manager.get("/api/v1/audit-events/?action=test.ordering&ordering=changes")
     assert response.status_code == 200
+    assert [e["id"] for e in response.json()["results"]] == baseline
+    assert len(baseline) == 3
 
 
 def test_schema_and_docs_render(front_desk_user, client):

@@ -476,8 +476,21 @@ def test_list_keeps_to_one_location_as_the_pages_do(clinic, front_desk):
 
 
 def test_list_ignores_ordering_outside_the_allow_list(clinic, front_desk):
+    # Surnames sort the other way round from the times: sorting by them would show.
+    for hour, surname in ((9, "Young"), (10, "Adams"), (11, "Morris")):
+        AppointmentFactory(
+            patient=PatientFactory(last_name=surname),
+            appointment_type=clinic.consultation,
+            provider=clinic.surgeon,
+            room=clinic.consultation_room,
+            starts_at=local(2027, 3, 2, hour),
+        )
+    baseline = [a["id"] for a in front_desk.get("/api/v1/appointments/").json()["results"]]
     response = front_desk.get("/api/v1/appointments/", {"ordering": "patient__last_name"})
     assert response.status_code == 200
+    assert [a["id"] for a in response.json()["results"]] == baseline
+    reversed_ = front_desk.get("/api/v1/appointments/", {"ordering": "-starts_at"})
+    assert [a["id"] for a in reversed_.json()["results"]] == baseline[::-1]
 
 
 def test_list_names_the_patient_and_leaves_the_rest_of_their_record(clinic, front_desk):
