@@ -22,6 +22,7 @@ changed fields.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -39,11 +40,11 @@ SETTINGS_FIELDS: list[str] = [
 AUDIT_ACTION = "clinic_settings.updated"
 
 
-def field_bounds(model: type[models.Model], name: str) -> tuple[int | None, int | None]:
+def field_bounds(model: type[models.Model], name: str) -> tuple[Any, Any]:
     """(lowest, highest) value the model's validators allow in field ``name``; None if unbounded.
 
-    Forms read their bounds from here so that the page says what the model checks (DRF's
-    ModelSerializer reads the same validators by itself)."""
+    A bound is defined once, on the model field; forms, serializers and services read it from
+    here, so that every layer says and checks what the model checks."""
     low = high = None
     for validator in model._meta.get_field(name).validators:
         if isinstance(validator, MinValueValidator):
@@ -51,6 +52,12 @@ def field_bounds(model: type[models.Model], name: str) -> tuple[int | None, int 
         elif isinstance(validator, MaxValueValidator):
             high = validator.limit_value
     return low, high
+
+
+def field_limits(model: type[models.Model], name: str) -> dict[str, Any]:
+    """The model field's bounds as a form or serializer field's ``min_value``/``max_value``."""
+    low, high = field_bounds(model, name)
+    return {key: value for key, value in (("min_value", low), ("max_value", high)) if value is not None}
 
 
 def invalid_from(exc: ValidationError) -> Invalid:

@@ -1,6 +1,7 @@
 """What every app shares: the staff user, capability permissions and the audit trail."""
 
 from datetime import time
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -181,6 +182,14 @@ def bounded(low: int, high: int) -> list:
     """The validators of a whole number from ``low`` to ``high``; forms and serializers read
     their bounds from these (see clinic.configuration.field_bounds)."""
     return [MinValueValidator(low), MaxValueValidator(high)]
+
+
+def decimal_bounded(low: str, high: str | None = None) -> list:
+    """The validators of a decimal from ``low`` (to ``high``), given as strings: exact decimals."""
+    validators: list = [MinValueValidator(Decimal(low))]
+    if high is not None:
+        validators.append(MaxValueValidator(Decimal(high)))
+    return validators
 
 
 # The bounds of each number the practice manager sets, checked by the model (full_clean), the

@@ -2,11 +2,11 @@
 handed to the same service the API calls, and the service's field errors land on the field."""
 
 from datetime import timedelta
-from decimal import Decimal
 
 from django import forms
 from django.utils import timezone
 
+from clinic.configuration import field_limits
 from clinic.validators import validate_clinic_year
 from scheduling.models import Appointment
 
@@ -15,6 +15,9 @@ from .models import (
     Complication,
     Encounter,
     FollowUp,
+    FollowUpPlanItem,
+    HomeExercise,
+    Injection,
     Modality,
     Muscle,
     PlanStage,
@@ -27,7 +30,9 @@ from .models import (
     SynkinesisPattern,
     Technique,
     TherapyVisit,
+    ToxinDoseLimit,
     ToxinLot,
+    ToxinSession,
     TreatmentPlan,
 )
 
@@ -107,20 +112,23 @@ class InjectionForm(forms.Form):
     units = forms.DecimalField(
         max_digits=7,
         decimal_places=2,
-        min_value=Decimal("0.01"),
-        max_value=Decimal("10000"),
+        **field_limits(Injection, "units"),
         widget=forms.NumberInput(attrs={"step": "0.5", "inputmode": "decimal", "data-units": ""}),
     )
     points = forms.IntegerField(
-        min_value=1, max_value=50, initial=1, widget=forms.NumberInput(attrs={"data-points": ""})
+        **field_limits(Injection, "points"), initial=1, widget=forms.NumberInput(attrs={"data-points": ""})
     )
 
 
 class ExerciseForm(forms.Form):
     exercise = forms.CharField(max_length=200)
-    repetitions = forms.IntegerField(min_value=1, max_value=500)
-    hold_seconds = forms.IntegerField(label="Hold (s)", min_value=0, max_value=600, initial=0)
-    times_per_day = forms.IntegerField(label="Times a day", min_value=1, max_value=24, initial=1)
+    repetitions = forms.IntegerField(**field_limits(HomeExercise, "repetitions"))
+    hold_seconds = forms.IntegerField(
+        label="Hold (s)", **field_limits(HomeExercise, "hold_seconds"), initial=0
+    )
+    times_per_day = forms.IntegerField(
+        label="Times a day", **field_limits(HomeExercise, "times_per_day"), initial=1
+    )
 
 
 class PatternForm(forms.Form):
@@ -144,8 +152,7 @@ class ProcedureForm(forms.Form):
         label="Gold weight (g)",
         max_digits=3,
         decimal_places=1,
-        min_value=Decimal("0.1"),
-        max_value=Decimal("5"),
+        **field_limits(Procedure, "gold_weight_grams"),
         required=False,
     )
     implant_lot = forms.CharField(max_length=64, required=False)
@@ -159,7 +166,7 @@ class ComplicationForm(forms.Form):
 
 class FollowUpPlanForm(forms.Form):
     label = forms.CharField(max_length=50)
-    after_days = forms.IntegerField(label="After (days)", min_value=1, max_value=730)
+    after_days = forms.IntegerField(label="After (days)", **field_limits(FollowUpPlanItem, "after_days"))
 
 
 class StageForm(forms.Form):
@@ -270,13 +277,14 @@ class ToxinSessionForm(EncounterForm):
         label="Saline per vial (mL)",
         max_digits=4,
         decimal_places=2,
-        min_value=Decimal("0.1"),
-        max_value=Decimal("20"),
+        **field_limits(ToxinSession, "dilution_ml"),
         widget=forms.NumberInput(attrs={"step": "0.1", "data-dilution": ""}),
     )
-    response_onset_days = forms.IntegerField(label="Onset (days)", min_value=0, max_value=90, required=False)
+    response_onset_days = forms.IntegerField(
+        label="Onset (days)", **field_limits(ToxinSession, "response_onset_days"), required=False
+    )
     response_duration_weeks = forms.IntegerField(
-        label="Effect lasted (weeks)", min_value=0, max_value=104, required=False
+        label="Effect lasted (weeks)", **field_limits(ToxinSession, "response_duration_weeks"), required=False
     )
     response_ptosis = forms.BooleanField(label="Ptosis", required=False)
     response_oral_incompetence = forms.BooleanField(label="Oral incompetence", required=False)
@@ -302,7 +310,7 @@ class TherapyVisitForm(EncounterForm):
         choices=Technique.choices, widget=forms.CheckboxSelectMultiple, required=False
     )
     duration_minutes = forms.IntegerField(
-        label="Duration (minutes)", min_value=1, max_value=480, required=False
+        label="Duration (minutes)", **field_limits(TherapyVisit, "duration_minutes"), required=False
     )
     adherence = _choice(
         TherapyVisit.Adherence.choices, required=False, label="Adherence since the last visit"
@@ -489,7 +497,7 @@ class LotForm(forms.Form):
     product = _choice(Product.choices)
     lot_number = forms.CharField(max_length=64)
     expiry_date = forms.DateField(validators=[validate_clinic_year], widget=DateInput)
-    vial_units = forms.IntegerField(label="Units per vial", min_value=1, max_value=100000)
+    vial_units = forms.IntegerField(label="Units per vial", **field_limits(ToxinLot, "vial_units"))
     supplier = forms.CharField(max_length=200, required=False)
     received_on = forms.DateField(validators=[validate_clinic_year], required=False, widget=DateInput)
     is_active = forms.BooleanField(label="In use (offered on the session form)", required=False, initial=True)
@@ -513,11 +521,15 @@ class DoseLimitForm(forms.Form):
     max_units_per_session = forms.DecimalField(
         max_digits=7,
         decimal_places=2,
-        min_value=Decimal("0.01"),
+        **field_limits(ToxinDoseLimit, "max_units_per_session"),
         required=False,
         label="Max units per session",
     )
     max_units_per_site = forms.DecimalField(
-        max_digits=7, decimal_places=2, min_value=Decimal("0.01"), required=False, label="Max units per site"
+        max_digits=7,
+        decimal_places=2,
+        **field_limits(ToxinDoseLimit, "max_units_per_site"),
+        required=False,
+        label="Max units per site",
     )
     note = forms.CharField(max_length=300, required=False)

@@ -20,7 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from clinic.models import INTERVAL_DAYS_MAX, INTERVAL_DAYS_MIN, bounded
+from clinic.models import INTERVAL_DAYS_MAX, INTERVAL_DAYS_MIN, bounded, decimal_bounded
 
 # --- Catalogues --------------------------------------------------------------------------------
 
@@ -372,7 +372,9 @@ class ToxinLot(models.Model):
     product = models.CharField(max_length=24, choices=Product)
     lot_number = models.CharField(max_length=64)
     expiry_date = models.DateField()
-    vial_units = models.PositiveIntegerField(help_text="Units per vial, in this product's units.")
+    vial_units = models.PositiveIntegerField(
+        help_text="Units per vial, in this product's units.", validators=bounded(1, 100000)
+    )
     supplier = models.CharField(max_length=200, blank=True)
     received_on = models.DateField(null=True, blank=True)
     # Withdrawn lots (used up, quarantined) stay in the register but leave the picker.
@@ -418,9 +420,16 @@ class ToxinDoseLimit(models.Model):
     """
 
     product = models.CharField(max_length=24, choices=Product, unique=True)
-    max_units_per_session = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    max_units_per_session = models.DecimalField(
+        max_digits=7, decimal_places=2, null=True, blank=True, validators=decimal_bounded("0.01")
+    )
     max_units_per_site = models.DecimalField(
-        max_digits=7, decimal_places=2, null=True, blank=True, help_text="Per injection point."
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Per injection point.",
+        validators=decimal_bounded("0.01"),
     )
     note = models.CharField(max_length=300, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -541,6 +550,7 @@ class ToxinSession(models.Model):
         max_digits=4,
         decimal_places=2,
         help_text="Reconstitution: mL saline per vial.",
+        validators=decimal_bounded("0.1", "20"),
     )
     # Days since the patient's previous toxin session, when there was one (kept as recorded).
     days_since_previous = models.PositiveIntegerField(null=True, blank=True)
@@ -549,8 +559,10 @@ class ToxinSession(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     # What the patient reports about the previous session, asked at this one.
-    response_onset_days = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_duration_weeks = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_onset_days = models.PositiveSmallIntegerField(null=True, blank=True, validators=bounded(0, 90))
+    response_duration_weeks = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=bounded(0, 104)
+    )
     response_ptosis = models.BooleanField(default=False)
     response_oral_incompetence = models.BooleanField(default=False)
     response_smile_weakness = models.BooleanField(default=False)
@@ -615,8 +627,8 @@ class Injection(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
     muscle = models.CharField(max_length=32, choices=Muscle)
     side = models.CharField(max_length=8, choices=Side)
-    units = models.DecimalField(max_digits=7, decimal_places=2)
-    points = models.PositiveSmallIntegerField(default=1)
+    units = models.DecimalField(max_digits=7, decimal_places=2, validators=decimal_bounded("0.01", "10000"))
+    points = models.PositiveSmallIntegerField(default=1, validators=bounded(1, 50))
     history = HistoricalRecords()
 
     class Meta:
@@ -666,7 +678,7 @@ class TherapyVisit(models.Model):
     )
     # A list of Technique values.
     techniques = models.JSONField(default=list)
-    duration_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_minutes = models.PositiveSmallIntegerField(null=True, blank=True, validators=bounded(1, 480))
     adherence = models.CharField(
         "adherence since the last visit", max_length=16, choices=Adherence, blank=True
     )
@@ -696,9 +708,9 @@ class HomeExercise(models.Model):
     visit = models.ForeignKey(TherapyVisit, on_delete=models.PROTECT, related_name="exercises")
     position = models.PositiveSmallIntegerField(default=0)
     exercise = models.CharField(max_length=200)
-    repetitions = models.PositiveSmallIntegerField()
-    hold_seconds = models.PositiveSmallIntegerField(default=0)
-    times_per_day = models.PositiveSmallIntegerField(default=1)
+    repetitions = models.PositiveSmallIntegerField(validators=bounded(1, 500))
+    hold_seconds = models.PositiveSmallIntegerField(default=0, validators=bounded(0, 600))
+    times_per_day = models.PositiveSmallIntegerField(default=1, validators=bounded(1, 24))
     history = HistoricalRecords()
 
     class Meta:
@@ -828,7 +840,9 @@ class Procedure(models.Model):
     branches_divided = models.CharField(max_length=300, blank=True)
     branches_preserved = models.CharField(max_length=300, blank=True)
     # Upper eyelid loading: weight in grams and the implant's lot.
-    gold_weight_grams = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+    gold_weight_grams = models.DecimalField(
+        max_digits=3, decimal_places=1, null=True, blank=True, validators=decimal_bounded("0.1", "5")
+    )
     implant_lot = models.CharField(max_length=64, blank=True)
     detail = models.CharField(max_length=500, blank=True)
     history = HistoricalRecords()
@@ -886,7 +900,7 @@ class FollowUpPlanItem(models.Model):
     surgery = models.ForeignKey(Surgery, on_delete=models.PROTECT, related_name="follow_up_plan")
     position = models.PositiveSmallIntegerField(default=0)
     label = models.CharField(max_length=50)
-    after_days = models.PositiveSmallIntegerField()
+    after_days = models.PositiveSmallIntegerField(validators=bounded(1, 730))
     history = HistoricalRecords()
 
     class Meta:

@@ -1,10 +1,9 @@
 """API shapes of clinical records. Validation of shape and ranges lives here; the clinical
 rules (intervals, lots, signing) live in the services the views call."""
 
-from decimal import Decimal
-
 from clinic.api import fields as strict
 from clinic.api import serializers
+from clinic.configuration import field_limits
 from patients.models import Patient
 from scheduling.models import Appointment
 
@@ -172,11 +171,10 @@ class InjectionSerializer(serializers.ModelSerializer):
     units = serializers.DecimalField(
         max_digits=7,
         decimal_places=2,
-        min_value=Decimal("0.01"),
-        max_value=Decimal("10000"),
+        **field_limits(Injection, "units"),
         coerce_to_string=True,
     )
-    points = serializers.IntegerField(min_value=1, max_value=50, default=1)
+    points = serializers.IntegerField(**field_limits(Injection, "points"), default=1)
 
     class Meta:
         model = Injection
@@ -187,7 +185,7 @@ class ToxinSessionSerializer(EncounterDetailSerializer):
     injections = _rows(InjectionSerializer, allow_empty=False)
     lot = serializers.PrimaryKeyRelatedField(queryset=ToxinLot.objects.all())
     dilution_ml = serializers.DecimalField(
-        max_digits=4, decimal_places=2, min_value=Decimal("0.1"), max_value=Decimal("20")
+        max_digits=4, decimal_places=2, **field_limits(ToxinSession, "dilution_ml")
     )
     lot_number = strict.CharField(source="lot.lot_number", read_only=True)
     lot_expiry_date = serializers.DateField(source="lot.expiry_date", read_only=True)
@@ -195,9 +193,11 @@ class ToxinSessionSerializer(EncounterDetailSerializer):
     units_per_0_1_ml = serializers.DecimalField(max_digits=8, decimal_places=2, read_only=True)
     total_units = serializers.SerializerMethodField(help_text="In the session's product's units.")
     warnings = serializers.SerializerMethodField(help_text="The clinic's dose limits this map goes beyond.")
-    response_onset_days = serializers.IntegerField(min_value=0, max_value=90, required=False, allow_null=True)
+    response_onset_days = serializers.IntegerField(
+        **field_limits(ToxinSession, "response_onset_days"), required=False, allow_null=True
+    )
     response_duration_weeks = serializers.IntegerField(
-        min_value=0, max_value=104, required=False, allow_null=True
+        **field_limits(ToxinSession, "response_duration_weeks"), required=False, allow_null=True
     )
     response_other = _text(max_length=300)
     override_reason = strict.CharField(
@@ -250,9 +250,9 @@ class ToxinSessionSerializer(EncounterDetailSerializer):
 
 class HomeExerciseSerializer(serializers.ModelSerializer):
     exercise = strict.CharField(max_length=200)
-    repetitions = serializers.IntegerField(min_value=1, max_value=500)
-    hold_seconds = serializers.IntegerField(min_value=0, max_value=600, default=0)
-    times_per_day = serializers.IntegerField(min_value=1, max_value=24, default=1)
+    repetitions = serializers.IntegerField(**field_limits(HomeExercise, "repetitions"))
+    hold_seconds = serializers.IntegerField(**field_limits(HomeExercise, "hold_seconds"), default=0)
+    times_per_day = serializers.IntegerField(**field_limits(HomeExercise, "times_per_day"), default=1)
 
     class Meta:
         model = HomeExercise
@@ -281,7 +281,9 @@ class TherapyVisitSerializer(EncounterDetailSerializer):
         max_length=len(Technique.values),
         required=False,
     )
-    duration_minutes = serializers.IntegerField(min_value=1, max_value=480, required=False, allow_null=True)
+    duration_minutes = serializers.IntegerField(
+        **field_limits(TherapyVisit, "duration_minutes"), required=False, allow_null=True
+    )
     adherence_note = _text(max_length=300)
     goals = _text()
     progress = _text()
@@ -313,8 +315,7 @@ class ProcedureSerializer(serializers.ModelSerializer):
     gold_weight_grams = serializers.DecimalField(
         max_digits=3,
         decimal_places=1,
-        min_value=Decimal("0.1"),
-        max_value=Decimal("5"),
+        **field_limits(Procedure, "gold_weight_grams"),
         required=False,
         allow_null=True,
     )
@@ -344,7 +345,7 @@ class ComplicationSerializer(serializers.ModelSerializer):
 
 class FollowUpPlanItemSerializer(serializers.ModelSerializer):
     label = strict.CharField(max_length=50)
-    after_days = serializers.IntegerField(min_value=1, max_value=730)
+    after_days = serializers.IntegerField(**field_limits(FollowUpPlanItem, "after_days"))
 
     class Meta:
         model = FollowUpPlanItem
@@ -588,7 +589,7 @@ class ReviewNoteSerializer(serializers.Serializer):
 
 class ToxinLotSerializer(serializers.ModelSerializer):
     lot_number = strict.CharField(max_length=64)
-    vial_units = serializers.IntegerField(min_value=1, max_value=100000)
+    vial_units = serializers.IntegerField(**field_limits(ToxinLot, "vial_units"))
     supplier = _text(max_length=200)
     notes = _text()
     session_count = serializers.IntegerField(read_only=True)
@@ -629,20 +630,17 @@ class LotRecipientSerializer(serializers.Serializer):
 
 
 class ToxinDoseLimitSerializer(serializers.ModelSerializer):
-    limit = Decimal("100000")
     max_units_per_session = serializers.DecimalField(
         max_digits=7,
         decimal_places=2,
-        min_value=Decimal("0.01"),
-        max_value=limit,
+        **field_limits(ToxinDoseLimit, "max_units_per_session"),
         required=False,
         allow_null=True,
     )
     max_units_per_site = serializers.DecimalField(
         max_digits=7,
         decimal_places=2,
-        min_value=Decimal("0.01"),
-        max_value=limit,
+        **field_limits(ToxinDoseLimit, "max_units_per_site"),
         required=False,
         allow_null=True,
     )

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from clinic.configuration import field_bounds
 from clinic.errors import Invalid
 from scheduling.models import AppointmentType, Provider, Recall
 from scheduling.services import recall_open
@@ -16,6 +17,10 @@ from .encounters import Child, Draft, KindSpec
 logger = logging.getLogger(__name__)
 
 MAX_OPERATION = timedelta(hours=24)
+
+
+# A gold weight's grams, as the model field bounds them.
+GOLD_WEIGHT = field_bounds(Procedure, "gold_weight_grams")
 
 
 class SurgerySpec(KindSpec):
@@ -80,8 +85,8 @@ class SurgerySpec(KindSpec):
         if procedure.gold_weight_grams is not None:
             if procedure.kind != kind.UPPER_EYELID:
                 errors["gold_weight_grams"] = ["A gold weight belongs to upper eyelid surgery."]
-            elif not 0 < procedure.gold_weight_grams <= 5:
-                errors["gold_weight_grams"] = ["Must be more than 0 and at most 5 g."]
+            elif not GOLD_WEIGHT[0] <= procedure.gold_weight_grams <= GOLD_WEIGHT[1]:
+                errors["gold_weight_grams"] = [f"Must be from {GOLD_WEIGHT[0]} to {GOLD_WEIGHT[1]} g."]
             if not (procedure.implant_lot or "").strip():
                 errors["implant_lot"] = ["Record the implant's lot for traceability."]
         if procedure.kind == kind.OTHER and not (procedure.detail or "").strip():

@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 
 from clinic.audit import acting_user, attribute, audit_record, changed_fields
+from clinic.configuration import field_bounds
 from clinic.errors import Invalid
 from clinic.models import ClinicSettings
 from scheduling.models import AppointmentType, Provider, Recall
@@ -37,6 +38,10 @@ from ..selectors import lot_recipients
 from .encounters import Child, Draft, KindSpec
 
 logger = logging.getLogger(__name__)
+
+
+# Points per injection row, as the model field bounds them.
+POINTS = field_bounds(Injection, "points")
 
 
 def previous_toxin_encounter(*, patient_id: int, occurred_at, exclude_pk=None) -> Encounter | None:
@@ -104,8 +109,8 @@ class ToxinSpec(KindSpec):
                     f"More than {format_units(ceiling)} units of {Product(product).label} in one row: "
                     "check for a typing slip."
                 ]
-            if row.points is None or not 1 <= row.points <= 50:
-                row_errors["points"] = ["Must be from 1 to 50."]
+            if row.points is None or not POINTS[0] <= row.points <= POINTS[1]:
+                row_errors["points"] = [f"Must be from {POINTS[0]} to {POINTS[1]}."]
             if (row.muscle, row.side) in seen:
                 row_errors["muscle"] = [
                     "This muscle and side is already in the map: put the units in one row."
