@@ -168,8 +168,8 @@ def _shared_parameter_enums(result: dict, schemas: dict) -> None:
     """Parameters name their choices by reference to one enum component, the same one a body
     uses for the same choices (drf-spectacular writes them inline, once per parameter: a
     generated client then had some forty copies of the same enums). Choices no body uses get one
-    component per parameter name and path (``...FilterEnum``), shared by every operation with that parameter. An
-    empty choice (not filtered, see below) is ``BlankEnum`` beside it."""
+    component per parameter name and path (``...FilterEnum``), shared by every operation with
+    that parameter. An empty choice (not filtered, see below) is ``BlankEnum`` beside it."""
     by_values = {
         frozenset(map(str, component["enum"])): name
         for name, component in sorted(schemas.items())
@@ -191,7 +191,8 @@ def _shared_parameter_enums(result: dict, schemas: dict) -> None:
                 name = by_values.get(key)
                 if name is None:
                     name = f"{_pascal(segment)}{_pascal(parameter['name'])}FilterEnum"
-                    assert name not in schemas, f"{name}: two parameters' choices under one name"
+                    if name in schemas:
+                        raise ValueError(f"{name}: two parameters' choices under one name")
                     schemas.setdefault(name, {"type": "string", "enum": [v for v in values if v != ""]})
                     by_values[key] = name
                 for word in ("enum", "type"):
@@ -232,7 +233,8 @@ def _clean_operation_ids(result: dict) -> None:
             if method not in HTTP_METHODS or "operationId" not in operation:
                 continue
             clean = re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9_]", "", operation["operationId"])).strip("_")
-            assert clean not in seen, f"two operations would be called {clean}"
+            if clean in seen:
+                raise ValueError(f"two operations would be called {clean}")
             seen.add(clean)
             operation["operationId"] = clean
 
