@@ -259,3 +259,13 @@ def test_every_change_of_an_appointment_is_a_new_sequence(patient):
     appointment_cancel(appointment=appointment, reason="Clinic closed", actor=None, cancelled_by="clinic")
     appointment.refresh_from_db()
     assert appointment.sequence >= 2
+
+
+def test_a_deployment_left_on_a_shared_domain_is_warned(settings):
+    from scheduling.checks import unique_message_domains
+
+    settings.EMAIL_MESSAGE_ID_DOMAIN = "clinic-a.example"
+    settings.CALENDAR_UID_DOMAIN = "clinic-a.example"
+    assert unique_message_domains(None) == []
+    settings.CALENDAR_UID_DOMAIN = "localhost"
+    assert [w.id for w in unique_message_domains(None)] == ["scheduling.W002"]
