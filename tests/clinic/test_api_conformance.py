@@ -32,7 +32,6 @@ from scheduling.services import recall_open
 from tests.factories import PASSWORD, AppointmentFactory, AppointmentTypeFactory, PatientFactory, UserFactory
 from tests.security.routes import build_world
 from tests.treatments.factories import SAQ_ITEMS
-from treatments.models import Procedure
 from treatments.services import assessment_record
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
@@ -69,8 +68,6 @@ def world(db, settings):
         label="Review",
         actor=None,
     ).pk
-    # A FHIR Procedure is one procedure of a surgery.
-    world["ids"]["fhir-procedure"] = Procedure.objects.filter(surgery_id=world["ids"]["surgery"]).first().pk
     user = UserFactory(username="conformance", roles=[role.value for role in Role])
     world["user"] = user
     world["token"] = api_token_issue(user=user, label="conformance")[1]
@@ -181,17 +178,33 @@ def _path_values(template: str, world: dict, made: dict) -> dict:
     for name in re.findall(r"\{(\w+)\}", template):
         if name == "product":
             values[name] = world["product"]
-        elif segment == "fhir":
+        elif segment == "fhir" and name == "id":
+            # A resource of the world's patient, as their $everything bundle names it.
             resource = template.split("/")[4]
-            values[name] = ids[f"fhir-{resource.lower()}"]
+            values[name] = world["fhir"].get(resource, ids.get(f"fhir-{resource.lower()}"))
         else:
             key = SEGMENT_IDS.get(segment, segment)
             values[name] = ids[key]
     return values
 
 
+def _fhir_ids(recorder: Recorder, world: dict) -> dict[str, str]:
+    """Resource type -> the id of one resource of the world's patient, from $everything (the
+    FHIR resources are not the clinic's rows one for one)."""
+    recorder.client.credentials(HTTP_AUTHORIZATION=f"Bearer {world['token']}")
+    response = recorder.client.get(
+        f"/api/v1/fhir/Patient/{world['patient'].pk}/$everything", HTTP_ACCEPT="application/fhir+json"
+    )
+    found = {}
+    if response.status_code == 200:
+        for entry in json.loads(response.content).get("entry", []):
+            found.setdefault(entry["resource"]["resourceType"], entry["resource"]["id"])
+    return found
+
+
 def _read_everything(recorder: Recorder, world: dict, made: dict) -> None:
     today = timezone.localdate()
+    world["fhir"] = _fhir_ids(recorder, world)
     for method, template in _operations(recorder.spec):
         if method != "get":
             continue
