@@ -8,6 +8,7 @@ without the last two.
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -454,7 +455,13 @@ PHONENUMBER_DB_FORMAT = "E164"
 
 # Messaging to patients (scheduling.channels, scheduling.reminders).
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
-EMAIL_MESSAGE_ID_DOMAIN = env.str("EMAIL_MESSAGE_ID_DOMAIN", default="clinic.local")
+# The domain that makes Message-IDs and calendar UIDs unique to this clinic (RFC 5322 3.6.4,
+# RFC 5545 3.8.4.7): by default the host of SITE_URL, which no other clinic shares. Calendar
+# UIDs never depend on the request (a feed read at another host name keeps its events).
+EMAIL_MESSAGE_ID_DOMAIN = env.str(
+    "EMAIL_MESSAGE_ID_DOMAIN", default=urlsplit(SITE_URL).hostname or "localhost"
+)
+CALENDAR_UID_DOMAIN = env.str("CALENDAR_UID_DOMAIN", default=EMAIL_MESSAGE_ID_DOMAIN)
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")

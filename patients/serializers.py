@@ -92,8 +92,10 @@ class PatientSerializerSchema(OpenApiSerializerExtension):
     target_class = PatientSerializer
 
     def map_serializer(self, auto_schema, direction):
+        # A PATCH's serializer is partial (nothing required): the stand-in is too.
         schema = auto_schema._map_basic_serializer(
-            PatientSerializer(context={SCHEMA_CONTEXT: True}), direction
+            PatientSerializer(context={SCHEMA_CONTEXT: True}, partial=getattr(self.target, "partial", False)),
+            direction,
         )
         for name in Patient.CLINICAL_FIELDS:
             if name in schema["properties"]:

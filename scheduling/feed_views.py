@@ -20,7 +20,7 @@ def calendar_feed(request, token: str):
     feed = feeds.feed_for_token(token)
     if feed is None:
         raise Http404
-    body = feeds.feed_calendar(feed=feed, host=request.get_host())
+    body = feeds.feed_calendar(feed=feed)
     # Whoever holds the URL read these appointments: recorded like any other read.
     audit_record(actor=None, action="calendar_feed.fetched", target=feed.owner)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")

@@ -60,7 +60,7 @@ def feed_for_token(token: str) -> Feed | None:
     return None
 
 
-def feed_calendar(*, feed: Feed, host: str) -> bytes:
+def feed_calendar(*, feed: Feed) -> bytes:
     """The feed's calendar: held appointments from PAST_DAYS ago to the booking horizon."""
     clinic = ClinicSettings.load()
     now = timezone.now()
@@ -77,8 +77,9 @@ def feed_calendar(*, feed: Feed, host: str) -> bytes:
     # Calendar apps poll; say how often is useful (RFC 7986 REFRESH-INTERVAL, and the older X- name).
     cal.add("refresh-interval", timedelta(minutes=15), parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT15M")
+    by = ics.organizer(clinic.display_name)
     for appointment in appointments.order_by("starts_at", "id"):
-        event = ics.appointment_event(appointment, host=host)
+        event = ics.appointment_event(appointment, by=by)
         if clinic.calendar_feed_shows_patient_names:
             patient = appointment.patient
             event["summary"] = (

@@ -232,6 +232,9 @@ class Appointment(models.Model):
     booked_via = models.CharField(max_length=16, default="staff")  # staff, api, patient_link
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # The SEQUENCE of the appointment's calendar event (RFC 5545 3.8.7.4): one more on every
+    # change, so that a calendar app takes the newest invitation or cancellation as current.
+    sequence = models.PositiveIntegerField(default=0, editable=False)
 
     history = HistoricalRecords()
 
@@ -279,6 +282,14 @@ class Appointment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.appointment_type} {self.starts_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        # Every change is a new version of the calendar event (``sequence``).
+        if not self._state.adding:
+            self.sequence += 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "sequence"}
+        super().save(*args, **kwargs)
 
     @property
     def audit_label(self) -> str:

@@ -693,7 +693,7 @@ def provider_ics(request, pk: int):
         first = clock.local_today() - timedelta(days=clock.local_today().weekday())
     last = _day(request, "to") if "to" in request.GET else first + timedelta(days=27)
     last = min(max(last, first), first + timedelta(days=366))
-    body = provider_calendar(provider=provider, first=first, last=last, host=request.get_host())
+    body = provider_calendar(provider=provider, first=first, last=last)
     audit_record(
         actor=request.user,
         action="schedule.calendar_exported",

@@ -8,11 +8,11 @@ Access (capabilities, see clinic.roles):
 """
 
 import django_filters
-from django import forms
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
@@ -44,16 +44,7 @@ from .models import (
     TreatmentPlan,
 )
 
-BIGINT = 2**63 - 1
-
-
-class IdFilter(django_filters.NumberFilter):
-    """A record id: a whole number within the column's range (no 1.5, no 10**30)."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, min_value=1, max_value=BIGINT, **kwargs)
+IdFilter = api_filters.IdFilter
 
 
 class EncounterFilter(api_filters.FilterSet):
@@ -203,9 +194,15 @@ class EncounterKindViewSet(
     )
     @action(detail=True, methods=["get", "post"], pagination_class=None)
     def addenda(self, request, pk=None):
-        detail = self.get_object()
         if request.method == "GET":
+            # A list: the record is found whatever the filters, and its addenda are listed when
+            # the record matches them (an empty list otherwise, not a 404), as the schema says.
+            detail = get_object_or_404(self.get_queryset(), pk=pk)
+            self.check_object_permissions(request, detail)
+            if not self.filter_queryset(self.get_queryset()).filter(pk=detail.pk).exists():
+                return Response([])
             return Response(serializers.AddendumSerializer(detail.encounter.addenda.all(), many=True).data)
+        detail = self.get_object()
         serializer = serializers.AddendumSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         addendum = services.encounter_add_addendum(

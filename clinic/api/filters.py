@@ -5,6 +5,8 @@ from django.db import models
 from django.utils.dateparse import parse_datetime
 from django_filters import fields as filter_fields
 from django_filters import rest_framework as drf_filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework.filters import OrderingFilter
 
 from clinic.api.serializers import UTC_OFFSET
@@ -101,6 +103,20 @@ class BooleanFilter(django_filters.BooleanFilter):
     """``true``/``false`` (or ``1``/``0``); anything else is a 400, not an unfiltered list."""
 
     field_class = BooleanField
+
+
+BIGINT = 2**63 - 1
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(django_filters.NumberFilter):
+    """A record id: a whole number within the column's range (no 1.5, no 10**30). The schema
+    types it as an integer (django-filter's NumberFilter would be a number with decimals)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, max_value: int = BIGINT, **kwargs):
+        super().__init__(*args, min_value=1, max_value=max_value, **kwargs)
 
 
 class FilterSet(drf_filters.FilterSet):

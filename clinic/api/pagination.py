@@ -9,7 +9,10 @@ class Pagination(PageNumberPagination):
 
     def get_page_number(self, request, paginator):
         # A page that is not a whole number from 1 is bad input (400); a page past the end is
-        # not found (404, as DRF answers).
+        # not found (404, as DRF answers). Sent empty (``?page=``) it is no number either: the
+        # schema says integer, and a client that sends nothing should send no parameter.
+        if request.query_params.get(self.page_query_param) == "":
+            raise ValidationError({self.page_query_param: ["A page number: a whole number from 1."]})
         number = super().get_page_number(request, paginator)
         if number == 1 or number in self.last_page_strings:
             return number
@@ -22,7 +25,7 @@ class Pagination(PageNumberPagination):
         # A page size that is not a whole number from 1 is bad input (400), not the default in
         # silence; a larger one than max_page_size is capped.
         raw = request.query_params.get(self.page_size_query_param)
-        if raw is None or raw == "":
+        if raw is None:
             return self.page_size
         text = raw.strip()
         if not (text.isascii() and text.isdigit() and int(text[:12]) >= 1):

@@ -120,12 +120,136 @@ def _empty_choice_filters_mean_any(operation: dict) -> None:
             parameter["description"] = (parameter.get("description", "") + "\n\nEmpty: not filtered.").strip()
 
 
+NULL_COMPONENT = "NullEnum"
+BLANK_COMPONENT = "BlankEnum"
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable_references(node, schemas: dict) -> None:
+    """``{"allOf": [ref], "nullable": true}`` (drf-spectacular's nullable nested object) lets
+    null through only for validators that read ``nullable`` beside ``allOf``; OpenAPI 3.0's own
+    rule (3.0.3) is that ``nullable`` does not reach into ``allOf``, and strict validators refuse
+    null there. ``oneOf`` the reference or null says it for every reader."""
+    if isinstance(node, dict):
+        all_of = node.get("allOf")
+        if node.get("nullable") and isinstance(all_of, list) and len(all_of) == 1:
+            schemas.setdefault(NULL_COMPONENT, {"enum": [None]})
+            del node["allOf"], node["nullable"]
+            node["oneOf"] = [all_of[0], _ref(NULL_COMPONENT)]
+        for value in list(node.values()):
+            _nullable_references(value, schemas)
+    elif isinstance(node, list):
+        for value in node:
+            _nullable_references(value, schemas)
+
+
+def _defaults_beside_alternatives(node) -> None:
+    """A default written inside one branch of ``oneOf`` (an optional email that may be blank:
+    ``""`` in the email branch) is invalid there (``""`` is no email): it belongs beside them."""
+    if isinstance(node, dict):
+        for branch in node.get("oneOf", []):
+            if isinstance(branch, dict) and "default" in branch:
+                node.setdefault("default", branch.pop("default"))
+        for value in list(node.values()):
+            _defaults_beside_alternatives(value)
+    elif isinstance(node, list):
+        for value in node:
+            _defaults_beside_alternatives(value)
+
+
+def _pascal(text: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", text) if part)
+
+
+def _shared_parameter_enums(result: dict, schemas: dict) -> None:
+    """Parameters name their choices by reference to one enum component, the same one a body
+    uses for the same choices (drf-spectacular writes them inline, once per parameter: a
+    generated client then had some forty copies of the same enums). Choices no body uses get one
+    component per parameter name and path (``...FilterEnum``), shared by every operation with
+    that parameter. An empty choice (not filtered, see below) is ``BlankEnum`` beside it."""
+    by_values = {
+        frozenset(map(str, component["enum"])): name
+        for name, component in sorted(schemas.items())
+        if "enum" in component and None not in component["enum"] and name != BLANK_COMPONENT
+    }
+    for path, operations in result.get("paths", {}).items():
+        segment = path.removeprefix("/api/v1/").split("/", 1)[0]
+        for method, operation in operations.items():
+            if method not in HTTP_METHODS:
+                continue
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                holder = schema["items"] if schema.get("type") == "array" and "items" in schema else schema
+                values = holder.get("enum")
+                if not values:
+                    continue
+                blank = "" in values
+                key = frozenset(str(v) for v in values if v != "")
+                name = by_values.get(key)
+                if name is None:
+                    name = f"{_pascal(segment)}{_pascal(parameter['name'])}FilterEnum"
+                    if name in schemas:
+                        raise ValueError(f"{name}: two parameters' choices under one name")
+                    schemas.setdefault(name, {"type": "string", "enum": [v for v in values if v != ""]})
+                    by_values[key] = name
+                for word in ("enum", "type"):
+                    holder.pop(word, None)
+                if blank:
+                    schemas.setdefault(BLANK_COMPONENT, {"enum": [""]})
+                    holder["oneOf"] = [_ref(name), _ref(BLANK_COMPONENT)]
+                else:
+                    holder["$ref"] = _ref(name)["$ref"]
+
+
+# Path ids checked by a route's regex (``lookup_value_regex``): whole numbers, as everywhere else.
+DIGITS_PATTERN = re.compile(r"^\^\[0-9\]\{1,(\d+)\}\$$")
+
+
+def _integer_path_ids(result: dict) -> None:
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method not in HTTP_METHODS:
+                continue
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                match = DIGITS_PATTERN.match(schema.get("pattern", ""))
+                if parameter.get("in") == "path" and schema.get("type") == "string" and match:
+                    parameter["schema"] = {
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": 10 ** int(match.group(1)) - 1,
+                    }
+
+
+def _clean_operation_ids(result: dict) -> None:
+    """Operation ids are identifiers in every generated client: letters, digits and ``_`` only
+    (FHIR's ``$everything`` once gave one with a ``$``)."""
+    seen: set[str] = set()
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method not in HTTP_METHODS or "operationId" not in operation:
+                continue
+            clean = re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9_]", "", operation["operationId"])).strip("_")
+            if clean in seen:
+                raise ValueError(f"two operations would be called {clean}")
+            seen.add(clean)
+            operation["operationId"] = clean
+
+
 def add_error_responses(result, generator, request, public):
     """Postprocessing hook: the Error component and, on every operation, the error statuses it
     can answer with, unless the view documents that status itself; request bodies closed to
-    fields they do not document; times of day as the API writes them."""
+    fields they do not document; times of day as the API writes them; nullable references
+    that strict validators read as such; integer path ids, shared enums and clean operation ids."""
     _local_times(result)
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    _nullable_references(result, schemas)
+    _defaults_beside_alternatives(result)
+    _integer_path_ids(result)
+    _clean_operation_ids(result)
     schemas[ERROR_COMPONENT] = ERROR_SCHEMA
     for name, component in schemas.items():
         # Request bodies take only their documented fields (clinic.api.serializers): say so.
@@ -151,6 +275,7 @@ def add_error_responses(result, generator, request, public):
                         "content": {media_type: {"schema": ref} for media_type in media_types},
                     },
                 )
+    _shared_parameter_enums(result, schemas)
     return result
 
 

@@ -23,7 +23,7 @@ from clinic.permissions import require
 from clinic.tokens import services as tokens
 
 
-class TokenRequestSerializer(serializers.Serializer):
+class TokenSerializer(serializers.Serializer):
     username = strict.CharField(max_length=150)
     password = strict.CharField(max_length=256, trim_whitespace=False, style={"input_type": "password"})
     otp = strict.CharField(
@@ -41,7 +41,7 @@ class TokenRequestSerializer(serializers.Serializer):
     )
 
 
-class TokenResponseSerializer(serializers.Serializer):
+class IssuedTokenSerializer(serializers.Serializer):
     token = strict.CharField(help_text="The key: shown this once, stored only as a digest.")
     id = serializers.IntegerField(
         help_text="The token's id, to revoke it (DELETE /api/v1/auth/tokens/{id}/)."
@@ -58,12 +58,12 @@ class TokenView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        request=TokenRequestSerializer,
-        responses={200: TokenResponseSerializer},
+        request=TokenSerializer,
+        responses={200: IssuedTokenSerializer},
         auth=[],
     )
     def post(self, request):
-        serializer = TokenRequestSerializer(data=request.data)
+        serializer = TokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         user = authenticate(request=request._request, username=data["username"], password=data["password"])
@@ -85,7 +85,7 @@ class TokenView(APIView):
         elif settings.REQUIRE_MFA:
             raise MfaNotEnrolled()
         token, key = tokens.api_token_issue(user=user, label=data.get("label", ""))
-        return Response(TokenResponseSerializer({"token": key, "id": token.pk, "expiry": token.expiry}).data)
+        return Response(IssuedTokenSerializer({"token": key, "id": token.pk, "expiry": token.expiry}).data)
 
 
 class MeSerializer(serializers.Serializer):

@@ -57,8 +57,8 @@ class RecallCloseSerializer(serializers.Serializer):
 class RecallFilter(api_filters.FilterSet):
     bucket = django_filters.ChoiceFilter(choices=selectors.Bucket.CHOICES, method="filter_bucket")
     kind = django_filters.ChoiceFilter(choices=Recall.Kind.choices)
-    provider = django_filters.NumberFilter(field_name="preferred_provider_id", min_value=1, max_value=2**31)
-    patient = django_filters.NumberFilter(field_name="patient_id", min_value=1, max_value=2**62)
+    provider = api_filters.IdFilter(field_name="preferred_provider_id", max_value=2**31)
+    patient = api_filters.IdFilter(field_name="patient_id", max_value=2**62)
     due_from = api_filters.DateFilter(field_name="due_date", lookup_expr="gte")
     due_to = api_filters.DateFilter(field_name="due_date", lookup_expr="lte")
 
@@ -116,7 +116,7 @@ class MessageSerializer(serializers.ModelSerializer):
 
 
 class MessageFilter(api_filters.FilterSet):
-    patient = django_filters.NumberFilter(field_name="patient_id", min_value=1, max_value=2**62)
+    patient = api_filters.IdFilter(field_name="patient_id", max_value=2**62)
     due_from = api_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
     due_to = api_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
 

@@ -15,12 +15,15 @@ import os
 import smtplib
 import threading
 from dataclasses import dataclass, field
+from email.mime.text import MIMEText
+from email.utils import format_datetime
 
 import requests
 import urllib3
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.message import make_msgid
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
@@ -55,11 +58,41 @@ class EmailContent:
     subject: str
     text: str
     html: str | None = None
+    # (filename, content, MIME type); the type may carry parameters: "text/calendar; method=REQUEST".
     attachments: list[tuple[str, bytes, str]] = field(default_factory=list)
+    # Extra headers, e.g. List-Unsubscribe on bulk mail (one_click_unsubscribe_headers).
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def one_click_unsubscribe_headers(url: str) -> dict[str, str]:
+    """RFC 8058 one-click unsubscribe: the HTTPS URL the mailbox provider POSTs
+    ``List-Unsubscribe=One-Click`` to (RFC 2369's header, RFC 8058's companion)."""
+    return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
+def _attachment(filename: str, data: bytes, mimetype: str):
+    """A MIME part for an attachment. Text types keep their parameters on the Content-Type
+    (``text/calendar; method=REQUEST; charset="utf-8"``, which mail clients read to treat the
+    file as an invitation or a cancellation); others go to Django as they are."""
+    maintype, _, rest = mimetype.partition("/")
+    subtype, *params = (part.strip() for part in rest.split(";"))
+    if maintype != "text" or not params:
+        return None
+    part = MIMEText(data.decode("utf-8"), subtype, "utf-8")
+    for param in params:
+        name, _, value = param.partition("=")
+        part.set_param(name.strip(), value.strip().strip('"'))
+    part.add_header("Content-Disposition", "attachment", filename=filename)
+    return part
 
 
 def send_email(content: EmailContent) -> str:
-    """Send one email; returns the Message-ID."""
+    """Send one email; returns the Message-ID.
+
+    Headers beside Django's: a Message-ID from EMAIL_MESSAGE_ID_DOMAIN, a Date in the clinic's
+    time zone with its UTC offset (RFC 5322 3.3; Django's own says ``-0000``, "offset unknown"),
+    ``Auto-Submitted: auto-generated`` (RFC 3834: no auto-replies, no vacation loops) and the
+    content's own (List-Unsubscribe on bulk mail)."""
     message_id = make_msgid(domain=settings.EMAIL_MESSAGE_ID_DOMAIN)
     message = EmailMultiAlternatives(
         subject=content.subject,
@@ -67,12 +100,21 @@ def send_email(content: EmailContent) -> str:
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[content.to],
         connection=get_connection(timeout=settings.EMAIL_TIMEOUT),
-        headers={"Message-ID": message_id},
+        headers={
+            "Message-ID": message_id,
+            "Date": format_datetime(timezone.localtime(timezone.now(), timezone.get_default_timezone())),
+            "Auto-Submitted": "auto-generated",
+            **content.headers,
+        },
     )
     if content.html:
         message.attach_alternative(content.html, "text/html")
     for filename, data, mimetype in content.attachments:
-        message.attach(filename, data, mimetype)
+        part = _attachment(filename, data, mimetype)
+        if part is not None:
+            message.attach(part)
+        else:
+            message.attach(filename, data, mimetype)
     try:
         message.send(fail_silently=False)
     except smtplib.SMTPRecipientsRefused as exc:

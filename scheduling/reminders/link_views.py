@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -97,6 +97,50 @@ def _unsubscribe(request, *, link: PatientLink, patient: Patient, token: str):
             "purpose": MessagingConsent.Purpose(purpose).label,
         },
     )
+
+
+ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
+
+
+@csrf_exempt  # RFC 8058: the mailbox provider POSTs with no cookie; the signed token is the authority.
+@never_cache
+def one_click(request, token: str):
+    """One-click unsubscribe (RFC 8058), the URL of a bulk email's List-Unsubscribe header.
+
+    A POST (``List-Unsubscribe=One-Click``, as mailbox providers send it) withdraws the consent
+    the link names (one purpose on one channel), recorded and audited like an unsubscribe page's
+    (method ``link``). A GET changes nothing (link scanners follow URLs): it goes to the
+    unsubscribe page, which asks first. Answers are plain text, for machines."""
+    try:
+        link = link_read(token)
+    except LinkExpired:
+        return HttpResponse("This link has expired.\n", status=410, content_type="text/plain")
+    except LinkInvalid:
+        link = None
+    if link is None or link.action != Action.UNSUBSCRIBE:
+        return HttpResponse("This link is not valid.\n", status=400, content_type="text/plain")
+    if request.method == "GET":
+        return HttpResponseRedirect(reverse("links:open", kwargs={"token": token}))
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    channel, _, purpose = link.target.partition(":")
+    patient = Patient.objects.filter(pk=link.patient_id).first()
+    if (
+        patient is None
+        or channel not in MessagingConsent.Channel.values
+        or purpose not in MessagingConsent.Purpose.values
+    ):
+        return HttpResponse("This link is not valid.\n", status=400, content_type="text/plain")
+    consent_record(
+        patient=patient,
+        channel=channel,
+        purpose=purpose,
+        granted=False,
+        method=MessagingConsent.Method.LINK,
+        actor=None,
+        note="One-click unsubscribe from an email",
+    )
+    return HttpResponse("Unsubscribed.\n", content_type="text/plain")
 
 
 def _appointment_for(link: PatientLink, patient: Patient) -> Appointment | None:

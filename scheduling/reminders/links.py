@@ -51,6 +51,14 @@ def link_url(*, patient_id: int, action: str, target: str | int) -> str:
     return settings.SITE_URL + reverse("links:open", kwargs={"token": token})
 
 
+def one_click_unsubscribe_url(*, patient_id: int, target: str) -> str:
+    """The RFC 8058 one-click URL for an unsubscribe link's target ("<channel>:<purpose>"): a
+    POST there withdraws the consent, with no page, no cookie and no CSRF token (the signed
+    token is the authority, as for every patient link)."""
+    token = link_token(patient_id=patient_id, action=Action.UNSUBSCRIBE, target=target)
+    return settings.SITE_URL + reverse("links:one_click", kwargs={"token": token})
+
+
 def link_read(token: str, *, max_age: timedelta | None = None) -> PatientLink:
     max_age = max_age or timedelta(days=settings.PATIENT_LINK_MAX_AGE_DAYS)
     try:

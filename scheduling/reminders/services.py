@@ -58,10 +58,11 @@ from clinic.models import ClinicSettings
 from patients.models import MessagingConsent, Patient
 from patients.selectors import consent_applies, consent_newest
 
+from .. import ics
 from ..exceptions import RecallNotOpen
 from ..models import Appointment, Message, Recall, RecallContact
 from . import channels
-from .links import Action, link_url
+from .links import Action, link_url, one_click_unsubscribe_url
 
 logger = logging.getLogger(__name__)
 
@@ -570,6 +571,7 @@ def _prepare(message: Message, now: datetime, shared: SendContext) -> _Outcome |
                 text=rendered["text"],
                 html=rendered["html"],
                 attachments=rendered["attachments"],
+                headers=bulk_mail_headers(message),
             )
             return _Delivery(message, content.to, rendered, functools.partial(channels.send_email, content))
         to = message.patient.mobile.as_e164
@@ -582,6 +584,21 @@ def _prepare(message: Message, now: datetime, shared: SendContext) -> _Outcome |
         # A programming or data error in one message: record it on that row and carry on.
         logger.exception("message send failed unexpectedly", extra={"message_id": message.pk})
         return _failed("error", f"Unexpected error: {type(exc).__name__}")
+
+
+# Mail sent to many patients on the clinic's initiative (recalls, notices): large mailbox
+# providers require bulk senders to offer one-click unsubscribe (RFC 8058).
+BULK_KINDS = frozenset({Kind.RECALL_DUE, Kind.RECALL_SECOND, Kind.CAMPAIGN})
+
+
+def bulk_mail_headers(message: Message) -> dict[str, str]:
+    """List-Unsubscribe and List-Unsubscribe-Post for a bulk email: one click withdraws the
+    patient's consent to this purpose by email (scheduling.reminders.link_views.one_click)."""
+    if message.kind not in BULK_KINDS or message.channel != Message.Channel.EMAIL:
+        return {}
+    target = f"{message.channel}:{message.purpose}"
+    url = one_click_unsubscribe_url(patient_id=message.patient_id, target=target)
+    return channels.one_click_unsubscribe_headers(url)
 
 
 def _call_one(delivery: _Delivery) -> str | Exception:
@@ -734,36 +751,20 @@ def render_message(message: Message, *, contact: ClinicSettings | None = None) -
         html = render_to_string("messages/_generic.email.html", {**ctx, "text": text, "subject": subject})
     attachments = []
     if message.kind in (Kind.APPOINTMENT_CONFIRMATION, Kind.APPOINTMENT_CHANGED, Kind.APPOINTMENT_CANCELLED):
+        method = ics.CANCEL if message.kind == Kind.APPOINTMENT_CANCELLED else ics.REQUEST
         attachments.append(
             (
                 "appointment.ics",
-                appointment_ics(message.appointment, cancelled=message.kind == Kind.APPOINTMENT_CANCELLED),
-                "text/calendar",
+                ics.appointment_invitation(message.appointment, method=method),
+                ics.invitation_mimetype(method),
             )
         )
     return {"subject": " ".join(subject.split()), "text": text, "html": html, "attachments": attachments}
 
 
 def appointment_ics(appointment: Appointment, *, cancelled: bool = False) -> bytes:
-    """An iCalendar invitation for one appointment; a cancellation reuses its UID."""
-    from icalendar import Calendar, Event
-
-    cal = Calendar()
-    cal.add("prodid", f"-//{settings.CLINIC_NAME}//Appointments//EN")
-    cal.add("version", "2.0")
-    cal.add("method", "CANCEL" if cancelled else "PUBLISH")
-    event = Event()
-    event.add("uid", f"appointment-{appointment.pk}@{settings.EMAIL_MESSAGE_ID_DOMAIN}")
-    event.add("dtstamp", timezone.now())
-    event.add("dtstart", appointment.starts_at)
-    event.add("dtend", appointment.ends_at)
-    # No clinical detail: the title says "appointment", not which treatment.
-    event.add("summary", f"Appointment at {settings.CLINIC_NAME}")
-    event.add("location", str(appointment.room.location))
-    event.add("sequence", appointment.events.count() if appointment.pk else 0)
-    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    cal.add_component(event)
-    return cal.to_ical()
+    """The iCalendar invitation for one appointment (scheduling.ics); a cancellation keeps its UID."""
+    return ics.appointment_invitation(appointment, method=ics.CANCEL if cancelled else ics.REQUEST)
 
 
 # --------------------------------------------------------------------------------------------

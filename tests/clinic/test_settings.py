@@ -63,6 +63,9 @@ def test_check_deploy_is_clean_with_production_environment():
         DEBUG="0",
         SECRET_KEY=GOOD_KEY,
         ALLOWED_HOSTS="clinic.example.org",
+        # The clinic's own address: links in messages, and the domain of Message-IDs and
+        # calendar UIDs (scheduling.W002 warns while it is a shared name such as 127.0.0.1).
+        SITE_URL="https://clinic.example.org",
         SECURE_SSL_REDIRECT="1",
         MANIFEST_STATIC="1",
         REQUIRE_MFA="1",

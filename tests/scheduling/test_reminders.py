@@ -90,8 +90,12 @@ def test_confirmation_email_has_ics_links_and_no_clinical_detail(travel, patient
     assert "O&#x27;" not in confirmation.body
     assert "/p/" in confirmation.body  # confirm and cancel links
     assert "toxin" not in confirmation.body.lower() and "botul" not in confirmation.body.lower()
-    filename, content, mimetype = confirmation.attachments[0]
-    assert (filename, mimetype) == ("appointment.ics", "text/calendar")
+    (invitation,) = [
+        part for part in confirmation.message().walk() if part.get_filename() == "appointment.ics"
+    ]
+    assert invitation.get_content_type() == "text/calendar"
+    assert invitation.get_param("method") == "REQUEST"
+    content = invitation.get_payload(decode=True).decode()
     assert "BEGIN:VEVENT" in content and "Appointment at" in content
     html = confirmation.alternatives[0]
     assert "text/html" in html[1]

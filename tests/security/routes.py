@@ -255,6 +255,10 @@ def concrete_path(route: Route, world: dict, *, link_patient=None) -> str:
             kwargs[arg] = "provider"
         elif arg == "key":  # a chart panel
             kwargs[arg] = "clinical_timeline"
+        elif arg == "token" and route.name == "links:one_click":
+            # One-click unsubscribe takes an unsubscribe link's token.
+            owner = link_patient or world["patient"]
+            kwargs[arg] = link_token(patient_id=owner.pk, action=Action.UNSUBSCRIBE, target="email:recalls")
         elif arg == "token":
             # A confirm link made for ``link_patient`` that points at the world's appointment.
             owner = link_patient or world["patient"]

@@ -108,6 +108,8 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "links:twilio_inbound": (NOBODY, 405),
     # A link works for whoever holds it (the patient has no login): the signature is the key.
     "links:open": (EVERYONE, 200),
+    # One-click unsubscribe (RFC 8058): a GET only leads to the unsubscribe page, which asks.
+    "links:one_click": (EVERYONE, 302),
     "reminders:recalls": (RECALL_WORKERS, 200),
     "reminders:contact": (NOBODY, 405),
     "reminders:close": (NOBODY, 405),
@@ -327,7 +329,7 @@ WRITE_ACCESS: dict[str, frozenset] = {
 }
 # Routes whose POST is public by design (their own checks apply): login, the token exchange,
 # patient links (signed), the SMS provider's inbound hook (signed by the provider).
-PUBLIC_WRITES = {"login", "api:token", "links:open", "links:twilio_inbound", "logout"}
+PUBLIC_WRITES = {"login", "api:token", "links:open", "links:one_click", "links:twilio_inbound", "logout"}
 
 REFUSED = {401, 403, 405}
 

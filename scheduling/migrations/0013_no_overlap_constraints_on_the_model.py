@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("patients", "0003_mrn_part_search_index"),
-        ("scheduling", "0011_message_recall_sent"),
+        ("scheduling", "0012_appointment_calendar_sequence"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
