@@ -695,11 +695,16 @@ def bundle(*, resources: list[dict], base_url: str) -> dict:
 def search_bundle(*, resources: list[dict], base_url: str, self_url: str) -> dict:
     """A searchset Bundle of search matches."""
     base_url = base_url.rstrip("/")
-    return {
+    result = {
         "resourceType": "Bundle",
         "type": "searchset",
         "total": len(resources),
         "link": [{"relation": "self", "url": self_url}],
+    }
+    if not resources:
+        return result  # FHIR JSON has no empty arrays
+    return {
+        **result,
         "entry": [
             {
                 "fullUrl": f"{base_url}/{r['resourceType']}/{r['id']}",
@@ -830,7 +835,7 @@ SEARCH_DATES = {
     "CarePlan": ("created_at", "date"),
     "MedicationAdministration": ("session__encounter__occurred_at", "effective-time"),
     "Procedure": ("surgery__started_at", "date"),
-    "Condition": ("onset", "onset-date"),
+    "Condition": ("recordedDate", "recorded-date"),
     "AllergyIntolerance": ("recordedDate", "date"),
     "MedicationStatement": ("dateAsserted", "effective"),
 }
@@ -846,8 +851,6 @@ def _moment(value: str) -> datetime:
 
 def _row_moment(resource: dict, element: str) -> datetime | None:
     value = resource.get(element)
-    if value is None and element == "onset":
-        value = resource.get("onsetDateTime")
     if value is None:
         return None
     moment = _moment(value)
