@@ -6,6 +6,7 @@ from . import fhir
 from .fhir_api import (
     CapabilityStatementView,
     PatientEverythingView,
+    PatientSearchView,
     ResourceReadView,
     ResourceSearchView,
     UnknownRouteView,
@@ -22,13 +23,14 @@ urlpatterns = [
         )
         for resource_type in fhir.READABLE_TYPES
     ],
+    path("Patient", PatientSearchView.as_view(), name="fhir-patient-search"),
     *[
         path(
             resource_type,
             ResourceSearchView.as_view(resource_type=resource_type),
             name=f"fhir-{resource_type.lower()}-search",
         )
-        for resource_type in fhir.SEARCHABLE_TYPES
+        for resource_type in fhir.SEARCH_DATES
     ],
     # Last: anything else under the FHIR base answers an OperationOutcome 404.
     re_path(r"^(?P<rest>.*)$", UnknownRouteView.as_view(), name="fhir-unknown"),
