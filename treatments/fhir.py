@@ -205,10 +205,10 @@ def condition_resource(patient: Patient) -> dict:
     id is the patient's: a patient has one palsy history."""
     cause = patient.palsy_cause
     cause_label = patient.get_palsy_cause_display() if cause else ""
-    codings = []
-    if cause in codes.PALSY_CAUSE_SNOMED:
-        code, display = codes.PALSY_CAUSE_SNOMED[cause]
-        codings.append(_coding(codes.SNOMED, code, display))
+    # The most specific checked SNOMED CT disorder: the cause's own (Bell's palsy), else facial
+    # palsy; the cause as recorded in the local code beside it.
+    code, display = codes.PALSY_CAUSE_SNOMED.get(cause, codes.FACIAL_PALSY)
+    codings = [_coding(codes.SNOMED, code, display)]
     if cause:
         codings.append(_coding(codes.local_system("palsy-cause"), cause, cause_label))
     text = f"Facial palsy ({cause_label})" if cause else "Facial palsy"
@@ -220,7 +220,7 @@ def condition_resource(patient: Patient) -> dict:
         "category": [
             {"coding": [_coding(codes.CONDITION_CATEGORY, "problem-list-item", "Problem List Item")]}
         ],
-        "code": {"text": text, **({"coding": codings} if codings else {})},
+        "code": {"coding": codings, "text": text},
         "subject": _ref("Patient", patient.pk),
         "recordedDate": _instant(patient.created_at),
     }

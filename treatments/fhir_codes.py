@@ -65,8 +65,9 @@ LATERALITY = {
     "bilateral": ("51440002", "Right and left"),
 }
 
-# Disorders: the palsy's cause where SNOMED CT has a disorder concept for it that was checked.
-# Other causes keep the local palsy-cause code.
+# Disorders: facial palsy itself, and the palsy's cause where SNOMED CT has a more specific
+# disorder concept for it that was checked. Other causes: facial palsy, and the local cause code.
+FACIAL_PALSY = ("280816001", "Facial palsy")
 PALSY_CAUSE_SNOMED = {
     "bells_palsy": ("193093009", "Bell's palsy"),
 }

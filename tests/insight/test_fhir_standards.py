@@ -176,6 +176,19 @@ def test_diagnosis_is_a_condition_with_snomed_cause_and_laterality(
     assert _codes(laterality["valueCodeableConcept"]) == {(SNOMED, "7771000")}
 
 
+def test_other_causes_are_facial_palsy_with_the_local_cause(surgeon, patient):
+    patient.palsy_cause = "ramsay_hunt"
+    patient.save()
+
+    [condition] = _of(_everything(surgeon, patient), "Condition")
+
+    assert _codes(condition["code"]) == {
+        (SNOMED, "280816001"),
+        (fhir_codes.local_system("palsy-cause"), "ramsay_hunt"),
+    }
+    assert condition["code"]["text"] == "Facial palsy (Ramsay Hunt syndrome)"
+
+
 def test_gp_and_emergency_contact_on_the_patient(surgeon, surgeon_user, patient, recall_types):
     _record(patient, surgeon_user)
 
