@@ -779,6 +779,22 @@ READABLE_TYPES = (
 )
 
 
+# Types built from the lists on the patient record: id ``{patient}-{entry}``.
+LIST_TYPES = ("AllergyIntolerance", "MedicationStatement")
+
+
+def list_entry_read(*, resource_type: str, patient_pk: int, entry: str) -> dict | None:
+    """One AllergyIntolerance or MedicationStatement by its id ``{patient}-{entry}``."""
+    patient = Patient.objects.filter(pk=patient_pk).first()
+    if patient is None:
+        return None
+    wanted = f"{patient_pk}-{entry}"
+    return next(
+        (r for r in _patient_level(patient) if r["resourceType"] == resource_type and r["id"] == wanted),
+        None,
+    )
+
+
 def resource_read(*, resource_type: str, pk: int) -> tuple[dict, int | None] | None:
     """One resource by type and id, and the patient it belongs to (None for staff); None if
     there is none."""
@@ -934,9 +950,9 @@ def capability_statement(*, base_url: str, software: str) -> dict:
         return params
 
     resources = []
-    for resource_type in sorted({*READABLE_TYPES, *SEARCHABLE_TYPES}):
+    for resource_type in sorted({*READABLE_TYPES, *LIST_TYPES, *SEARCHABLE_TYPES}):
         interactions = []
-        if resource_type in READABLE_TYPES:
+        if resource_type in READABLE_TYPES or resource_type in LIST_TYPES:
             interactions.append({"code": "read"})
         if resource_type in SEARCHABLE_TYPES:
             interactions.append({"code": "search-type"})

@@ -227,6 +227,32 @@ class ResourceReadView(_FhirView):
         return Response(resource)
 
 
+class ListEntryReadView(_FhirView):
+    """``AllergyIntolerance/{patient}-{entry}``, ``MedicationStatement/{patient}-{entry}``: one
+    entry of a list on the patient record."""
+
+    resource_type = ""
+    interaction = "read"
+
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT, **fhir_errors(400, 401, 403, 404, 429)},
+        summary="FHIR read of an allergy or medication entry",
+    )
+    def get(self, request, pk: int, entry: str):
+        resource = fhir.list_entry_read(
+            resource_type=self.resource_type, patient_pk=_checked_pk(pk), entry=entry
+        )
+        if resource is None:
+            raise Http404
+        audit_record(
+            actor=request.user,
+            action="fhir.resource_read",
+            patient_id=pk,
+            changes={"resource": f"{self.resource_type}/{resource['id']}"},
+        )
+        return Response(resource)
+
+
 def _patient_param(value: str, name: str = "patient") -> int:
     """The patient id of a search; an id beyond the column's range names no patient (0)."""
     match = re.fullmatch(r"(?:Patient/)?(\d{1,19})", value)

@@ -5,6 +5,7 @@ from django.urls import path, re_path
 from . import fhir
 from .fhir_api import (
     CapabilityStatementView,
+    ListEntryReadView,
     PatientEverythingView,
     PatientSearchView,
     ResourceReadView,
@@ -22,6 +23,14 @@ urlpatterns = [
             name=f"fhir-{resource_type.lower()}",
         )
         for resource_type in fhir.READABLE_TYPES
+    ],
+    *[
+        path(
+            f"{resource_type}/<int:pk>-<slug:entry>",
+            ListEntryReadView.as_view(resource_type=resource_type),
+            name=f"fhir-{resource_type.lower()}",
+        )
+        for resource_type in fhir.LIST_TYPES
     ],
     path("Patient", PatientSearchView.as_view(), name="fhir-patient-search"),
     *[

@@ -141,6 +141,17 @@ def test_latex_allergy_is_exported_with_its_snomed_substance(surgeon, surgeon_us
     assert "coding" not in allergies[1]["code"]
 
 
+def test_list_entries_read_singly_at_their_full_url(surgeon, surgeon_user, patient, recall_types):
+    _record(patient, surgeon_user)
+    response = surgeon.get(f"{BASE}/Patient/{patient.pk}/$everything").json()
+
+    for entry in response["entry"]:
+        if entry["resource"]["resourceType"] in ("AllergyIntolerance", "MedicationStatement", "Condition"):
+            path = entry["fullUrl"].split("/api/v1/fhir", 1)[1]
+            assert surgeon.get(f"{BASE}{path}").json() == entry["resource"]
+    _outcome(surgeon.get(f"{BASE}/AllergyIntolerance/{patient.pk}-99"), 404, "not-found")
+
+
 def test_no_known_allergies_is_a_statement_not_a_substance(surgeon, patient):
     patient.allergies = "NKDA"
     patient.save()

@@ -346,6 +346,10 @@ GUARDS: dict[str, list[Guard]] = {
     "api:fhir-procedure": [Guard(10, kwargs=pk(lambda c, s: s.procedure), grows=False)],
     "api:fhir-medicationadministration": [Guard(10, kwargs=pk(lambda c, s: s.injection), grows=False)],
     "api:fhir-condition": [Guard(10, kwargs=PATIENT, grows=False)],
+    **{
+        f"api:fhir-{name}": [Guard(10, kwargs=lambda c, s: {"pk": s.patient.pk, "entry": "1"}, grows=False)]
+        for name in ("allergyintolerance", "medicationstatement")
+    },
     "api:fhir-practitioner": [Guard(10, kwargs=lambda c, s: {"pk": c.users[SURGEON].pk}, grows=False)],
     "api:fhir-practitionerrole": [Guard(10, kwargs=lambda c, s: {"pk": c.users[SURGEON].pk}, grows=False)],
     # FHIR searches: a patient's resources of one type (one per patient: the Patient, the

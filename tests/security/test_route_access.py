@@ -161,6 +161,8 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "api:fhir-procedure": (CLINICIANS, (200, 404)),
     "api:fhir-medicationadministration": (CLINICIANS, (200, 404)),
     "api:fhir-condition": (CLINICIANS, (200, 404)),
+    "api:fhir-allergyintolerance": (CLINICIANS, (200, 404)),
+    "api:fhir-medicationstatement": (CLINICIANS, (200, 404)),
     "api:fhir-practitioner": (CLINICIANS, (200, 404)),
     "api:fhir-practitionerrole": (CLINICIANS, (200, 404)),
     # FHIR searches need a patient: without one, a clinician gets a 400 OperationOutcome.
