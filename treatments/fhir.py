@@ -52,6 +52,8 @@ CODE_SYSTEM_BASE = codes.LOCAL_BASE
 MRN_SYSTEM = "urn:clinic:mrn"
 ACT_CODE = codes.ACT_CODE
 FHIR_VERSION = "4.3.0"
+# When what the server answers (CapabilityStatement) last changed: change it with the routes.
+CAPABILITY_STATEMENT_DATE = "2026-12-07"
 
 APPOINTMENT_STATUS = {
     Appointment.Status.BOOKED: "booked",
@@ -970,7 +972,7 @@ def capability_statement(*, base_url: str, software: str) -> dict:
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
-        "date": "2026-12-07",
+        "date": CAPABILITY_STATEMENT_DATE,
         "kind": "instance",
         "software": {"name": software},
         "implementation": {"description": "Facial palsy clinic record, FHIR R4B export", "url": base_url},
