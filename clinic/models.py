@@ -291,6 +291,15 @@ class ClinicSettings(models.Model):
         help_text="The number patients call, e.g. +44 20 7946 0000.",
     )
     clinic_address = models.CharField("address", max_length=300, blank=True)
+    # Which medicines terminology codes the products in exported records (FHIR): the NHS
+    # dictionary of medicines and devices in the UK, RxNorm elsewhere.
+    medicines_terminology = models.CharField(
+        "medicine codes in exports",
+        max_length=8,
+        choices=[("dmd", "dm+d (UK)"), ("rxnorm", "RxNorm (US)")],
+        default="dmd",
+        help_text="The code system for toxin products in FHIR exports.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
 

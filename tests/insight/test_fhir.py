@@ -63,10 +63,13 @@ def test_everything_is_a_valid_r4_bundle(surgeon, surgeon_user, patient, recall_
     assert types == [
         "Appointment",
         "CarePlan",
+        "Condition",
         "Encounter",
         "MedicationAdministration",
         "Observation",
         "Patient",
+        "Practitioner",
+        "PractitionerRole",
         "Procedure",
     ]
 
@@ -99,8 +102,8 @@ def test_gradings_keep_their_raw_items_as_components(surgeon, surgeon_user, pati
     }
     assert set(observations) == {"sunnybrook", "saq"}
     codes = {c.code.coding[0].code for c in observations["saq"].component}
-    assert {f"saq_{n}" for n in range(1, 10)} <= codes
-    assert "total" in codes
+    assert {f"saq.saq_{n}" for n in range(1, 10)} <= codes
+    assert "saq.total" in codes
 
 
 def test_single_patient_read_is_a_valid_patient(surgeon, patient):

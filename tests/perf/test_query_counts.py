@@ -336,7 +336,8 @@ GUARDS: dict[str, list[Guard]] = {
     "api:toxin-interval-list": [Guard(9, grows=False)],
     "api:toxin-interval-detail": [Guard(9, kwargs=lambda c, s: {"product": s.lot.product}, grows=False)],
     # FHIR: the everything bundle, and one resource of each type.
-    "api:fhir-patient-everything": [Guard(17, kwargs=PATIENT)],
+    # (+4 over the record: the clinic setting, the lists' history, the clinicians and their roles.)
+    "api:fhir-patient-everything": [Guard(20, kwargs=PATIENT)],
     "api:fhir-patient": [Guard(10, kwargs=PATIENT, grows=False)],
     "api:fhir-appointment": [Guard(10, kwargs=pk(lambda c, s: s.appointment), grows=False)],
     "api:fhir-encounter": [Guard(10, kwargs=pk(lambda c, s: s.encounters["consultation"]), grows=False)],
@@ -344,6 +345,30 @@ GUARDS: dict[str, list[Guard]] = {
     "api:fhir-careplan": [Guard(11, kwargs=pk(lambda c, s: s.plan))],
     "api:fhir-procedure": [Guard(10, kwargs=pk(lambda c, s: s.procedure), grows=False)],
     "api:fhir-medicationadministration": [Guard(10, kwargs=pk(lambda c, s: s.injection), grows=False)],
+    "api:fhir-condition": [Guard(10, kwargs=PATIENT, grows=False)],
+    **{
+        f"api:fhir-{name}": [Guard(10, kwargs=lambda c, s: {"pk": s.patient.pk, "entry": "1"}, grows=False)]
+        for name in ("allergyintolerance", "medicationstatement")
+    },
+    "api:fhir-practitioner": [Guard(10, kwargs=lambda c, s: {"pk": c.users[SURGEON].pk}, grows=False)],
+    "api:fhir-practitionerrole": [Guard(10, kwargs=lambda c, s: {"pk": c.users[SURGEON].pk}, grows=False)],
+    # FHIR searches: a patient's resources of one type (one per patient: the Patient, the
+    # Condition).
+    "api:fhir-patient-search": [Guard(10, query=lambda c, s: {"_id": s.patient.pk}, grows=False)],
+    "api:fhir-condition-search": [Guard(10, query=of_patient, grows=False)],
+    **{
+        f"api:fhir-{name}-search": [Guard(12, query=of_patient)]
+        for name in (
+            "appointment",
+            "encounter",
+            "observation",
+            "careplan",
+            "medicationadministration",
+            "procedure",
+            "allergyintolerance",
+            "medicationstatement",
+        )
+    },
     # Staff accounts: every member of staff with their roles and whether they use two factors.
     "api:staff-user-list": [Guard(10, persona=MANAGER, query=lambda c, s: {"page_size": 100})],
     "api:staff-user-detail": [
@@ -422,6 +447,8 @@ EXCLUDED = {
     "account:password_change": "the user's own password form",
     "clinic:staff_invite": "the form that invites a member of staff",
     "links:one_click": "a GET reads no record: it checks the signed token and redirects to the link's page",
+    "api:fhir-metadata": "the FHIR CapabilityStatement, built from code",
+    "api:fhir-unknown": "an OperationOutcome 404 for a path that names no FHIR resource",
 }
 
 

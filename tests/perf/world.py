@@ -398,7 +398,13 @@ def build_slice(clinic: Clinic, n: int) -> Slice:
     )
 
     # The chart patient: plans first, then visits, then the records of those visits.
-    patient = PatientFactory(first_name="Chart", last_name=f"Patient{tag}")
+    patient = PatientFactory(
+        first_name="Chart",
+        last_name=f"Patient{tag}",
+        # Lists that the FHIR export turns into one resource per entry.
+        allergies="; ".join(f"Allergen {i}" for i in range(n)),
+        medications="\n".join(f"Medicine {i}" for i in range(n)),
+    )
     plans = [
         clinical.plan_create(
             patient=patient,

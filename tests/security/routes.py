@@ -185,6 +185,11 @@ def build_world() -> dict:
             "fhir-careplan": plan.pk,
             "fhir-procedure": surgery.pk,
             "fhir-medicationadministration": toxin.pk,
+            "fhir-condition": patient.pk,
+            "fhir-allergyintolerance": patient.pk,
+            "fhir-medicationstatement": patient.pk,
+            "fhir-practitioner": surgeon.pk,
+            "fhir-practitionerrole": surgeon.pk,
         },
         "product": lot.product,
     }
@@ -253,6 +258,10 @@ def concrete_path(route: Route, world: dict, *, link_patient=None) -> str:
             kwargs[arg] = "confirm"
         elif arg == "kind":
             kwargs[arg] = "provider"
+        elif arg == "entry":  # an entry of a list on the patient record (FHIR)
+            kwargs[arg] = "1"
+        elif arg == "rest":  # a path under the FHIR base that names nothing
+            kwargs[arg] = "Unknown/1"
         elif arg == "key":  # a chart panel
             kwargs[arg] = "clinical_timeline"
         elif arg == "token" and route.name == "links:one_click":

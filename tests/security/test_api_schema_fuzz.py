@@ -112,7 +112,9 @@ def _positive_400_names_fields(ctx, response, case):
     if not case.operation.definition.raw.get("security"):
         return None
     body = response.json()
-    if not body.get("fields"):
+    # The FHIR routes name the parameter at fault FHIR's way: OperationOutcome.issue.expression.
+    named = body.get("fields") or [e for issue in body.get("issue", []) for e in issue.get("expression", [])]
+    if not named:
         raise Failure(
             operation=case.operation.label,
             title="Schema-valid request refused without naming a field",

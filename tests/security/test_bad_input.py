@@ -381,14 +381,22 @@ def test_bad_filter_value_is_400_naming_the_parameter(api, world, path, params, 
         f"/api/v1/appointments/{HUGE}/",
         f"/api/v1/toxin-sessions/{BIG}/",
         f"/api/v1/toxin-lots/{BIG}/patients/",
-        f"/api/v1/fhir/Patient/{BIG}",
-        f"/api/v1/fhir/Patient/{HUGE}/$everything",
         "/api/v1/no-such-thing/",
     ],
 )
 def test_an_id_that_cannot_exist_is_404_in_the_error_format(api, world, path):
     body = _assert_error(api.get(path), 404)
     assert body["code"] == "not_found"
+
+
+@pytest.mark.parametrize("path", [f"/api/v1/fhir/Patient/{BIG}", f"/api/v1/fhir/Patient/{HUGE}/$everything"])
+def test_an_id_that_cannot_exist_is_a_fhir_404_on_the_fhir_routes(api, world, path):
+    # The FHIR routes answer in FHIR: an OperationOutcome, not the API's error format.
+    response = api.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/fhir+json")
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert response.json()["issue"][0]["code"] == "not-found"
 
 
 def test_a_page_past_the_end_is_404_in_the_error_format(api, world):

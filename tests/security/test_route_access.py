@@ -162,6 +162,31 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "api:fhir-careplan": (CLINICIANS, (200, 404)),
     "api:fhir-procedure": (CLINICIANS, (200, 404)),
     "api:fhir-medicationadministration": (CLINICIANS, (200, 404)),
+    "api:fhir-condition": (CLINICIANS, (200, 404)),
+    "api:fhir-allergyintolerance": (CLINICIANS, (200, 404)),
+    "api:fhir-medicationstatement": (CLINICIANS, (200, 404)),
+    "api:fhir-practitioner": (CLINICIANS, (200, 404)),
+    "api:fhir-practitionerrole": (CLINICIANS, (200, 404)),
+    # FHIR searches need a patient: without one, a clinician gets a 400 OperationOutcome.
+    **{
+        f"api:fhir-{name}-search": (CLINICIANS, 400)
+        for name in (
+            "patient",
+            "appointment",
+            "encounter",
+            "observation",
+            "careplan",
+            "medicationadministration",
+            "procedure",
+            "condition",
+            "allergyintolerance",
+            "medicationstatement",
+        )
+    },
+    # Any other path under the FHIR base: an OperationOutcome 404, to clinicians only.
+    "api:fhir-unknown": (CLINICIANS, 404),
+    # The CapabilityStatement: public (FHIR clients read it first), no patient data.
+    "api:fhir-metadata": (EVERYONE, 200),
     # The HTTP benchmark's bare baselines: mounted only with BENCHMARK_ENDPOINTS=1 (never in a
     # deployment), anonymous by design, and they return no patient data (an id at most).
     "bench:baseline_plain": (EVERYONE, 200),
