@@ -389,6 +389,29 @@ class PlanForm(forms.Form):
         return data
 
 
+# A scale with more points than this is typed as a number (eFACE's 0-100 and 0-200 analogue
+# scales), not offered as radio buttons.
+RADIO_SCALE_MAX_POINTS = 11
+
+
+def _item_field(item: instruments.Item, *, required: bool) -> forms.Field:
+    """The form field for one raw item of the registry."""
+    if item.is_categorical:
+        return forms.ChoiceField(choices=item.choices, widget=forms.RadioSelect, required=required)
+    if item.maximum - item.minimum + 1 > RADIO_SCALE_MAX_POINTS:
+        anchors = "; ".join(f"{n}: {text}" for n, text in sorted(item.anchors.items()))
+        return forms.IntegerField(
+            min_value=item.minimum,
+            max_value=item.maximum,
+            required=required,
+            help_text=f"{item.minimum} to {item.maximum}" + (f" ({anchors})" if anchors else ""),
+            widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": 1}),
+        )
+    return forms.TypedChoiceField(
+        choices=item.choices, coerce=int, widget=forms.RadioSelect, required=required, empty_value=None
+    )
+
+
 class AssessmentForm(forms.Form):
     """Built from the instrument registry: one field per raw item."""
 
@@ -400,10 +423,7 @@ class AssessmentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.instrument = instrument
         for item in instrument.items:
-            if item.is_categorical:
-                field = forms.ChoiceField(choices=item.choices, widget=forms.RadioSelect)
-            else:
-                field = forms.TypedChoiceField(choices=item.choices, coerce=int, widget=forms.RadioSelect)
+            field = _item_field(item, required=True)
             field.label = item.label
             self.fields[f"item_{item.key}"] = field
         if not self.is_bound and "assessed_at" not in self.initial:
@@ -426,16 +446,7 @@ class GradingForm(forms.Form):
         super().__init__(*args, prefix=instrument.code, **kwargs)
         self.instrument = instrument
         for item in instrument.items:
-            if item.is_categorical:
-                field = forms.ChoiceField(choices=item.choices, widget=forms.RadioSelect, required=False)
-            else:
-                field = forms.TypedChoiceField(
-                    choices=item.choices,
-                    coerce=int,
-                    widget=forms.RadioSelect,
-                    required=False,
-                    empty_value=None,
-                )
+            field = _item_field(item, required=False)
             field.label = item.label
             self.fields[f"item_{item.key}"] = field
 

@@ -972,3 +972,25 @@ class Assessment(models.Model):
     @property
     def audit_label(self) -> str:
         return f"assessment {self.pk}"
+
+
+class InstrumentItemWording(models.Model):
+    """The wording of one item of a licensed instrument, loaded by the clinic under its licence.
+
+    The registry (``treatments.instruments``) ships item ids and neutral labels only; the
+    questionnaire links and the forms show this text where it exists.
+    """
+
+    instrument = models.CharField(max_length=32)
+    item_key = models.CharField(max_length=64)
+    text = models.CharField(max_length=500)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["instrument", "item_key"], name="treatments_item_wording_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument}.{self.item_key}"

@@ -416,3 +416,12 @@ def grading_trend(*, patient_id: int) -> GradingTrend:
     rows.sort(key=lambda r: (r["on"], r["kind"] == "assessment"))
     ordered = [series[i.code] for i in instruments.all_instruments() if i.code in series]
     return GradingTrend(series=ordered, events=events, rows=rows)
+
+
+def instrument_wording(instrument: str) -> dict[str, str]:
+    """{item key: question} the clinic has loaded for a licensed instrument (may be empty)."""
+    from .models import InstrumentItemWording
+
+    return dict(
+        InstrumentItemWording.objects.filter(instrument=instrument).values_list("item_key", "text")
+    )

@@ -367,14 +367,15 @@ def _questionnaire(request, *, link: PatientLink, patient: Patient, token: str):
         return render(
             request, "links/questionnaire_done.html", {"questionnaire": questionnaire, "already": True}
         )
-    answers: dict[str, int] = {}
+    answers: dict[str, int | str] = {}
     missing: list[str] = []
     if request.method == "POST":
-        allowed = {value for value, _ in questionnaire.choices}
         for key, _question in questionnaire.items:
             raw = request.POST.get(key, "")
-            if raw.isdigit() and int(raw) in allowed:
-                answers[key] = int(raw)
+            # The answer is stored as the value offered, never as what was posted.
+            chosen = [value for value, _ in questionnaire.choices_for(key) if str(value) == raw]
+            if chosen:
+                answers[key] = chosen[0]
             else:
                 missing.append(key)
         if not missing:
@@ -396,8 +397,14 @@ def _questionnaire(request, *, link: PatientLink, patient: Patient, token: str):
         {
             "questionnaire": questionnaire,
             "rows": [
-                {"key": key, "question": question, "value": answers.get(key), "missing": key in missing}
-                for key, question in questionnaire.items
+                {
+                    "key": key,
+                    "question": question,
+                    "choices": questionnaire.choices_for(key),
+                    "value": answers.get(key),
+                    "missing": key in missing,
+                }
+                for key, question in questionnaire.questions()
             ],
             "missing": bool(missing),
         },
