@@ -362,7 +362,11 @@ EFACE_SYNKINESIS = [
     ("mentalis", "Mentalis synkinesis"),
     ("platysmal", "Platysmal synkinesis"),
 ]
-EFACE_STATIC_ANCHORS = {0: "much lower / narrower / flatter", 100: "normal", 200: "much higher / wider / deeper"}
+EFACE_STATIC_ANCHORS = {
+    0: "much lower / narrower / flatter",
+    100: "normal",
+    200: "much higher / wider / deeper",
+}
 EFACE_DYNAMIC_ANCHORS = {0: "no movement", 100: "normal"}
 EFACE_SYNKINESIS_ANCHORS = {0: "severe, disfiguring", 100: "none"}
 
@@ -561,12 +565,16 @@ FDI_ITEMS = (
 
 def _score_fdi(items: Mapping) -> dict:
     physical = [
-        i.points(items[i.key]) for i in FDI_ITEMS if i.group == "physical" and items[i.key] not in FDI_NOT_COUNTED
+        i.points(items[i.key])
+        for i in FDI_ITEMS
+        if i.group == "physical" and items[i.key] not in FDI_NOT_COUNTED
     ]
     social = [i.points(items[i.key]) for i in FDI_ITEMS if i.group == "social"]
     return {
         # None when no physical item applies: a score out of nothing is not zero.
-        "physical": _one_decimal(Decimal(sum(physical) - len(physical)) * 25 / len(physical)) if physical else None,
+        "physical": _one_decimal(Decimal(sum(physical) - len(physical)) * 25 / len(physical))
+        if physical
+        else None,
         "social_wellbeing": _one_decimal(Decimal(sum(social) - len(social)) * 20 / len(social)),
     }
 
@@ -576,7 +584,10 @@ FDI = register(
         code="fdi",
         name="Facial Disability Index",
         items=FDI_ITEMS,
-        scores=(Score("physical", "Physical function", 0, 100), Score("social_wellbeing", "Social / well-being", 0, 100)),
+        scores=(
+            Score("physical", "Physical function", 0, 100),
+            Score("social_wellbeing", "Social / well-being", 0, 100),
+        ),
         scorer=_score_fdi,
         formula_version="fdi-1996.1",
         trend_score="social_wellbeing",

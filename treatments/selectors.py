@@ -422,6 +422,4 @@ def instrument_wording(instrument: str) -> dict[str, str]:
     """{item key: question} the clinic has loaded for a licensed instrument (may be empty)."""
     from .models import InstrumentItemWording
 
-    return dict(
-        InstrumentItemWording.objects.filter(instrument=instrument).values_list("item_key", "text")
-    )
+    return dict(InstrumentItemWording.objects.filter(instrument=instrument).values_list("item_key", "text"))

@@ -86,11 +86,16 @@ def test_eface_worked_example():
     # Dynamic 70 + 90 + 100 + 50 + 60 + 40 + 80 = 490, / 7 = 70.0
     # Synkinesis 90 + 60 + 80 + 70 = 300, / 4 = 75.0
     # Total, dynamic items counted twice: (320 + 2 x 490 + 300) / (4 + 14 + 4) = 1600 / 22 = 72.727 -> 72.7
-    assert score("eface", EFACE_EXAMPLE) == {"static": 80.0, "dynamic": 70.0, "synkinesis": 75.0, "total": 72.7}
+    assert score("eface", EFACE_EXAMPLE) == {
+        "static": 80.0,
+        "dynamic": 70.0,
+        "synkinesis": 75.0,
+        "total": 72.7,
+    }
 
 
 def test_eface_normal_face_scores_100_everywhere():
-    normal = {key: 100 for key in EFACE_EXAMPLE}
+    normal = dict.fromkeys(EFACE_EXAMPLE, 100)
     assert score("eface", normal) == {"static": 100.0, "dynamic": 100.0, "synkinesis": 100.0, "total": 100.0}
 
 
@@ -156,7 +161,15 @@ def test_face_extremes():
 def test_face_has_fifteen_items_in_six_domains():
     definition = instruments.get("face")
     assert len(definition.items) == 15
-    assert [s.key for s in definition.scores] == ["movement", "comfort", "oral", "eye", "lacrimal", "social", "total"]
+    assert [s.key for s in definition.scores] == [
+        "movement",
+        "comfort",
+        "oral",
+        "eye",
+        "lacrimal",
+        "social",
+        "total",
+    ]
 
 
 @pytest.mark.parametrize("key", list(FACE_EXAMPLE))
@@ -198,13 +211,20 @@ def test_fdi_physical_is_empty_when_no_item_counts():
 
 @pytest.mark.parametrize(
     ("key", "bad"),
-    [("fdi_1", "none_of_the_time"), ("fdi_3", 5), ("fdi_6", "no_difficulty"), ("fdi_10", ""), ("fdi_2", None)],
+    [
+        ("fdi_1", "none_of_the_time"),
+        ("fdi_3", 5),
+        ("fdi_6", "no_difficulty"),
+        ("fdi_10", ""),
+        ("fdi_2", None),
+    ],
 )
 def test_fdi_refuses_each_bad_item_by_name(key, bad):
     assert list(errors("fdi", {**FDI_EXAMPLE, key: bad})) == [key]
 
 
 # --- Through the API, the forms and the patient link ---------------------------------------------
+
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
@@ -271,7 +291,9 @@ NOW = datetime(2027, 3, 15, 10, 0, tzinfo=timezone.get_default_timezone())
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("code", "answers", "trend"), [("face", FACE_EXAMPLE, 48.3), ("fdi", FDI_EXAMPLE, 64.0)])
+@pytest.mark.parametrize(
+    ("code", "answers", "trend"), [("face", FACE_EXAMPLE, 48.3), ("fdi", FDI_EXAMPLE, 64.0)]
+)
 def test_the_patient_answers_from_a_link_and_it_is_scored(client, code, answers, trend):
     patient = PatientFactory(email="sam@example.org")
     grant_all(patient)
@@ -282,7 +304,10 @@ def test_the_patient_answers_from_a_link_and_it_is_scored(client, code, answers,
         request = Message.objects.get(kind="questionnaire", patient=patient, channel="email")
         for message_id in reminders.messages_claim_due(now=NOW + timedelta(hours=1)):
             reminders.message_send(message_id=message_id, now=NOW + timedelta(hours=1))
-        url = "/" + link_url(patient_id=patient.pk, action=Action.QUESTIONNAIRE, target=request.pk).split("/", 3)[3]
+        url = (
+            "/"
+            + link_url(patient_id=patient.pk, action=Action.QUESTIONNAIRE, target=request.pk).split("/", 3)[3]
+        )
         page = client.get(url)
         assert page.status_code == 200
         # A tampered answer is not stored: the question is asked again.
@@ -317,7 +342,9 @@ def test_the_clinic_loads_licensed_wording_and_the_link_shows_it(client, tmp_pat
         patient=patient, anchor_date=timezone.localdate(), source="manual:2", instrument="face", after_days=0
     )
     request = Message.objects.get(kind="questionnaire", patient=patient, channel="email")
-    url = "/" + link_url(patient_id=patient.pk, action=Action.QUESTIONNAIRE, target=request.pk).split("/", 3)[3]
+    url = (
+        "/" + link_url(patient_id=patient.pk, action=Action.QUESTIONNAIRE, target=request.pk).split("/", 3)[3]
+    )
     page = client.get(url)
     assert b"Licensed question one" in page.content
     assert b"Facial movement, question 2" in page.content

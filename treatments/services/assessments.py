@@ -126,7 +126,9 @@ def instrument_wording_load(*, instrument: instruments.Instrument, wording, acto
     if not isinstance(wording, dict):
         raise ValueError("The wording must be an object of item key to text.")
     known = set(instrument.item_keys)
-    bad = sorted(str(k) for k, v in wording.items() if k not in known or not isinstance(v, str) or not v.strip())
+    bad = sorted(
+        str(k) for k, v in wording.items() if k not in known or not isinstance(v, str) or not v.strip()
+    )
     if bad:
         raise ValueError(f"Unknown item keys or empty texts for {instrument.name}: {', '.join(bad)}.")
     for key, text in wording.items():
