@@ -310,6 +310,19 @@ class TherapyVisitForm(EncounterForm):
     adherence_note = forms.CharField(max_length=300, required=False)
     goals = _text()
     progress = _text()
+    course_visits = forms.IntegerField(
+        label="Further visits in the course",
+        min_value=1,
+        max_value=TherapyVisit.COURSE_VISITS_MAX,
+        required=False,
+        help_text="Each opens a therapy recall on the worklist. Leave empty for no course.",
+    )
+    course_every_weeks = forms.IntegerField(
+        label="One visit every (weeks)",
+        min_value=1,
+        max_value=TherapyVisit.COURSE_EVERY_WEEKS_MAX,
+        required=False,
+    )
 
     def service_data(self) -> dict:
         data = super().service_data()

@@ -673,13 +673,30 @@ class TherapyVisit(models.Model):
     adherence_note = models.CharField(max_length=300, blank=True)
     goals = models.TextField(blank=True)
     progress = models.TextField(blank=True)
+    # A therapy course from this visit: this many more visits, one every so many weeks; each
+    # opens a therapy recall (treatments.services.care_recalls).
+    course_visits = models.PositiveSmallIntegerField("further visits in the course", null=True, blank=True)
+    course_every_weeks = models.PositiveSmallIntegerField("one visit every (weeks)", null=True, blank=True)
     history = HistoricalRecords()
+
+    COURSE_VISITS_MAX = 20
+    COURSE_EVERY_WEEKS_MAX = 12
 
     class Meta:
         constraints = [
             models.CheckConstraint(
                 condition=Q(duration_minutes__isnull=True) | Q(duration_minutes__lte=480),
                 name="treatments_therapyvisit_duration_range",
+            ),
+            models.CheckConstraint(
+                condition=(Q(course_visits__isnull=True) & Q(course_every_weeks__isnull=True))
+                | (
+                    Q(course_visits__gte=1)
+                    & Q(course_visits__lte=20)
+                    & Q(course_every_weeks__gte=1)
+                    & Q(course_every_weeks__lte=12)
+                ),
+                name="treatments_therapyvisit_course_complete",
             ),
         ]
 

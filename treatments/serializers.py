@@ -285,6 +285,12 @@ class TherapyVisitSerializer(EncounterDetailSerializer):
     adherence_note = _text(max_length=300)
     goals = _text()
     progress = _text()
+    course_visits = serializers.IntegerField(
+        min_value=1, max_value=TherapyVisit.COURSE_VISITS_MAX, required=False, allow_null=True
+    )
+    course_every_weeks = serializers.IntegerField(
+        min_value=1, max_value=TherapyVisit.COURSE_EVERY_WEEKS_MAX, required=False, allow_null=True
+    )
     exercises = _rows(HomeExerciseSerializer, required=False)
     patterns = _rows(SynkinesisPatternSerializer, required=False)
     recommendations = _rows(RecommendationSerializer, required=False)
@@ -299,6 +305,8 @@ class TherapyVisitSerializer(EncounterDetailSerializer):
             "adherence_note",
             "goals",
             "progress",
+            "course_visits",
+            "course_every_weeks",
             "exercises",
             "patterns",
             "recommendations",

@@ -17,7 +17,16 @@ class TherapySpec(KindSpec):
     kind = Encounter.Kind.THERAPY
     model = TherapyVisit
     capability = "clinic.record_therapy"
-    fields = ("techniques", "duration_minutes", "adherence", "adherence_note", "goals", "progress")
+    fields = (
+        "techniques",
+        "duration_minutes",
+        "adherence",
+        "adherence_note",
+        "goals",
+        "progress",
+        "course_visits",
+        "course_every_weeks",
+    )
     children = (
         Child("exercises", HomeExercise, "visit"),
         Child("patterns", SynkinesisPattern, "visit"),
@@ -32,6 +41,29 @@ class TherapySpec(KindSpec):
             raise Invalid(fields={"techniques": ["A technique is listed twice."]})
         # Keep the catalogue's order so that visits read alike.
         draft.detail.techniques = [t for t in Technique.values if t in techniques]
+        self._validate_course(draft.detail)
+
+    @staticmethod
+    def _validate_course(visit: TherapyVisit) -> None:
+        visits, weeks = visit.course_visits, visit.course_every_weeks
+        if visits is None and weeks is None:
+            return
+        errors: dict[str, list[str]] = {}
+        if visits is None:
+            errors["course_visits"] = ["How many visits? (Both or neither.)"]
+        elif not 1 <= visits <= TherapyVisit.COURSE_VISITS_MAX:
+            errors["course_visits"] = [f"Must be from 1 to {TherapyVisit.COURSE_VISITS_MAX}."]
+        if weeks is None:
+            errors["course_every_weeks"] = ["Every how many weeks? (Both or neither.)"]
+        elif not 1 <= weeks <= TherapyVisit.COURSE_EVERY_WEEKS_MAX:
+            errors["course_every_weeks"] = [f"Must be from 1 to {TherapyVisit.COURSE_EVERY_WEEKS_MAX}."]
+        if errors:
+            raise Invalid(fields=errors)
+
+    def after_save(self, draft: Draft, actor) -> None:
+        from .care_recalls import open_therapy_course_recalls
+
+        open_therapy_course_recalls(encounter=draft.encounter, visit=draft.detail, actor=actor)
 
     def summarise(self, draft: Draft) -> str:
         visit = draft.detail
