@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string, select_template
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -34,6 +36,7 @@ from ..services import (
 )
 from .links import Action, LinkExpired, LinkInvalid, PatientLink, link_read, link_token
 from .questionnaires import questionnaire_for
+from .services import AFTERCARE_TOPIC
 
 logger = logging.getLogger(__name__)
 
@@ -411,12 +414,41 @@ def _questionnaire(request, *, link: PatientLink, patient: Patient, token: str):
     )
 
 
+def _aftercare(request, *, link: PatientLink, patient: Patient, token: str):
+    """The aftercare advice a message pointed to: one section per topic, in the patient's
+    language where translated (templates/aftercare/[<language>/]<topic>.html). Read-only."""
+    message = Message.objects.filter(
+        pk=int(link.target) if link.target.isdigit() else 0, patient=patient, kind=Message.Kind.AFTERCARE
+    ).first()
+    if message is None:
+        return _problem(request, expired=False)
+    sections = []
+    for topic in (message.context or {}).get("topics", []):
+        if not AFTERCARE_TOPIC.match(str(topic)):
+            continue
+        names = [f"aftercare/{topic}.html"]
+        if patient.language and patient.language != "en":
+            names.insert(0, f"aftercare/{patient.language}/{topic}.html")
+        try:
+            sections.append(select_template(names).render({"first_name": patient.first_name}, request))
+        except TemplateDoesNotExist:
+            logger.warning("no aftercare template", extra={"topic": topic})
+    if not sections:
+        sections.append(render_to_string("aftercare/general.html", {}, request))
+    return render(
+        request,
+        "links/aftercare.html",
+        {"sections": sections, "given_on": timezone.localtime(message.created_at).date()},
+    )
+
+
 HANDLERS = {
     Action.UNSUBSCRIBE: _unsubscribe,
     Action.CONFIRM: _confirm,
     Action.CANCEL: _cancel,
     Action.BOOK: _book,
     Action.QUESTIONNAIRE: _questionnaire,
+    Action.AFTERCARE: _aftercare,
 }
 
 
