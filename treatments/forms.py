@@ -13,8 +13,13 @@ from scheduling.models import Appointment
 from . import instruments, selectors
 from .models import (
     Complication,
+    DaoApproach,
+    DonorMuscle,
+    DonorNerve,
     Encounter,
+    FacialBranch,
     FollowUp,
+    FunctionTestResult,
     Modality,
     Muscle,
     PlanStage,
@@ -22,6 +27,8 @@ from .models import (
     Product,
     Severity,
     Side,
+    StimulatedBranch,
+    StimulationResponse,
     Surgery,
     SurgerySide,
     SynkinesisPattern,
@@ -150,6 +157,19 @@ class ProcedureForm(forms.Form):
     )
     implant_lot = forms.CharField(max_length=64, required=False)
     detail = forms.CharField(max_length=500, required=False)
+    approach = _choice(DaoApproach.choices, required=False, label="Approach (DAO excision)")
+    function_test_smile = _choice(FunctionTestResult.choices, required=False, label="Function test: smile")
+    function_test_eye_closure = _choice(
+        FunctionTestResult.choices, required=False, label="Function test: eye closure"
+    )
+    donor_muscle = _choice(DonorMuscle.choices, required=False, label="Donor muscle (transfer)")
+    donor_nerve = _choice(DonorNerve.choices, required=False, label="Donor nerve (transfer)")
+
+
+class StimulatedBranchForm(forms.Form):
+    branch = _choice(FacialBranch.choices)
+    response = _choice(StimulationResponse.choices, label="Response to stimulation")
+    action = _choice(StimulatedBranch.Action.choices, label="Divided or preserved")
 
 
 class ComplicationForm(forms.Form):
@@ -176,6 +196,7 @@ ExerciseFormSet = rows_formset(ExerciseForm)
 PatternFormSet = rows_formset(PatternForm)
 RecommendationFormSet = rows_formset(RecommendationForm)
 ProcedureFormSet = rows_formset(ProcedureForm)
+StimulatedBranchFormSet = rows_formset(StimulatedBranchForm)
 ComplicationFormSet = rows_formset(ComplicationForm)
 FollowUpPlanFormSet = rows_formset(FollowUpPlanForm, extra=0)
 StageFormSet = rows_formset(StageForm)

@@ -131,9 +131,9 @@ def detail_for(encounter: Encounter):
             pk=encounter.pk
         )
     if encounter.kind == kind.SURGERY:
-        return Surgery.objects.prefetch_related("procedures", "complications", "follow_up_plan").get(
-            pk=encounter.pk
-        )
+        return Surgery.objects.prefetch_related(
+            "procedures", "complications", "follow_up_plan", "stimulated_branches"
+        ).get(pk=encounter.pk)
     if encounter.kind == kind.CONSULTATION:
         return Consultation.objects.get(pk=encounter.pk)
     return FollowUp.objects.select_related("treatment").get(pk=encounter.pk)

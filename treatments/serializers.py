@@ -15,9 +15,14 @@ from .models import (
     Complication,
     Consultation,
     Cosignature,
+    DaoApproach,
+    DonorMuscle,
+    DonorNerve,
     Encounter,
+    FacialBranch,
     FollowUp,
     FollowUpPlanItem,
+    FunctionTestResult,
     HomeExercise,
     Injection,
     InjectorRecommendation,
@@ -28,6 +33,8 @@ from .models import (
     Procedure,
     Product,
     Side,
+    StimulatedBranch,
+    StimulationResponse,
     Surgery,
     SurgerySide,
     SynkinesisPattern,
@@ -328,6 +335,27 @@ class ProcedureSerializer(serializers.ModelSerializer):
     )
     implant_lot = _text(max_length=64)
     detail = _text(max_length=500)
+    approach = serializers.ChoiceField(
+        choices=DaoApproach.choices, required=False, allow_blank=True, help_text="DAO excision only."
+    )
+    function_test_smile = serializers.ChoiceField(
+        choices=FunctionTestResult.choices,
+        required=False,
+        allow_blank=True,
+        help_text="Selective neurolysis only.",
+    )
+    function_test_eye_closure = serializers.ChoiceField(
+        choices=FunctionTestResult.choices,
+        required=False,
+        allow_blank=True,
+        help_text="Selective neurolysis only.",
+    )
+    donor_muscle = serializers.ChoiceField(
+        choices=DonorMuscle.choices, required=False, allow_blank=True, help_text="Muscle transfer only."
+    )
+    donor_nerve = serializers.ChoiceField(
+        choices=DonorNerve.choices, required=False, allow_blank=True, help_text="Muscle transfer only."
+    )
 
     class Meta:
         model = Procedure
@@ -339,6 +367,11 @@ class ProcedureSerializer(serializers.ModelSerializer):
             "gold_weight_grams",
             "implant_lot",
             "detail",
+            "approach",
+            "function_test_smile",
+            "function_test_eye_closure",
+            "donor_muscle",
+            "donor_nerve",
         ]
 
 
@@ -359,6 +392,16 @@ class FollowUpPlanItemSerializer(serializers.ModelSerializer):
         fields = ["label", "after_days"]
 
 
+class StimulatedBranchSerializer(serializers.ModelSerializer):
+    branch = serializers.ChoiceField(choices=FacialBranch.choices)
+    response = serializers.ChoiceField(choices=StimulationResponse.choices)
+    action = serializers.ChoiceField(choices=StimulatedBranch.Action.choices)
+
+    class Meta:
+        model = StimulatedBranch
+        fields = ["branch", "response", "action"]
+
+
 class SurgerySerializer(EncounterDetailSerializer):
     occurred_at = serializers.DateTimeField(source="encounter.occurred_at", read_only=True)
     side = serializers.ChoiceField(choices=SurgerySide.choices)
@@ -371,6 +414,11 @@ class SurgerySerializer(EncounterDetailSerializer):
         FollowUpPlanItemSerializer,
         required=False,
         help_text="Post-operative visits; each opens a recall. Default: 1 week, 6 weeks, 3 months.",
+    )
+    stimulated_branches = _rows(
+        StimulatedBranchSerializer,
+        required=False,
+        help_text="Selective neurolysis: each branch stimulated, its response, divided or preserved.",
     )
 
     class Meta:
@@ -387,6 +435,7 @@ class SurgerySerializer(EncounterDetailSerializer):
             "complications",
             "operative_note",
             "follow_up_plan",
+            "stimulated_branches",
         ]
 
 
