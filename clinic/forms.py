@@ -42,6 +42,16 @@ class ClinicSettingsForm(forms.ModelForm):
                 "questionnaire_after_toxin_days",
             ],
         ),
+        (
+            "Care between visits",
+            [
+                "therapy_after_toxin_offered",
+                "therapy_after_toxin_from_day",
+                "therapy_after_toxin_to_day",
+                "first_toxin_review_days",
+                "aftercare_messages",
+            ],
+        ),
         ("Quiet hours for text messages", ["quiet_hours_start", "quiet_hours_end"]),
         ("Booking and calendars", ["booking_horizon_days", "calendar_feed_shows_patient_names"]),
         ("Contact details patients see", ["clinic_name", "clinic_phone", "clinic_address"]),

@@ -202,6 +202,9 @@ CLINIC_SETTINGS_BOUNDS: dict[str, tuple[int, int]] = {
     "recall_overdue_weeks_after_due": (1, 26),
     "questionnaire_after_toxin_days": (1, 90),
     "booking_horizon_days": (1, 730),
+    "therapy_after_toxin_from_day": (1, 120),
+    "therapy_after_toxin_to_day": (1, 180),
+    "first_toxin_review_days": (1, 60),
 }
 
 
@@ -255,6 +258,36 @@ class ClinicSettings(models.Model):
         "questionnaire (days after a toxin session)",
         default=14,
         validators=bounded(*CLINIC_SETTINGS_BOUNDS["questionnaire_after_toxin_days"]),
+    )
+    # Therapy in the toxin's window of opportunity: a therapy recall due between these days
+    # after every toxin session (treatments.services.care_recalls).
+    therapy_after_toxin_offered = models.BooleanField(
+        "offer therapy after each toxin session",
+        default=True,
+        help_text="Opens a therapy recall in the window below after every toxin session.",
+    )
+    therapy_after_toxin_from_day = models.PositiveSmallIntegerField(
+        "therapy after toxin: from day",
+        default=14,
+        validators=bounded(*CLINIC_SETTINGS_BOUNDS["therapy_after_toxin_from_day"]),
+        help_text="Days after the session when the therapy visit becomes due.",
+    )
+    therapy_after_toxin_to_day = models.PositiveSmallIntegerField(
+        "therapy after toxin: to day",
+        default=42,
+        validators=bounded(*CLINIC_SETTINGS_BOUNDS["therapy_after_toxin_to_day"]),
+        help_text="Days after the session when the window closes (the recall is overdue after it).",
+    )
+    first_toxin_review_days = models.PositiveSmallIntegerField(
+        "review after the first toxin session (days)",
+        default=14,
+        validators=bounded(*CLINIC_SETTINGS_BOUNDS["first_toxin_review_days"]),
+        help_text="A follow-up recall this many days after a patient's first-ever toxin session.",
+    )
+    aftercare_messages = models.BooleanField(
+        "send aftercare advice",
+        default=True,
+        help_text="Email / text the aftercare advice when a toxin session or an operation is signed.",
     )
     # No SMS in these hours (clinic time zone); the send waits until the window ends.
     quiet_hours_start = models.TimeField(
@@ -316,6 +349,13 @@ class ClinicSettings(models.Model):
                 violation_error_code="recall_weeks_order",
                 violation_error_message="A recall becomes overdue after its second reminder: the overdue "
                 "weeks must be more than the second reminder's weeks after the due date.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(therapy_after_toxin_from_day__lt=models.F("therapy_after_toxin_to_day")),
+                name="clinic_clinicsettings_therapy_window_ordered",
+                violation_error_code="therapy_window_order",
+                violation_error_message="The therapy window after a toxin session must end after it starts: "
+                "the 'to' day must be later than the 'from' day.",
             ),
             *(
                 models.CheckConstraint(

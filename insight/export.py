@@ -57,6 +57,7 @@ SECTIONS = [
     ("procedures", t.Procedure, "surgery__encounter__patient_id"),
     ("complications", t.Complication, "surgery__encounter__patient_id"),
     ("follow_up_plan_items", t.FollowUpPlanItem, "surgery__encounter__patient_id"),
+    ("stimulated_branches", t.StimulatedBranch, "surgery__encounter__patient_id"),
     ("interval_findings", t.IntervalFinding, "patient_id"),
     ("assessments", t.Assessment, "patient_id"),
     ("audit_events", AuditEvent, "patient_id"),

@@ -424,6 +424,12 @@ def procedure_resource(procedure: Procedure, encounter: Encounter) -> dict:
             procedure.detail,
             procedure.branches_divided and f"Branches divided: {procedure.branches_divided}",
             procedure.branches_preserved and f"Branches preserved: {procedure.branches_preserved}",
+            procedure.approach and f"Approach: {procedure.get_approach_display()}",
+            (procedure.function_test_smile or procedure.function_test_eye_closure)
+            and f"Function test: smile {procedure.function_test_smile or 'not recorded'}, "
+            f"eye closure {procedure.function_test_eye_closure or 'not recorded'}",
+            procedure.donor_muscle and f"Donor muscle: {procedure.get_donor_muscle_display()}",
+            procedure.donor_nerve and f"Donor nerve: {procedure.get_donor_nerve_display()}",
         )
         if text
     ]

@@ -526,6 +526,7 @@ class Message(models.Model):
         RECALL_SECOND = "recall_second", "Recall: second reminder"
         QUESTIONNAIRE = "questionnaire", "Questionnaire request"
         CAMPAIGN = "campaign", "Clinic notice"
+        AFTERCARE = "aftercare", "Aftercare advice"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"

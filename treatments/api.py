@@ -236,7 +236,7 @@ class SurgeryViewSet(EncounterKindViewSet):
     spec = services.SURGERY
     model = Surgery
     serializer_class = serializers.SurgerySerializer
-    prefetch = ("procedures", "complications", "follow_up_plan")
+    prefetch = ("procedures", "complications", "follow_up_plan", "stimulated_branches")
 
 
 class ConsultationViewSet(EncounterKindViewSet):

@@ -13,9 +13,14 @@ from scheduling.models import Appointment
 from . import instruments, selectors
 from .models import (
     Complication,
+    DaoApproach,
+    DonorMuscle,
+    DonorNerve,
     Encounter,
+    FacialBranch,
     FollowUp,
     FollowUpPlanItem,
+    FunctionTestResult,
     HomeExercise,
     Injection,
     Modality,
@@ -25,6 +30,8 @@ from .models import (
     Product,
     Severity,
     Side,
+    StimulatedBranch,
+    StimulationResponse,
     Surgery,
     SurgerySide,
     SynkinesisPattern,
@@ -157,6 +164,19 @@ class ProcedureForm(forms.Form):
     )
     implant_lot = forms.CharField(max_length=64, required=False)
     detail = forms.CharField(max_length=500, required=False)
+    approach = _choice(DaoApproach.choices, required=False, label="Approach (DAO excision)")
+    function_test_smile = _choice(FunctionTestResult.choices, required=False, label="Function test: smile")
+    function_test_eye_closure = _choice(
+        FunctionTestResult.choices, required=False, label="Function test: eye closure"
+    )
+    donor_muscle = _choice(DonorMuscle.choices, required=False, label="Donor muscle (transfer)")
+    donor_nerve = _choice(DonorNerve.choices, required=False, label="Donor nerve (transfer)")
+
+
+class StimulatedBranchForm(forms.Form):
+    branch = _choice(FacialBranch.choices)
+    response = _choice(StimulationResponse.choices, label="Response to stimulation")
+    action = _choice(StimulatedBranch.Action.choices, label="Divided or preserved")
 
 
 class ComplicationForm(forms.Form):
@@ -183,6 +203,7 @@ ExerciseFormSet = rows_formset(ExerciseForm)
 PatternFormSet = rows_formset(PatternForm)
 RecommendationFormSet = rows_formset(RecommendationForm)
 ProcedureFormSet = rows_formset(ProcedureForm)
+StimulatedBranchFormSet = rows_formset(StimulatedBranchForm)
 ComplicationFormSet = rows_formset(ComplicationForm)
 FollowUpPlanFormSet = rows_formset(FollowUpPlanForm, extra=0)
 StageFormSet = rows_formset(StageForm)
@@ -318,6 +339,17 @@ class TherapyVisitForm(EncounterForm):
     adherence_note = forms.CharField(max_length=300, required=False)
     goals = _text()
     progress = _text()
+    course_visits = forms.IntegerField(
+        label="Further visits in the course",
+        **field_limits(TherapyVisit, "course_visits"),
+        required=False,
+        help_text="Each opens a therapy recall on the worklist. Leave empty for no course.",
+    )
+    course_every_weeks = forms.IntegerField(
+        label="One visit every (weeks)",
+        **field_limits(TherapyVisit, "course_every_weeks"),
+        required=False,
+    )
 
     def service_data(self) -> dict:
         data = super().service_data()
@@ -397,6 +429,29 @@ class PlanForm(forms.Form):
         return data
 
 
+# A scale with more points than this is typed as a number (eFACE's 0-100 and 0-200 analogue
+# scales), not offered as radio buttons.
+RADIO_SCALE_MAX_POINTS = 11
+
+
+def _item_field(item: instruments.Item, *, required: bool) -> forms.Field:
+    """The form field for one raw item of the registry."""
+    if item.is_categorical:
+        return forms.ChoiceField(choices=item.choices, widget=forms.RadioSelect, required=required)
+    if item.maximum - item.minimum + 1 > RADIO_SCALE_MAX_POINTS:
+        anchors = "; ".join(f"{n}: {text}" for n, text in sorted(item.anchors.items()))
+        return forms.IntegerField(
+            min_value=item.minimum,
+            max_value=item.maximum,
+            required=required,
+            help_text=f"{item.minimum} to {item.maximum}" + (f" ({anchors})" if anchors else ""),
+            widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": 1}),
+        )
+    return forms.TypedChoiceField(
+        choices=item.choices, coerce=int, widget=forms.RadioSelect, required=required, empty_value=None
+    )
+
+
 class AssessmentForm(forms.Form):
     """Built from the instrument registry: one field per raw item."""
 
@@ -408,10 +463,7 @@ class AssessmentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.instrument = instrument
         for item in instrument.items:
-            if item.is_categorical:
-                field = forms.ChoiceField(choices=item.choices, widget=forms.RadioSelect)
-            else:
-                field = forms.TypedChoiceField(choices=item.choices, coerce=int, widget=forms.RadioSelect)
+            field = _item_field(item, required=True)
             field.label = item.label
             self.fields[f"item_{item.key}"] = field
         if not self.is_bound and "assessed_at" not in self.initial:
@@ -434,16 +486,7 @@ class GradingForm(forms.Form):
         super().__init__(*args, prefix=instrument.code, **kwargs)
         self.instrument = instrument
         for item in instrument.items:
-            if item.is_categorical:
-                field = forms.ChoiceField(choices=item.choices, widget=forms.RadioSelect, required=False)
-            else:
-                field = forms.TypedChoiceField(
-                    choices=item.choices,
-                    coerce=int,
-                    widget=forms.RadioSelect,
-                    required=False,
-                    empty_value=None,
-                )
+            field = _item_field(item, required=False)
             field.label = item.label
             self.fields[f"item_{item.key}"] = field
 

@@ -326,3 +326,273 @@ SAQ = register(
         reference="Mehta, WernickRobinson, Hadlock. Laryngoscope 2007;117:923-6.",
     )
 )
+
+
+def _one_decimal(value) -> float:
+    return float(Decimal(value).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+# --- eFACE (Banks, Bhama, Park, Hadlock, Hadlock 2015) -----------------------------------------
+#
+# Fifteen clinician-graded items on visual analogue scales, entered as whole numbers. Static
+# items are graded 0-200 with 100 meaning symmetric with the normal side (below 100: lower,
+# narrower or flatter; above 100: higher, wider or deeper, i.e. hypertonic), and count
+# 100 - |value - 100| towards the scores. Dynamic items are 0 (no movement) to 100 (normal);
+# synkinesis items are 0 (severe, disfiguring) to 100 (none). docs/instruments.md has the
+# formulas and the reading of the published weighting.
+
+EFACE_STATIC = [
+    ("brow", "Brow at rest"),
+    ("palpebral_fissure", "Palpebral fissure at rest"),
+    ("nasolabial_fold", "Nasolabial fold depth at rest"),
+    ("oral_commissure", "Oral commissure at rest"),
+]
+EFACE_DYNAMIC = [
+    ("brow_elevation", "Brow elevation"),
+    ("gentle_eye_closure", "Gentle eye closure"),
+    ("full_eye_closure", "Full eye closure"),
+    ("oral_commissure_smile", "Oral commissure movement with smile"),
+    ("nasolabial_fold_depth_smile", "Nasolabial fold depth with smile"),
+    ("nasolabial_fold_orientation_smile", "Nasolabial fold orientation with smile"),
+    ("lower_lip", "Lower lip movement (saying 'eee')"),
+]
+EFACE_SYNKINESIS = [
+    ("ocular", "Ocular synkinesis"),
+    ("midfacial", "Midfacial synkinesis"),
+    ("mentalis", "Mentalis synkinesis"),
+    ("platysmal", "Platysmal synkinesis"),
+]
+EFACE_STATIC_ANCHORS = {
+    0: "much lower / narrower / flatter",
+    100: "normal",
+    200: "much higher / wider / deeper",
+}
+EFACE_DYNAMIC_ANCHORS = {0: "no movement", 100: "normal"}
+EFACE_SYNKINESIS_ANCHORS = {0: "severe, disfiguring", 100: "none"}
+
+EFACE_ITEMS = (
+    *(
+        Item(f"static_{key}", label, group="static", minimum=0, maximum=200, anchors=EFACE_STATIC_ANCHORS)
+        for key, label in EFACE_STATIC
+    ),
+    *(
+        Item(f"dynamic_{key}", label, group="dynamic", minimum=0, maximum=100, anchors=EFACE_DYNAMIC_ANCHORS)
+        for key, label in EFACE_DYNAMIC
+    ),
+    *(
+        Item(
+            f"synkinesis_{key}",
+            label,
+            group="synkinesis",
+            minimum=0,
+            maximum=100,
+            anchors=EFACE_SYNKINESIS_ANCHORS,
+        )
+        for key, label in EFACE_SYNKINESIS
+    ),
+)
+
+
+def eface_item_points(item: Item, value: int) -> int:
+    """An item's contribution: static deviations count the same whichever way they go."""
+    if item.group == "static":
+        return 100 - abs(value - 100)
+    return value
+
+
+def _score_eface(items: Mapping) -> dict:
+    groups: dict[str, list[int]] = {"static": [], "dynamic": [], "synkinesis": []}
+    for item in EFACE_ITEMS:
+        groups[item.group].append(eface_item_points(item, items[item.key]))
+    static, dynamic, synkinesis = (Decimal(sum(groups[g])) / len(groups[g]) for g in groups)
+    # Dynamic items weigh twice as much as static and synkinesis items (Banks 2015).
+    weighted = Decimal(sum(groups["static"]) + 2 * sum(groups["dynamic"]) + sum(groups["synkinesis"]))
+    weights = len(groups["static"]) + 2 * len(groups["dynamic"]) + len(groups["synkinesis"])
+    return {
+        "static": _one_decimal(static),
+        "dynamic": _one_decimal(dynamic),
+        "synkinesis": _one_decimal(synkinesis),
+        "total": _one_decimal(weighted / weights),
+    }
+
+
+EFACE = register(
+    Instrument(
+        code="eface",
+        name="eFACE",
+        items=EFACE_ITEMS,
+        scores=(
+            Score("static", "Static", 0, 100),
+            Score("dynamic", "Dynamic", 0, 100),
+            Score("synkinesis", "Synkinesis", 0, 100),
+            Score("total", "Total", 0, 100),
+        ),
+        scorer=_score_eface,
+        formula_version="eface-2015.1",
+        trend_score="total",
+        higher_is_better=True,
+        reference="Banks, Bhama, Park, Hadlock, Hadlock. Plast Reconstr Surg 2015;136:223e-230e.",
+    )
+)
+
+
+# --- FaCE scale (Kahn, Gliklich, Boyev, Stewart, Metson, McKenna 2001) -------------------------
+#
+# Fifteen items, each answered on five points, grouped in six domains. The question wording is
+# the authors'; the clinic loads it (InstrumentItemWording), and the item ids here name the
+# domain and the item's place in it. Each answer is stored as its function level: 1 the
+# lowest function the item describes, 5 the highest, whichever way the printed form orders the
+# answers (an item the form prints with the best answer first is stored reversed when answered,
+# by the wording the clinic loads, never in the formula). Domain = ((mean - 1) / 4) x 100; total
+# = the same over all fifteen items.
+
+FACE_DOMAINS = [
+    ("movement", "Facial movement", 3),
+    ("comfort", "Facial comfort", 3),
+    ("oral", "Oral function", 2),
+    ("eye", "Eye comfort", 2),
+    ("lacrimal", "Lacrimal control", 1),
+    ("social", "Social function", 4),
+]
+FACE_ANCHORS = {1: "lowest function", 5: "highest function"}
+
+FACE_ITEMS = tuple(
+    Item(
+        f"face_{domain}_{n}",
+        f"{label}, question {n}",
+        group=domain,
+        minimum=1,
+        maximum=5,
+        anchors=FACE_ANCHORS,
+    )
+    for domain, label, count in FACE_DOMAINS
+    for n in range(1, count + 1)
+)
+
+
+def _face_percent(values: list[int]) -> float:
+    # ((mean - 1) / 4) x 100, written as (sum - n) x 25 / n to stay exact until rounding.
+    return _one_decimal(Decimal(sum(values) - len(values)) * 25 / len(values))
+
+
+def _score_face(items: Mapping) -> dict:
+    scores = {
+        domain: _face_percent([items[i.key] for i in FACE_ITEMS if i.group == domain])
+        for domain, _label, _count in FACE_DOMAINS
+    }
+    scores["total"] = _face_percent([items[i.key] for i in FACE_ITEMS])
+    return scores
+
+
+FACE = register(
+    Instrument(
+        code="face",
+        name="Facial Clinimetric Evaluation (FaCE) scale",
+        items=FACE_ITEMS,
+        scores=(
+            *(Score(domain, label, 0, 100) for domain, label, _count in FACE_DOMAINS),
+            Score("total", "Total", 0, 100),
+        ),
+        scorer=_score_face,
+        formula_version="face-2001.1",
+        trend_score="total",
+        higher_is_better=True,
+        reported_by="patient",
+        reference="Kahn, Gliklich, Boyev, Stewart, Metson, McKenna. Laryngoscope 2001;111:387-98.",
+    )
+)
+
+
+# --- Facial Disability Index (VanSwearingen, Brach 1996) ---------------------------------------
+#
+# Physical function: five items, each answered as how much difficulty the task gave over the
+# past month (5 none ... 2 much; 1 not done because of health; 0 not done for other reasons) or
+# not applicable. Social / well-being: five items on how much of the time (six answers); item 6
+# is worded positively, items 7-10 negatively, so "none of the time" is 1 point on item 6 and
+# 6 points on the others. Physical = (sum - N) / N x 25 and social = (sum - N) / N x 20, N the
+# items that count (an item not done for other reasons, or not applicable, counts in neither).
+
+FDI_PHYSICAL = [
+    ("fdi_1", "Keeping food in the mouth and moving it around while eating"),
+    ("fdi_2", "Drinking from a cup"),
+    ("fdi_3", "Saying specific sounds when speaking"),
+    ("fdi_4", "The eye tearing too much or becoming dry"),
+    ("fdi_5", "Brushing teeth or rinsing the mouth"),
+]
+FDI_SOCIAL = [
+    ("fdi_6", "Felt calm and peaceful", True),
+    ("fdi_7", "Kept away from people around you", False),
+    ("fdi_8", "Got irritable with people around you", False),
+    ("fdi_9", "Woke early or several times at night", False),
+    ("fdi_10", "Facial function kept you from eating out, shopping or family or social activities", False),
+]
+# Answers that do not count towards the physical score (neither in the sum nor in N).
+FDI_NOT_COUNTED = frozenset({"not_done_other", "not_applicable"})
+FDI_PHYSICAL_OPTIONS = (
+    Option("no_difficulty", "No difficulty", 5),
+    Option("a_little_difficulty", "A little difficulty", 4),
+    Option("some_difficulty", "Some difficulty", 3),
+    Option("much_difficulty", "Much difficulty", 2),
+    Option("not_done_health", "Did not do it, because of my health", 1),
+    Option("not_done_other", "Did not do it, for other reasons", 0),
+    Option("not_applicable", "Does not apply to me", 0),
+)
+FDI_TIME = [
+    ("all_of_the_time", "All of the time"),
+    ("most_of_the_time", "Most of the time"),
+    ("a_good_bit_of_the_time", "A good bit of the time"),
+    ("some_of_the_time", "Some of the time"),
+    ("a_little_of_the_time", "A little of the time"),
+    ("none_of_the_time", "None of the time"),
+]
+
+
+def _fdi_time_options(positive: bool) -> tuple[Option, ...]:
+    # Positive wording: all of the time is best (6). Negative wording: none of the time is best.
+    return tuple(
+        Option(value, label, 6 - n if positive else n + 1) for n, (value, label) in enumerate(FDI_TIME)
+    )
+
+
+FDI_ITEMS = (
+    *(Item(key, label, group="physical", options=FDI_PHYSICAL_OPTIONS) for key, label in FDI_PHYSICAL),
+    *(
+        Item(key, label, group="social", options=_fdi_time_options(positive))
+        for key, label, positive in FDI_SOCIAL
+    ),
+)
+
+
+def _score_fdi(items: Mapping) -> dict:
+    physical = [
+        i.points(items[i.key])
+        for i in FDI_ITEMS
+        if i.group == "physical" and items[i.key] not in FDI_NOT_COUNTED
+    ]
+    social = [i.points(items[i.key]) for i in FDI_ITEMS if i.group == "social"]
+    return {
+        # None when no physical item applies: a score out of nothing is not zero.
+        "physical": _one_decimal(Decimal(sum(physical) - len(physical)) * 25 / len(physical))
+        if physical
+        else None,
+        "social_wellbeing": _one_decimal(Decimal(sum(social) - len(social)) * 20 / len(social)),
+    }
+
+
+FDI = register(
+    Instrument(
+        code="fdi",
+        name="Facial Disability Index",
+        items=FDI_ITEMS,
+        scores=(
+            Score("physical", "Physical function", 0, 100),
+            Score("social_wellbeing", "Social / well-being", 0, 100),
+        ),
+        scorer=_score_fdi,
+        formula_version="fdi-1996.1",
+        trend_score="social_wellbeing",
+        higher_is_better=True,
+        reported_by="patient",
+        reference="VanSwearingen, Brach. Phys Ther 1996;76:1288-98.",
+    )
+)

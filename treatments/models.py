@@ -685,6 +685,14 @@ class TherapyVisit(models.Model):
     adherence_note = models.CharField(max_length=300, blank=True)
     goals = models.TextField(blank=True)
     progress = models.TextField(blank=True)
+    # A therapy course from this visit: this many more visits, one every so many weeks; each
+    # opens a therapy recall (treatments.services.care_recalls).
+    course_visits = models.PositiveSmallIntegerField(
+        "further visits in the course", null=True, blank=True, validators=bounded(1, 20)
+    )
+    course_every_weeks = models.PositiveSmallIntegerField(
+        "one visit every (weeks)", null=True, blank=True, validators=bounded(1, 12)
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -692,6 +700,16 @@ class TherapyVisit(models.Model):
             models.CheckConstraint(
                 condition=Q(duration_minutes__isnull=True) | Q(duration_minutes__lte=480),
                 name="treatments_therapyvisit_duration_range",
+            ),
+            models.CheckConstraint(
+                condition=(Q(course_visits__isnull=True) & Q(course_every_weeks__isnull=True))
+                | (
+                    Q(course_visits__gte=1)
+                    & Q(course_visits__lte=20)
+                    & Q(course_every_weeks__gte=1)
+                    & Q(course_every_weeks__lte=12)
+                ),
+                name="treatments_therapyvisit_course_complete",
             ),
         ]
 
@@ -820,6 +838,57 @@ class Surgery(models.Model):
         return f"Surgery {self.pk}"
 
 
+class DaoApproach(models.TextChoices):
+    INTRAORAL = "intraoral", "Intraoral"
+    EXTERNAL = "external", "External (skin)"
+
+
+class FunctionTestResult(models.TextChoices):
+    PRESERVED = "preserved", "Preserved"
+    WEAKENED = "weakened", "Weakened"
+    ABSENT = "absent", "Absent"
+
+
+class DonorMuscle(models.TextChoices):
+    GRACILIS = "gracilis", "Gracilis (free)"
+    LATISSIMUS_DORSI = "latissimus_dorsi", "Latissimus dorsi (free)"
+    PECTORALIS_MINOR = "pectoralis_minor", "Pectoralis minor (free)"
+    SERRATUS_ANTERIOR = "serratus_anterior", "Serratus anterior (free)"
+    TEMPORALIS = "temporalis", "Temporalis (regional)"
+    MASSETER = "masseter", "Masseter (regional)"
+    OTHER = "other", "Other"
+
+
+class DonorNerve(models.TextChoices):
+    MASSETERIC = "masseteric", "Nerve to masseter"
+    CROSS_FACIAL = "cross_facial", "Cross-facial nerve graft"
+    DUAL = "dual", "Dual: nerve to masseter and cross-facial graft"
+    HYPOGLOSSAL = "hypoglossal", "Hypoglossal"
+    SPINAL_ACCESSORY = "spinal_accessory", "Spinal accessory"
+    NATIVE = "native", "Its own nerve (regional transfer)"
+    OTHER = "other", "Other"
+
+
+class FacialBranch(models.TextChoices):
+    FRONTAL = "frontal", "Frontal (temporal)"
+    ZYGOMATIC = "zygomatic", "Zygomatic"
+    BUCCAL = "buccal", "Buccal"
+    ZYGOMATIC_BUCCAL = "zygomatic_buccal", "Zygomatic-buccal"
+    MARGINAL_MANDIBULAR = "marginal_mandibular", "Marginal mandibular"
+    CERVICAL = "cervical", "Cervical"
+
+
+class StimulationResponse(models.TextChoices):
+    EYE_CLOSURE = "eye_closure", "Eye closure"
+    SMILE = "smile", "Smile"
+    EYE_CLOSURE_AND_SMILE = "eye_closure_and_smile", "Eye closure and smile"
+    BROW_ELEVATION = "brow_elevation", "Brow elevation"
+    LIP_PUCKER = "lip_pucker", "Lip pucker"
+    LOWER_LIP_DEPRESSION = "lower_lip_depression", "Lower lip / mouth corner depression"
+    PLATYSMA = "platysma", "Platysma"
+    NONE = "none", "No response"
+
+
 class Procedure(models.Model):
     class Kind(models.TextChoices):
         DAO_EXCISION = "dao_excision", "Depressor anguli oris (DAO) excision"
@@ -845,7 +914,29 @@ class Procedure(models.Model):
     )
     implant_lot = models.CharField(max_length=64, blank=True)
     detail = models.CharField(max_length=500, blank=True)
+    # DAO excision: from inside the mouth or through the skin.
+    approach = models.CharField("approach (DAO excision)", max_length=16, choices=DaoApproach, blank=True)
+    # Selective neurolysis: the function test after the division (the branches stimulated are
+    # StimulatedBranch rows of the surgery).
+    function_test_smile = models.CharField(
+        "function test: smile", max_length=16, choices=FunctionTestResult, blank=True
+    )
+    function_test_eye_closure = models.CharField(
+        "function test: eye closure", max_length=16, choices=FunctionTestResult, blank=True
+    )
+    # Muscle transfer: the muscle moved and the nerve that drives it.
+    donor_muscle = models.CharField(max_length=24, choices=DonorMuscle, blank=True)
+    donor_nerve = models.CharField(max_length=24, choices=DonorNerve, blank=True)
     history = HistoricalRecords()
+
+    # Which structured details belong to which procedure (checked by the surgery's rules).
+    DETAIL_KINDS = {
+        "approach": "dao_excision",
+        "function_test_smile": "selective_neurolysis",
+        "function_test_eye_closure": "selective_neurolysis",
+        "donor_muscle": "muscle_transfer",
+        "donor_nerve": "muscle_transfer",
+    }
 
     class Meta:
         ordering = ["surgery", "position", "id"]
@@ -869,6 +960,28 @@ class Procedure(models.Model):
 
     def __str__(self) -> str:
         return self.get_kind_display()
+
+
+class StimulatedBranch(models.Model):
+    """Selective neurolysis: a facial nerve branch found by stimulation, what it moved, and
+    whether it was divided or preserved."""
+
+    class Action(models.TextChoices):
+        DIVIDED = "divided", "Divided"
+        PRESERVED = "preserved", "Preserved"
+
+    surgery = models.ForeignKey(Surgery, on_delete=models.PROTECT, related_name="stimulated_branches")
+    position = models.PositiveSmallIntegerField(default=0)
+    branch = models.CharField(max_length=24, choices=FacialBranch)
+    response = models.CharField("response to stimulation", max_length=24, choices=StimulationResponse)
+    action = models.CharField(max_length=16, choices=Action)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["surgery", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_branch_display()}: {self.get_response_display()} ({self.get_action_display()})"
 
 
 class Complication(models.Model):
@@ -986,3 +1099,25 @@ class Assessment(models.Model):
     @property
     def audit_label(self) -> str:
         return f"assessment {self.pk}"
+
+
+class InstrumentItemWording(models.Model):
+    """The wording of one item of a licensed instrument, loaded by the clinic under its licence.
+
+    The registry (``treatments.instruments``) ships item ids and neutral labels only; the
+    questionnaire links and the forms show this text where it exists.
+    """
+
+    instrument = models.CharField(max_length=32)
+    item_key = models.CharField(max_length=64)
+    text = models.CharField(max_length=500)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["instrument", "item_key"], name="treatments_item_wording_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument}.{self.item_key}"

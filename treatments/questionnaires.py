@@ -4,6 +4,13 @@ from scheduling.reminders.questionnaires import Questionnaire, register_question
 
 from . import instruments
 
+INTROS = {
+    "saq": "How often does each of these happen? There are no right or wrong answers.",
+    "face": "Think about the past week. For each question choose the answer that fits you best.",
+    "fdi": "Think about the past month. For each question choose the answer that fits you best.",
+}
+DEFAULT_INTRO = "Choose the answer that fits you best. There are no right or wrong answers."
+
 
 def _save(instrument: str):
     def save(*, patient, items: dict, answered_at, source: str) -> None:
@@ -22,6 +29,24 @@ def _save(instrument: str):
     return save
 
 
+def _wording(instrument: str):
+    def wording() -> dict[str, str]:
+        from .selectors import instrument_wording
+
+        return instrument_wording(instrument)
+
+    return wording
+
+
+def _answers(item: instruments.Item) -> list[tuple]:
+    if item.is_categorical:
+        return [(option.value, option.label) for option in item.options]
+    return [
+        (n, item.anchors[n].capitalize() if n in item.anchors else str(n))
+        for n in range(item.minimum, item.maximum + 1)
+    ]
+
+
 def register() -> None:
     for definition in instruments.all_instruments():
         if getattr(definition, "reported_by", "") != "patient":
@@ -31,9 +56,11 @@ def register() -> None:
             Questionnaire(
                 instrument=definition.code,
                 title=definition.name,
-                intro="How often does each of these happen? There are no right or wrong answers.",
+                intro=INTROS.get(definition.code, DEFAULT_INTRO),
                 items=[(item.key, item.label) for item in definition.items],
-                choices=sorted((int(value), label.capitalize()) for value, label in first.anchors.items()),
+                choices=_answers(first),
+                item_choices={item.key: _answers(item) for item in definition.items[1:]},
                 save=_save(definition.code),
+                wording=_wording(definition.code),
             )
         )

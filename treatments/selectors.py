@@ -131,9 +131,9 @@ def detail_for(encounter: Encounter):
             pk=encounter.pk
         )
     if encounter.kind == kind.SURGERY:
-        return Surgery.objects.prefetch_related("procedures", "complications", "follow_up_plan").get(
-            pk=encounter.pk
-        )
+        return Surgery.objects.prefetch_related(
+            "procedures", "complications", "follow_up_plan", "stimulated_branches"
+        ).get(pk=encounter.pk)
     if encounter.kind == kind.CONSULTATION:
         return Consultation.objects.get(pk=encounter.pk)
     return FollowUp.objects.select_related("treatment").get(pk=encounter.pk)
@@ -416,3 +416,10 @@ def grading_trend(*, patient_id: int) -> GradingTrend:
     rows.sort(key=lambda r: (r["on"], r["kind"] == "assessment"))
     ordered = [series[i.code] for i in instruments.all_instruments() if i.code in series]
     return GradingTrend(series=ordered, events=events, rows=rows)
+
+
+def instrument_wording(instrument: str) -> dict[str, str]:
+    """{item key: question} the clinic has loaded for a licensed instrument (may be empty)."""
+    from .models import InstrumentItemWording
+
+    return dict(InstrumentItemWording.objects.filter(instrument=instrument).values_list("item_key", "text"))

@@ -14,9 +14,14 @@ from .models import (
     Complication,
     Consultation,
     Cosignature,
+    DaoApproach,
+    DonorMuscle,
+    DonorNerve,
     Encounter,
+    FacialBranch,
     FollowUp,
     FollowUpPlanItem,
+    FunctionTestResult,
     HomeExercise,
     Injection,
     InjectorRecommendation,
@@ -27,6 +32,8 @@ from .models import (
     Procedure,
     Product,
     Side,
+    StimulatedBranch,
+    StimulationResponse,
     Surgery,
     SurgerySide,
     SynkinesisPattern,
@@ -287,6 +294,12 @@ class TherapyVisitSerializer(EncounterDetailSerializer):
     adherence_note = _text(max_length=300)
     goals = _text()
     progress = _text()
+    course_visits = serializers.IntegerField(
+        **field_limits(TherapyVisit, "course_visits"), required=False, allow_null=True
+    )
+    course_every_weeks = serializers.IntegerField(
+        **field_limits(TherapyVisit, "course_every_weeks"), required=False, allow_null=True
+    )
     exercises = _rows(HomeExerciseSerializer, required=False)
     patterns = _rows(SynkinesisPatternSerializer, required=False)
     recommendations = _rows(RecommendationSerializer, required=False)
@@ -301,6 +314,8 @@ class TherapyVisitSerializer(EncounterDetailSerializer):
             "adherence_note",
             "goals",
             "progress",
+            "course_visits",
+            "course_every_weeks",
             "exercises",
             "patterns",
             "recommendations",
@@ -321,6 +336,27 @@ class ProcedureSerializer(serializers.ModelSerializer):
     )
     implant_lot = _text(max_length=64)
     detail = _text(max_length=500)
+    approach = serializers.ChoiceField(
+        choices=DaoApproach.choices, required=False, allow_blank=True, help_text="DAO excision only."
+    )
+    function_test_smile = serializers.ChoiceField(
+        choices=FunctionTestResult.choices,
+        required=False,
+        allow_blank=True,
+        help_text="Selective neurolysis only.",
+    )
+    function_test_eye_closure = serializers.ChoiceField(
+        choices=FunctionTestResult.choices,
+        required=False,
+        allow_blank=True,
+        help_text="Selective neurolysis only.",
+    )
+    donor_muscle = serializers.ChoiceField(
+        choices=DonorMuscle.choices, required=False, allow_blank=True, help_text="Muscle transfer only."
+    )
+    donor_nerve = serializers.ChoiceField(
+        choices=DonorNerve.choices, required=False, allow_blank=True, help_text="Muscle transfer only."
+    )
 
     class Meta:
         model = Procedure
@@ -332,6 +368,11 @@ class ProcedureSerializer(serializers.ModelSerializer):
             "gold_weight_grams",
             "implant_lot",
             "detail",
+            "approach",
+            "function_test_smile",
+            "function_test_eye_closure",
+            "donor_muscle",
+            "donor_nerve",
         ]
 
 
@@ -352,6 +393,16 @@ class FollowUpPlanItemSerializer(serializers.ModelSerializer):
         fields = ["label", "after_days"]
 
 
+class StimulatedBranchSerializer(serializers.ModelSerializer):
+    branch = serializers.ChoiceField(choices=FacialBranch.choices)
+    response = serializers.ChoiceField(choices=StimulationResponse.choices)
+    action = serializers.ChoiceField(choices=StimulatedBranch.Action.choices)
+
+    class Meta:
+        model = StimulatedBranch
+        fields = ["branch", "response", "action"]
+
+
 class SurgerySerializer(EncounterDetailSerializer):
     occurred_at = serializers.DateTimeField(source="encounter.occurred_at", read_only=True)
     side = serializers.ChoiceField(choices=SurgerySide.choices)
@@ -364,6 +415,11 @@ class SurgerySerializer(EncounterDetailSerializer):
         FollowUpPlanItemSerializer,
         required=False,
         help_text="Post-operative visits; each opens a recall. Default: 1 week, 6 weeks, 3 months.",
+    )
+    stimulated_branches = _rows(
+        StimulatedBranchSerializer,
+        required=False,
+        help_text="Selective neurolysis: each branch stimulated, its response, divided or preserved.",
     )
 
     class Meta:
@@ -380,6 +436,7 @@ class SurgerySerializer(EncounterDetailSerializer):
             "complications",
             "operative_note",
             "follow_up_plan",
+            "stimulated_branches",
         ]
 
 

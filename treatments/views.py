@@ -138,6 +138,7 @@ KIND_PAGES = {
             "procedures": forms.ProcedureFormSet,
             "complications": forms.ComplicationFormSet,
             "follow_up_plan": forms.FollowUpPlanFormSet,
+            "stimulated_branches": forms.StimulatedBranchFormSet,
         },
     ),
     Encounter.Kind.CONSULTATION: KindPage(
@@ -162,7 +163,13 @@ ROW_FIELDS = {
         "gold_weight_grams",
         "implant_lot",
         "detail",
+        "approach",
+        "function_test_smile",
+        "function_test_eye_closure",
+        "donor_muscle",
+        "donor_nerve",
     ],
+    "stimulated_branches": ["branch", "response", "action"],
     "complications": ["description", "grade"],
     "follow_up_plan": ["label", "after_days"],
 }

@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string, select_template
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -34,6 +36,7 @@ from ..services import (
 )
 from .links import Action, LinkExpired, LinkInvalid, PatientLink, link_read, link_token
 from .questionnaires import questionnaire_for
+from .services import AFTERCARE_TOPIC
 
 logger = logging.getLogger(__name__)
 
@@ -411,14 +414,15 @@ def _questionnaire(request, *, link: PatientLink, patient: Patient, token: str):
         return render(
             request, "links/questionnaire_done.html", {"questionnaire": questionnaire, "already": True}
         )
-    answers: dict[str, int] = {}
+    answers: dict[str, int | str] = {}
     missing: list[str] = []
     if request.method == "POST":
-        allowed = {value for value, _ in questionnaire.choices}
         for key, _question in questionnaire.items:
             raw = request.POST.get(key, "")
-            if raw.isdigit() and int(raw) in allowed:
-                answers[key] = int(raw)
+            # The answer is stored as the value offered, never as what was posted.
+            chosen = [value for value, _ in questionnaire.choices_for(key) if str(value) == raw]
+            if chosen:
+                answers[key] = chosen[0]
             else:
                 missing.append(key)
         if not missing:
@@ -440,11 +444,45 @@ def _questionnaire(request, *, link: PatientLink, patient: Patient, token: str):
         {
             "questionnaire": questionnaire,
             "rows": [
-                {"key": key, "question": question, "value": answers.get(key), "missing": key in missing}
-                for key, question in questionnaire.items
+                {
+                    "key": key,
+                    "question": question,
+                    "choices": questionnaire.choices_for(key),
+                    "value": answers.get(key),
+                    "missing": key in missing,
+                }
+                for key, question in questionnaire.questions()
             ],
             "missing": bool(missing),
         },
+    )
+
+
+def _aftercare(request, *, link: PatientLink, patient: Patient, token: str):
+    """The aftercare advice a message pointed to: one section per topic, in the patient's
+    language where translated (templates/aftercare/[<language>/]<topic>.html). Read-only."""
+    message = Message.objects.filter(
+        pk=int(link.target) if link.target.isdigit() else 0, patient=patient, kind=Message.Kind.AFTERCARE
+    ).first()
+    if message is None:
+        return _problem(request, expired=False)
+    sections = []
+    for topic in (message.context or {}).get("topics", []):
+        if not AFTERCARE_TOPIC.match(str(topic)):
+            continue
+        names = [f"aftercare/{topic}.html"]
+        if patient.language and patient.language != "en":
+            names.insert(0, f"aftercare/{patient.language}/{topic}.html")
+        try:
+            sections.append(select_template(names).render({"first_name": patient.first_name}, request))
+        except TemplateDoesNotExist:
+            logger.warning("no aftercare template", extra={"topic": topic})
+    if not sections:
+        sections.append(render_to_string("aftercare/general.html", {}, request))
+    return render(
+        request,
+        "links/aftercare.html",
+        {"sections": sections, "given_on": timezone.localtime(message.created_at).date()},
     )
 
 
@@ -454,6 +492,7 @@ HANDLERS = {
     Action.CANCEL: _cancel,
     Action.BOOK: _book,
     Action.QUESTIONNAIRE: _questionnaire,
+    Action.AFTERCARE: _aftercare,
 }
 
 

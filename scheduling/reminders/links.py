@@ -21,8 +21,9 @@ class Action:
     BOOK = "book"  # target: recall id
     QUESTIONNAIRE = "questionnaire"  # target: message id (the request)
     UNSUBSCRIBE = "unsubscribe"  # target: "<channel>:<purpose>"
+    AFTERCARE = "aftercare"  # target: message id (the aftercare message)
 
-    ALL = frozenset({CONFIRM, CANCEL, BOOK, QUESTIONNAIRE, UNSUBSCRIBE})
+    ALL = frozenset({CONFIRM, CANCEL, BOOK, QUESTIONNAIRE, UNSUBSCRIBE, AFTERCARE})
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ import functools
 import json
 import logging
 import os
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -79,6 +80,8 @@ PURPOSE_FOR_KIND = {
     Kind.RECALL_SECOND: Purpose.RECALLS,
     Kind.QUESTIONNAIRE: Purpose.QUESTIONNAIRES,
     Kind.CAMPAIGN: Purpose.RECALLS,
+    # Advice about the visit the patient has just had: a message about their appointment.
+    Kind.AFTERCARE: Purpose.APPOINTMENT_REMINDERS,
 }
 
 
@@ -273,6 +276,37 @@ def questionnaire_request_schedule(
         target=source,
         context={"instrument": instrument, "when": "after", "source": source},
     )
+
+
+# Aftercare topics name page and message sections (templates/aftercare/<topic>.html): a word of
+# lower-case letters and underscores, never a path.
+AFTERCARE_TOPIC = re.compile(r"^[a-z][a-z_]{0,40}$")
+
+
+def aftercare_plan(*, patient: Patient, topics: list[str], source: str, now: datetime | None = None) -> int:
+    """Send the aftercare advice for a treatment just signed (``source``, e.g. "encounter:42"):
+    one message per channel, due at once, once per source (the dedupe key), through the usual
+    pipeline (consent, contact details and quiet hours checked at send time). ``topics`` are the
+    sections of advice (the treatment's kinds, e.g. "toxin", "dao_excision"). Returns how many
+    rows are new; 0 when the clinic has switched aftercare messages off."""
+    if not ClinicSettings.load().aftercare_messages:
+        return 0
+    topics = list(dict.fromkeys(t for t in topics if AFTERCARE_TOPIC.match(t)))
+    if not topics:
+        return 0
+    planned = message_schedule(
+        patient=patient,
+        kind=Kind.AFTERCARE,
+        due_at=now or timezone.now(),
+        target=f"aftercare:{source}",
+        context={"topics": topics, "source": source},
+    )
+    if planned and settings.MESSAGES_DISPATCH_ON_CHANGE:
+        # Sent within seconds rather than at the next minute; losing the nudge only delays it.
+        from ..tasks import messages_dispatch_task
+
+        transaction.on_commit(messages_dispatch_task.delay)
+    return planned
 
 
 # --------------------------------------------------------------------------------------------
@@ -729,6 +763,9 @@ def message_context(message: Message, *, contact: ClinicSettings | None = None) 
         ctx["book_url"] = functools.partial(link, action=Action.BOOK, target=message.recall.pk)
     if message.kind == Kind.QUESTIONNAIRE:
         ctx["questionnaire_url"] = functools.partial(link, action=Action.QUESTIONNAIRE, target=message.pk)
+    if message.kind == Kind.AFTERCARE:
+        ctx["aftercare_url"] = functools.partial(link, action=Action.AFTERCARE, target=message.pk)
+        ctx["topics"] = (message.context or {}).get("topics", [])
     return ctx
 
 

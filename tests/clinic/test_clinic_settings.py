@@ -29,9 +29,13 @@ def _form(**changes) -> dict:
         "quiet_hours_end": current.quiet_hours_end.strftime("%H:%M"),
         "booking_horizon_days": current.booking_horizon_days,
         "medicines_terminology": current.medicines_terminology,
+        "therapy_after_toxin_from_day": current.therapy_after_toxin_from_day,
+        "therapy_after_toxin_to_day": current.therapy_after_toxin_to_day,
+        "first_toxin_review_days": current.first_toxin_review_days,
     }
-    if current.calendar_feed_shows_patient_names:
-        data["calendar_feed_shows_patient_names"] = "on"
+    for flag in ("calendar_feed_shows_patient_names", "therapy_after_toxin_offered", "aftercare_messages"):
+        if getattr(current, flag):
+            data[flag] = "on"
     data.update(changes)
     return data
 

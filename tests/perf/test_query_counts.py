@@ -259,6 +259,8 @@ GUARDS: dict[str, list[Guard]] = {
             (Action.BOOK, 17),
             (Action.QUESTIONNAIRE, 5),
             (Action.UNSUBSCRIBE, 4),
+            # The advice after a treatment: the message and the clinic's contact details.
+            (Action.AFTERCARE, 3),
         )
     ],
     # A calendar subscription: the token in the URL is the key.

@@ -470,6 +470,16 @@ def build_slice(clinic: Clinic, n: int) -> Slice:
     _consents(patient, n=n, actor=front_desk)
     patient_messages = _messages(patient, n=n, tag=f"{tag}-chart", appointment=appointment)
     questionnaire = next(m for m in patient_messages if m.kind == Message.Kind.QUESTIONNAIRE)
+    aftercare = Message.objects.create(
+        patient=patient,
+        kind=Message.Kind.AFTERCARE,
+        channel=Message.Channel.EMAIL,
+        purpose="appointment_reminders",
+        due_at=timezone.now() - timedelta(hours=1),
+        status=Message.Status.SENT,
+        dedupe_key=f"perf:{tag}:{patient.pk}:aftercare",
+        context={"topics": ["toxin", "dao_excision", "selective_neurolysis"], "source": "perf"},
+    )
 
     # The recall worklist's subject: n contacts and n messages.
     recall = _recall(patient, clinic, source=f"perf:{tag}:chart")
@@ -586,5 +596,6 @@ def build_slice(clinic: Clinic, n: int) -> Slice:
             Action.UNSUBSCRIBE: link_token(
                 patient_id=patient.pk, action=Action.UNSUBSCRIBE, target="sms:recalls"
             ),
+            Action.AFTERCARE: link_token(patient_id=patient.pk, action=Action.AFTERCARE, target=aftercare.pk),
         },
     )

@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from django.core import mail
 
-from clinic.models import AuditEvent
+from clinic.models import AuditEvent, ClinicSettings
 from scheduling.models import Appointment, Message, Recall
 from scheduling.reminders import services as reminders
 from scheduling.reminders.links import Action, link_token
@@ -49,6 +49,9 @@ def test_a_booking_made_before_the_session_is_recorded_books_the_recall(clinic, 
 
 
 def test_the_booked_patient_is_never_emailed_to_book(clinic, patient, injector_user):
+    # Only the reinjection recall: the therapy offered after the session has its own reminders.
+    ClinicSettings.load()
+    ClinicSettings.objects.filter(pk=1).update(therapy_after_toxin_offered=False)
     grant_all(patient)
     book_toxin(clinic, patient, local(2027, 5, 31, 10))
     session(patient, injector_user, local(2027, 2, 26, 10))

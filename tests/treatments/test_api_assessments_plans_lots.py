@@ -82,7 +82,7 @@ def test_bad_item_answers_400_naming_the_item(surgeon, patient, items, item):
 
 
 @pytest.mark.parametrize(
-    ("change", "field"), [({"instrument": "eface"}, "instrument"), ({"items": [1, 2]}, "items")]
+    ("change", "field"), [({"instrument": "no_such_scale"}, "instrument"), ({"items": [1, 2]}, "items")]
 )
 def test_unknown_instrument_or_non_object_items_answer_400(surgeon, patient, change, field):
     response = surgeon.post("/api/v1/assessments/", {**grading(patient), **change}, format="json")

@@ -27,6 +27,8 @@ EDITED = [
     (ToxinSession, "response_onset_days", forms.ToxinSessionForm, serializers.ToxinSessionSerializer),
     (ToxinSession, "response_duration_weeks", forms.ToxinSessionForm, serializers.ToxinSessionSerializer),
     (TherapyVisit, "duration_minutes", forms.TherapyVisitForm, serializers.TherapyVisitSerializer),
+    (TherapyVisit, "course_visits", forms.TherapyVisitForm, serializers.TherapyVisitSerializer),
+    (TherapyVisit, "course_every_weeks", forms.TherapyVisitForm, serializers.TherapyVisitSerializer),
     (Procedure, "gold_weight_grams", forms.ProcedureForm, serializers.ProcedureSerializer),
     (ToxinLot, "vial_units", forms.LotForm, serializers.ToxinLotSerializer),
     (ToxinDoseLimit, "max_units_per_session", forms.DoseLimitForm, serializers.ToxinDoseLimitSerializer),

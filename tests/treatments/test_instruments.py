@@ -151,4 +151,7 @@ def test_each_instrument_declares_a_formula_version():
         "sunnybrook": "sunnybrook-1996.1",
         "house_brackmann": "house-brackmann-1985.1",
         "saq": "saq-2007.1",
+        "eface": "eface-2015.1",
+        "face": "face-2001.1",
+        "fdi": "fdi-1996.1",
     }

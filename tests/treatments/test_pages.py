@@ -398,6 +398,7 @@ def test_surgery_form_offers_the_usual_follow_up_plan_and_opens_recalls(
         "procedures-0-kind": "upper_eyelid",
         "procedures-0-gold_weight_grams": "1.2",
         "procedures-0-implant_lot": "GW-2291",
+        **management("stimulated_branches", 0),
         **management("complications", 0),
         **management("follow_up_plan", 2),
         "follow_up_plan-0-label": "1 week",

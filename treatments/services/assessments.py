@@ -114,3 +114,33 @@ def assessment_mark_entered_in_error(*, assessment: Assessment, actor, reason: s
         changes={"reason": assessment.status_reason},
     )
     return assessment
+
+
+@transaction.atomic
+def instrument_wording_load(*, instrument: instruments.Instrument, wording, actor) -> int:
+    """Store the clinic's licensed wording for ``instrument``'s items ({item key: text}).
+
+    All or nothing: an unknown key or an empty text refuses the whole file."""
+    from ..models import InstrumentItemWording
+
+    if not isinstance(wording, dict):
+        raise ValueError("The wording must be an object of item key to text.")
+    known = set(instrument.item_keys)
+    bad = sorted(
+        str(k) for k, v in wording.items() if k not in known or not isinstance(v, str) or not v.strip()
+    )
+    if bad:
+        raise ValueError(f"Unknown item keys or empty texts for {instrument.name}: {', '.join(bad)}.")
+    for key, text in wording.items():
+        row = InstrumentItemWording.objects.filter(instrument=instrument.code, item_key=key).first()
+        row = row or InstrumentItemWording(instrument=instrument.code, item_key=key)
+        row.text = text.strip()[:500]
+        attribute(row, actor)
+        row.save()
+    audit_record(
+        actor=actor,
+        action="instrument.wording_loaded",
+        target=None,
+        changes={"instrument": instrument.code, "items": len(wording)},
+    )
+    return len(wording)

@@ -243,6 +243,10 @@ def encounter_sign(*, encounter: Encounter, actor) -> Encounter:
     _set_history_user([encounter], actor)
     encounter.save(update_fields=["status", "signed_at", "signed_by", "updated_at"])
     audit_record(actor=actor, action="encounter.signed", target=encounter, patient_id=encounter.patient_id)
+    # The patient's aftercare advice leaves as soon as the note is signed (toxin, surgery).
+    from .aftercare import aftercare_send
+
+    aftercare_send(encounter=encounter)
     return encounter
 
 

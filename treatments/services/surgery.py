@@ -11,12 +11,21 @@ from scheduling.models import AppointmentType, Provider, Recall
 from scheduling.services import recall_open
 
 from ..common import local_date
-from ..models import DEFAULT_POST_OP_PLAN, Complication, Encounter, FollowUpPlanItem, Procedure, Surgery
+from ..models import (
+    DEFAULT_POST_OP_PLAN,
+    Complication,
+    Encounter,
+    FollowUpPlanItem,
+    Procedure,
+    StimulatedBranch,
+    Surgery,
+)
 from .encounters import Child, Draft, KindSpec
 
 logger = logging.getLogger(__name__)
 
 MAX_OPERATION = timedelta(hours=24)
+MAX_STIMULATED_BRANCHES = 30
 
 
 # A gold weight's grams, as the model field bounds them.
@@ -32,6 +41,7 @@ class SurgerySpec(KindSpec):
         Child("procedures", Procedure, "surgery"),
         Child("complications", Complication, "surgery"),
         Child("follow_up_plan", FollowUpPlanItem, "surgery"),
+        Child("stimulated_branches", StimulatedBranch, "surgery"),
     )
 
     def prepare(self, draft: Draft) -> None:
@@ -67,8 +77,21 @@ class SurgerySpec(KindSpec):
         if not procedures:
             raise Invalid(fields={"procedures": ["Record at least one procedure."]})
         errors = [self._procedure_errors(p) for p in procedures]
+        branches = self._rows(draft, "stimulated_branches")
+        if any(b.action == StimulatedBranch.Action.DIVIDED for b in branches):
+            # The structured rows name the branches divided: the free text is then optional.
+            for error in errors:
+                error.pop("branches_divided", None)
         if any(errors):
             raise Invalid(fields={"procedures": errors})
+        if branches and not any(p.kind == Procedure.Kind.SELECTIVE_NEUROLYSIS for p in procedures):
+            raise Invalid(
+                fields={
+                    "stimulated_branches": ["Branches stimulated belong to a selective neurolysis procedure."]
+                }
+            )
+        if len(branches) > MAX_STIMULATED_BRANCHES:
+            raise Invalid(fields={"stimulated_branches": [f"At most {MAX_STIMULATED_BRANCHES} branches."]})
         plan = self._rows(draft, "follow_up_plan")
         days = [item.after_days for item in plan]
         if len(set(days)) != len(days):
@@ -91,6 +114,9 @@ class SurgerySpec(KindSpec):
                 errors["implant_lot"] = ["Record the implant's lot for traceability."]
         if procedure.kind == kind.OTHER and not (procedure.detail or "").strip():
             errors["detail"] = ["Describe the procedure."]
+        for name, owner in Procedure.DETAIL_KINDS.items():
+            if getattr(procedure, name) and procedure.kind != owner:
+                errors[name] = [f"Belongs to {Procedure.Kind(owner).label.lower()}."]
         return errors
 
     def summarise(self, draft: Draft) -> str:

@@ -35,6 +35,7 @@ from ..models import (
     ToxinSession,
 )
 from ..selectors import lot_recipients
+from .care_recalls import open_toxin_care_recalls
 from .encounters import Child, Draft, KindSpec
 
 logger = logging.getLogger(__name__)
@@ -217,6 +218,8 @@ class ToxinSpec(KindSpec):
             )
         if draft.creating:
             open_reinjection_recall(encounter=encounter, actor=actor)
+            # Therapy in the toxin's window, and the early review after a first session.
+            open_toxin_care_recalls(encounter=encounter, actor=actor)
             # The SAQ about two weeks after each session (docs/domain.md), by the clinic's setting.
             questionnaire_request_schedule(
                 patient=encounter.patient,

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('treatments', '0007_toxin_interval_bounds'),
+        ('treatments', '0010_surgery_structured_details'),
     ]
 
     operations = [
