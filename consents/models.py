@@ -66,7 +66,9 @@ class ConsentTemplate(models.Model):
     class Meta:
         ordering = ["procedure", "-version"]
         constraints = [
-            models.UniqueConstraint(fields=["procedure", "version"], name="consents_template_one_per_version"),
+            models.UniqueConstraint(
+                fields=["procedure", "version"], name="consents_template_one_per_version"
+            ),
             models.CheckConstraint(condition=Q(version__gte=1), name="consents_template_version_positive"),
         ]
 
@@ -100,7 +102,9 @@ class PatientConsent(models.Model):
         API = "api", "API"
         STAFF = "staff", "Staff"
 
-    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="procedure_consents")
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="procedure_consents"
+    )
     template = models.ForeignKey(ConsentTemplate, on_delete=models.PROTECT, related_name="consents")
     # The template's procedure, kept on the row for the "valid consent for X" look-ups.
     procedure = models.CharField(max_length=32, choices=Procedure)
@@ -144,7 +148,9 @@ class PatientConsent(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status="awaiting_patient") | Q(patient_signed_at__isnull=False) | Q(status="withdrawn"),
+                condition=Q(status="awaiting_patient")
+                | Q(patient_signed_at__isnull=False)
+                | Q(status="withdrawn"),
                 name="consents_consent_patient_signed",
             ),
             models.CheckConstraint(

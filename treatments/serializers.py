@@ -194,7 +194,10 @@ class ToxinSessionSerializer(EncounterDetailSerializer):
     vial_units = serializers.IntegerField(source="lot.vial_units", read_only=True)
     units_per_0_1_ml = serializers.DecimalField(max_digits=8, decimal_places=2, read_only=True)
     total_units = serializers.SerializerMethodField(help_text="In the session's product's units.")
-    warnings = serializers.SerializerMethodField(help_text="The clinic's dose limits this map goes beyond.")
+    warnings = serializers.SerializerMethodField(
+        help_text="The clinic's dose limits this map goes beyond, and a missing or out-of-date "
+        "botulinum toxin consent on the day (warnings, not refusals)."
+    )
     response_onset_days = serializers.IntegerField(min_value=0, max_value=90, required=False, allow_null=True)
     response_duration_weeks = serializers.IntegerField(
         min_value=0, max_value=104, required=False, allow_null=True
@@ -245,7 +248,7 @@ class ToxinSessionSerializer(EncounterDetailSerializer):
             limits = selectors.dose_limits()
         return selectors.dose_warnings(
             product=session.product, injections=session.injections.all(), limit=limits.get(session.product)
-        )
+        ) + self.context.get("consent_warnings", {}).get(session.pk, [])
 
 
 class HomeExerciseSerializer(serializers.ModelSerializer):
@@ -364,6 +367,10 @@ class SurgerySerializer(EncounterDetailSerializer):
         required=False,
         help_text="Post-operative visits; each opens a recall. Default: 1 week, 6 weeks, 3 months.",
     )
+    warnings = serializers.SerializerMethodField(
+        help_text="A procedure with no valid signed consent at the time of the operation (warnings, "
+        "not refusals)."
+    )
 
     class Meta:
         model = Surgery
@@ -379,7 +386,11 @@ class SurgerySerializer(EncounterDetailSerializer):
             "complications",
             "operative_note",
             "follow_up_plan",
+            "warnings",
         ]
+
+    def get_warnings(self, surgery) -> list[str]:
+        return self.context.get("consent_warnings", {}).get(surgery.pk, [])
 
 
 class ConsultationSerializer(EncounterDetailSerializer):
