@@ -376,6 +376,11 @@ SPECTACULAR_SETTINGS = {
         # Consents are answered with every method, "merge" included, but sent without it.
         "ConsentMethodEnum": "patients.models.MessagingConsent.Method",
         "ConsentMethodSentEnum": "patients.serializers.SENT_CONSENT_METHODS",
+        "ProcedureConsentStatusEnum": "consents.models.PatientConsent.Status",
+        "ConsentProcedureEnum": "consents.models.Procedure",
+        "ConsentSideEnum": "consents.models.Side",
+        "SignatureMethodEnum": "consents.models.PatientConsent.SignatureMethod",
+        "ConsentViaEnum": "consents.models.PatientConsent.Via",
     },
 }
 

@@ -25,7 +25,9 @@ def appointment_warnings(*, appointment) -> list[str]:
     procedures = appointment_procedures(appointment.appointment_type)
     if not procedures:
         return []
-    return consent_warnings(patient_id=appointment.patient_id, procedures=procedures, at=appointment.starts_at)
+    return consent_warnings(
+        patient_id=appointment.patient_id, procedures=procedures, at=appointment.starts_at
+    )
 
 
 def register() -> None:

@@ -11,6 +11,7 @@ Mapping (R4, also valid R4B):
 - Observation <- treatments.Assessment: the instrument is the code, every raw item a component
   (the stored items, never only a total), the computed scores components too.
 - CarePlan <- treatments.TreatmentPlan with one activity per stage.
+- Consent <- consents.PatientConsent (built in consents.fhir).
 
 Codes that are the clinic's own (instrument, muscle, procedure kind) use systems under
 ``CODE_SYSTEM_BASE``: there is no standard code for "Sunnybrook raw item rest_eye".
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch
 
+from consents.fhir import consent_resources
 from patients.models import Patient
 from scheduling.models import Appointment
 
@@ -367,6 +369,8 @@ def patient_everything(*, patient: Patient) -> Everything:
     resources += [observation_resource(a) for a in assessments.order_by("assessed_at", "id")]
     plans = TreatmentPlan.objects.filter(patient=patient).select_related("author").prefetch_related("stages")
     resources += [care_plan_resource(p) for p in plans.order_by("created_at", "id")]
+    # Procedure consents (consents.fhir): one query.
+    resources += consent_resources(patient_id=patient.pk)
     return Everything(patient=patient, resources=resources)
 
 
