@@ -9,6 +9,7 @@ file is served.
 """
 
 import hashlib
+from datetime import UTC
 import json
 
 from django.template.loader import render_to_string
@@ -23,7 +24,7 @@ def _sha(data) -> str:
 
 
 def _when(moment) -> str:
-    return moment.astimezone(timezone.UTC).isoformat() if moment else ""
+    return moment.astimezone(UTC).isoformat() if moment else ""
 
 
 def canonical_content(consent: PatientConsent) -> dict:
@@ -70,13 +71,12 @@ def content_hash(consent: PatientConsent) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _no_fetching(url: str, *args, **kwargs):
-    """WeasyPrint fetches nothing: the document's only images are inline data URLs."""
-    if url.startswith("data:"):
-        from weasyprint.urls import default_url_fetcher
+def _fetcher():
+    """WeasyPrint fetches nothing from the network or the disk: the document's only images are
+    inline data URLs."""
+    from weasyprint.urls import URLFetcher
 
-        return default_url_fetcher(url, *args, **kwargs)
-    raise ValueError(f"consent PDFs load no external resources ({url[:40]})")
+    return URLFetcher(allowed_protocols=("data",), fail_on_errors=True)
 
 
 def render_pdf(consent: PatientConsent, *, content_sha256: str, clinic_name: str) -> bytes:
@@ -96,4 +96,4 @@ def render_pdf(consent: PatientConsent, *, content_sha256: str, clinic_name: str
             "countersigned_at": timezone.localtime(consent.countersigned_at),
         },
     )
-    return HTML(string=html, url_fetcher=_no_fetching).write_pdf(pdf_identifier=content_sha256[:32].encode())
+    return HTML(string=html, url_fetcher=_fetcher()).write_pdf(pdf_identifier=content_sha256[:32].encode())
