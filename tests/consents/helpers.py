@@ -33,10 +33,17 @@ def start(patient, actor, procedure="botulinum_toxin", side="", **kw) -> Patient
 def patient_signed(patient, actor, procedure="botulinum_toxin", **kw) -> PatientConsent:
     consent = start(patient, actor, procedure, **kw)
     return services.consent_patient_sign(
-        consent=consent, name="Pat Example", method="drawn", signature_png=drawn_png(), via="tablet", actor=actor
+        consent=consent,
+        name="Pat Example",
+        method="drawn",
+        signature_png=drawn_png(),
+        via="tablet",
+        actor=actor,
     )
 
 
 def signed(patient, actor, procedure="botulinum_toxin", **kw) -> PatientConsent:
     consent = patient_signed(patient, actor, procedure, **kw)
-    return services.consent_countersign(consent=consent, actor=actor, method="drawn", signature_png=drawn_png("dr"))
+    return services.consent_countersign(
+        consent=consent, actor=actor, method="drawn", signature_png=drawn_png("dr")
+    )

@@ -45,7 +45,9 @@ def test_editing_a_form_adds_a_version_and_keeps_the_signed_one(surgeon_user):
     old = consent.template
     data = {name: getattr(old, name) for name in services.TEMPLATE_TEXT_FIELDS}
     data["risks"] = old.risks + "\nA new risk the clinic now mentions."
-    new = services.template_revise(procedure="dao_excision", actor=surgeon_user, data={**data, "change_note": "x"})
+    new = services.template_revise(
+        procedure="dao_excision", actor=surgeon_user, data={**data, "change_note": "x"}
+    )
     assert new.version == 2
     assert services.template_current("dao_excision") == new
     old.refresh_from_db()
@@ -86,7 +88,9 @@ def test_the_database_refuses_to_change_a_template_version():
 # --- signing -----------------------------------------------------------------------------------
 
 
-def test_start_needs_a_side_for_surgery_and_the_procedure_capability(surgeon_user, injector_user, therapist_user):
+def test_start_needs_a_side_for_surgery_and_the_procedure_capability(
+    surgeon_user, injector_user, therapist_user
+):
     patient = PatientFactory()
     with pytest.raises(Invalid) as exc:
         services.consent_start(patient=patient, procedure="selective_neurolysis", actor=surgeon_user)
@@ -147,7 +151,9 @@ def test_tablet_signing_and_countersigning_make_a_pdf_with_the_exact_text_and_ha
 def test_a_patient_signs_through_their_link_and_fetches_the_pdf_once_countersigned(client, surgeon_user):
     patient = PatientFactory()
     consent = start(patient, surgeon_user)
-    url = reverse("consent_links:sign", args=[consent_link_token(patient_id=patient.pk, consent_id=consent.pk)])
+    url = reverse(
+        "consent_links:sign", args=[consent_link_token(patient_id=patient.pk, consent_id=consent.pk)]
+    )
     page = client.get(url)
     assert page.status_code == 200
     assert "Sign the consent form" in page.content.decode()
@@ -163,7 +169,9 @@ def test_a_patient_signs_through_their_link_and_fetches_the_pdf_once_countersign
     assert consent.patient_signed_via == "link" and consent.patient_signature_png is None
     pdf_url = reverse("consent_links:pdf", args=[url.split("/")[-2]])
     assert client.get(pdf_url).status_code == 404
-    services.consent_countersign(consent=consent, actor=surgeon_user, method="drawn", signature_png=drawn_png())
+    services.consent_countersign(
+        consent=consent, actor=surgeon_user, method="drawn", signature_png=drawn_png()
+    )
     response = client.get(pdf_url)
     assert response.status_code == 200 and response["Cache-Control"].startswith("no-store")
     assert "Pat" in _pdf_text(response.content)
@@ -191,7 +199,12 @@ def test_bad_signatures_are_refused_with_a_form_error(login_as, surgeon_user):
     from PIL import Image
 
     Image.new("RGBA", (50, 20), (0, 0, 0, 0)).save(blank, format="PNG")
-    for signature in ("", "data:image/png;base64,AAAA", data_url(blank.getvalue()), "data:image/jpeg;base64,/9j/"):
+    for signature in (
+        "",
+        "data:image/png;base64,AAAA",
+        data_url(blank.getvalue()),
+        "data:image/jpeg;base64,/9j/",
+    ):
         response = client.post(url, {"name": "Pat", "method": "drawn", "signature": signature, "agree": "on"})
         assert response.status_code == 400
     # Typed without the confirmation.
@@ -215,13 +228,21 @@ def test_countersign_needs_the_patient_first_and_happens_once(surgeon_user, inje
     patient = PatientFactory()
     consent = start(patient, surgeon_user, "brow_lift")
     with pytest.raises(ConsentStateConflict):
-        services.consent_countersign(consent=consent, actor=surgeon_user, method="drawn", signature_png=drawn_png())
+        services.consent_countersign(
+            consent=consent, actor=surgeon_user, method="drawn", signature_png=drawn_png()
+        )
     consent = patient_signed(patient, surgeon_user, "brow_lift")
     with pytest.raises(ConsentNotAllowed):
-        services.consent_countersign(consent=consent, actor=injector_user, method="drawn", signature_png=drawn_png())
-    services.consent_countersign(consent=consent, actor=surgeon_user, method="drawn", signature_png=drawn_png())
+        services.consent_countersign(
+            consent=consent, actor=injector_user, method="drawn", signature_png=drawn_png()
+        )
+    services.consent_countersign(
+        consent=consent, actor=surgeon_user, method="drawn", signature_png=drawn_png()
+    )
     with pytest.raises(ConsentSigned):
-        services.consent_countersign(consent=consent, actor=surgeon_user, method="drawn", signature_png=drawn_png())
+        services.consent_countersign(
+            consent=consent, actor=surgeon_user, method="drawn", signature_png=drawn_png()
+        )
 
 
 def test_a_signed_consent_never_changes_but_its_withdrawal_is_recorded(surgeon_user, therapist_user):
@@ -233,7 +254,9 @@ def test_a_signed_consent_never_changes_but_its_withdrawal_is_recorded(surgeon_u
         PatientConsent.objects.filter(pk=consent.pk).delete()
     with pytest.raises(Invalid):
         services.consent_withdraw(consent=consent, actor=therapist_user, reason=" ")
-    withdrawn = services.consent_withdraw(consent=consent, actor=therapist_user, reason="Patient changed their mind")
+    withdrawn = services.consent_withdraw(
+        consent=consent, actor=therapist_user, reason="Patient changed their mind"
+    )
     assert withdrawn.status == PatientConsent.Status.WITHDRAWN
     assert withdrawn.withdrawn_by == therapist_user and withdrawn.withdrawn_at is not None
     # The PDF is as it was signed.
