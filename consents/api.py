@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
@@ -21,6 +22,17 @@ from .signatures import png_from_data_url
 from .views import pdf_response
 
 VIEW = "clinic.view_clinical"
+
+
+class TakesConsents(BasePermission):
+    """Writes: a withdrawal by any clinician; anything else by those who take some consent."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        if getattr(view, "action", None) == "withdraw":
+            return services.may_withdraw(request.user)
+        return any(services.may_take_consent(request.user, p) for p in Procedure.values)
 
 
 class TemplateFilter(api_filters.FilterSet):
@@ -40,7 +52,9 @@ class ConsentTemplateViewSet(
     queryset = ConsentTemplate.objects.select_related("created_by").order_by("procedure", "-version")
     serializer_class = serializers.ConsentTemplateSerializer
     filterset_class = TemplateFilter
-    permission_classes = [require(VIEW)]
+    # Who may add a version of which form is the service's rule; clinicians who take no
+    # consents at all are refused before the body is read.
+    permission_classes = [require(VIEW), TakesConsents]
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -74,7 +88,9 @@ class PatientConsentViewSet(
 
     serializer_class = serializers.PatientConsentSerializer
     filterset_class = ConsentFilter
-    permission_classes = [require(VIEW)]
+    # Any clinician records a withdrawal; starting, signing, countersigning and links are for the
+    # clinicians who take consents (refined per procedure by the services).
+    permission_classes = [require(VIEW), TakesConsents]
 
     def get_queryset(self):
         return (

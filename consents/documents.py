@@ -9,8 +9,8 @@ file is served.
 """
 
 import hashlib
-from datetime import UTC
 import json
+from datetime import UTC
 
 from django.template.loader import render_to_string
 from django.utils import timezone

@@ -4,6 +4,7 @@ has countersigned."""
 
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
 from clinic.audit import audit_record
 from clinic.errors import DomainError
@@ -75,6 +76,7 @@ def sign(request, token: str):
     )
 
 
+@require_GET
 @never_cache
 def pdf(request, token: str):
     consent, problem = _consent_for(token)

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from clinic.audit import audit_record
 from clinic.errors import DomainError
@@ -47,6 +47,9 @@ def pdf_response(consent: PatientConsent, data: bytes, *, download: bool = False
 @capability_required(VIEW)
 def patient_consents(request, patient_id: int):
     patient = get_object_or_404(Patient, pk=patient_id)
+    may_start = [p for p in Procedure.values if services.may_take_consent(request.user, p)]
+    if request.method == "POST" and not may_start:
+        raise PermissionDenied
     form = StartForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -69,7 +72,6 @@ def patient_consents(request, patient_id: int):
         status = 400
     consents = list(selectors.consents_of(patient_id=patient.pk))
     audit_record(actor=request.user, action="consent.listed", target=patient, patient_id=patient.pk)
-    may_start = [p for p in Procedure.values if services.may_take_consent(request.user, p)]
     form.fields["procedure"].choices = [c for c in Procedure.choices if c[0] in may_start]
     return render(
         request,
@@ -109,6 +111,7 @@ def _detail_context(request, consent, **forms) -> dict:
     }
 
 
+@require_GET
 @capability_required(VIEW)
 def consent_detail(request, pk: int):
     consent = _consent(pk)
@@ -156,6 +159,8 @@ def consent_tablet(request, pk: int):
 @capability_required(VIEW)
 def consent_countersign(request, pk: int):
     consent = _consent(pk)
+    if not services.may_take_consent(request.user, consent.procedure):
+        raise PermissionDenied
     form = SignatureForm(request.POST)
     if form.is_valid():
         try:
@@ -182,6 +187,8 @@ def consent_countersign(request, pk: int):
 @capability_required(VIEW)
 def consent_withdraw(request, pk: int):
     consent = _consent(pk)
+    if not services.may_withdraw(request.user):
+        raise PermissionDenied
     form = WithdrawForm(request.POST)
     if form.is_valid():
         try:
@@ -199,6 +206,7 @@ def consent_withdraw(request, pk: int):
     )
 
 
+@require_GET
 @capability_required(VIEW)
 def consent_pdf(request, pk: int):
     consent = _consent(pk)
@@ -215,6 +223,7 @@ def consent_pdf(request, pk: int):
 # --- the forms -------------------------------------------------------------------------------
 
 
+@require_GET
 @capability_required(VIEW)
 def templates(request):
     return render(
