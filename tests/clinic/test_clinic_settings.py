@@ -28,6 +28,7 @@ def _form(**changes) -> dict:
         "quiet_hours_start": current.quiet_hours_start.strftime("%H:%M"),
         "quiet_hours_end": current.quiet_hours_end.strftime("%H:%M"),
         "booking_horizon_days": current.booking_horizon_days,
+        "toxin_consent_valid_months": current.toxin_consent_valid_months,
     }
     if current.calendar_feed_shows_patient_names:
         data["calendar_feed_shows_patient_names"] = "on"
