@@ -8,7 +8,7 @@ from patients.models import Patient
 from .models import ConsentTemplate, PatientConsent, Procedure, Side
 
 
-class UserRefSerializer(serializers.Serializer):
+class ConsentStaffSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = strict.CharField(source="display_name", read_only=True)
 
@@ -23,7 +23,7 @@ class ConsentTemplateSerializer(serializers.ModelSerializer):
     alternatives = strict.CharField(max_length=20_000)
     what_to_expect = strict.CharField(max_length=20_000)
     change_note = strict.CharField(max_length=300, required=False, allow_blank=True)
-    created_by = UserRefSerializer(read_only=True, allow_null=True)
+    created_by = ConsentStaffSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = ConsentTemplate
@@ -51,9 +51,9 @@ class PatientConsentSerializer(serializers.ModelSerializer):
     details = strict.CharField(max_length=300, required=False, allow_blank=True)
     template_version = serializers.IntegerField(source="template.version", read_only=True)
     template_title = strict.CharField(source="template.title", read_only=True)
-    created_by = UserRefSerializer(read_only=True)
-    countersigned_by = UserRefSerializer(read_only=True, allow_null=True)
-    withdrawn_by = UserRefSerializer(read_only=True, allow_null=True)
+    created_by = ConsentStaffSerializer(read_only=True)
+    countersigned_by = ConsentStaffSerializer(read_only=True, allow_null=True)
+    withdrawn_by = ConsentStaffSerializer(read_only=True, allow_null=True)
     pdf_available = serializers.SerializerMethodField()
 
     class Meta:

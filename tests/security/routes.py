@@ -15,10 +15,10 @@ from clinic.models import AuditEvent
 from clinic.tokens.services import api_token_issue
 from consents.links import consent_link_token
 from consents.services import template_current
-from tests.consents.helpers import signed as signed_consent
 from scheduling.models import Message, WaitlistOffer
 from scheduling.reminders.links import Action, link_token
 from scheduling.services import recall_open
+from tests.consents.helpers import signed as signed_consent
 from tests.factories import AppointmentFactory, PatientFactory, UserFactory
 from tests.scheduling.factories import TimeOffFactory, WaitlistEntryFactory, WorkingHoursFactory
 from tests.treatments.factories import (
