@@ -2,7 +2,8 @@
 
 - A template version (consents_consenttemplate) is never updated or deleted: an edit is a new
   version.
-- A consent is never deleted. Once countersigned (status "signed"), only its withdrawal may be
+- A consent is never deleted. A patient merge may move it to the surviving record (only its
+  patient changes, and only inside the merge: patients.merging). Once countersigned (status "signed"), only its withdrawal may be
   recorded: the status may go to "withdrawn" and the withdrawal columns be filled, nothing else
   changes. A withdrawn consent changes no more.
 
@@ -26,6 +27,13 @@ DECLARE
 BEGIN
     IF TG_OP = 'DELETE' THEN
         RAISE EXCEPTION 'consents: consent % is never deleted', OLD.id USING ERRCODE = 'restrict_violation';
+    END IF;
+    -- A patient merge (patients.merging) moves the duplicate's consents to the survivor: an
+    -- UPDATE of nothing but patient_id, from and to the patients the running merge named.
+    IF NEW.patient_id <> OLD.patient_id
+       AND current_setting('clinic.merge', true) = OLD.patient_id::text || ':' || NEW.patient_id::text
+       AND (to_jsonb(NEW) - 'patient_id') = (to_jsonb(OLD) - 'patient_id') THEN
+        RETURN NEW;
     END IF;
     IF OLD.status = 'withdrawn' THEN
         RAISE EXCEPTION 'consents: consent % is withdrawn and read-only', OLD.id

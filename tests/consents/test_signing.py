@@ -281,3 +281,16 @@ def test_the_pdf_is_private(surgeon_user, client):
     # Stored under the private storage's directory, not under MEDIA_ROOT or a static root.
     assert storages["private"].exists(consent.pdf_name)
     assert client.get("/media/" + consent.pdf_name).status_code == 404
+
+
+def test_a_patient_merge_moves_signed_consents_to_the_survivor(surgeon_user, manager_user):
+    from patients.services import patient_merge
+
+    survivor, duplicate = PatientFactory(), PatientFactory()
+    consent = signed(duplicate, surgeon_user)
+    patient_merge(survivor=survivor, duplicate=duplicate, actor=manager_user)
+    consent.refresh_from_db()
+    assert consent.patient_id == survivor.pk and consent.status == PatientConsent.Status.SIGNED
+    # Outside a merge, the signed consent still cannot change patient.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PatientConsent.objects.filter(pk=consent.pk).update(patient_id=duplicate.pk)
