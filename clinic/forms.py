@@ -53,6 +53,7 @@ class ClinicSettingsForm(forms.ModelForm):
             ],
         ),
         ("Quiet hours for text messages", ["quiet_hours_start", "quiet_hours_end"]),
+        ("Procedure consent", ["toxin_consent_valid_months"]),
         ("Booking and calendars", ["booking_horizon_days", "calendar_feed_shows_patient_names"]),
         ("Contact details patients see", ["clinic_name", "clinic_phone", "clinic_address"]),
         ("Record exports", ["medicines_terminology"]),

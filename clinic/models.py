@@ -205,6 +205,7 @@ CLINIC_SETTINGS_BOUNDS: dict[str, tuple[int, int]] = {
     "therapy_after_toxin_from_day": (1, 120),
     "therapy_after_toxin_to_day": (1, 180),
     "first_toxin_review_days": (1, 60),
+    "toxin_consent_valid_months": (1, 60),
 }
 
 
@@ -297,6 +298,15 @@ class ClinicSettings(models.Model):
     )
     quiet_hours_end = models.TimeField(
         default=time(8, 0), help_text="Until this time; messages due in the quiet hours wait until then."
+    )
+    # Procedure consent (consents.rules): a toxin session warns when the patient's toxin
+    # consent was signed longer ago than this on the day of the session.
+    toxin_consent_valid_months = models.PositiveSmallIntegerField(
+        "toxin consent valid for (months)",
+        default=12,
+        validators=bounded(*CLINIC_SETTINGS_BOUNDS["toxin_consent_valid_months"]),
+        help_text="Booking or recording a toxin session warns when the patient's signed toxin consent "
+        "is older than this on the day.",
     )
     booking_horizon_days = models.PositiveSmallIntegerField(
         "booking horizon (days)",

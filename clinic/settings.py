@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "clinic",
     "patients",
     "scheduling",
+    "consents",
     "treatments",
     "insight",
 ]
@@ -256,8 +257,15 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Private files (signed consent PDFs): a directory that no URL serves. They reach a browser only
+# through views that check permissions, audit the read and forbid caching (consents.views).
+PRIVATE_MEDIA_ROOT = env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": PRIVATE_MEDIA_ROOT, "base_url": None, "file_permissions_mode": 0o600},
+    },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG and env.bool("MANIFEST_STATIC", default=True)
@@ -371,9 +379,14 @@ SPECTACULAR_SETTINGS = {
         "InjectionSideEnum": "treatments.models.Side",
         "SurgerySideEnum": "treatments.models.SurgerySide",
         "ModalityEnum": "treatments.models.Modality",
+        "FunctionTestResultEnum": "treatments.models.FunctionTestResult",
         # Consents are answered with every method, "merge" included, but sent without it.
         "ConsentMethodEnum": "patients.models.MessagingConsent.Method",
         "ConsentMethodSentEnum": "patients.serializers.SENT_CONSENT_METHODS",
+        "ProcedureConsentStatusEnum": "consents.models.PatientConsent.Status",
+        "ConsentProcedureEnum": "consents.models.Procedure",
+        "SignatureMethodEnum": "consents.models.PatientConsent.SignatureMethod",
+        "ConsentViaEnum": "consents.models.PatientConsent.Via",
     },
 }
 
@@ -441,6 +454,9 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "celery": {"level": LOG_LEVEL},
+        # The PDF renderer (signed consents) logs every step at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 
@@ -486,6 +502,8 @@ MESSAGE_SEND_CONCURRENCY = env.int("MESSAGE_SEND_CONCURRENCY", default=8)
 MESSAGES_DISPATCH_ON_CHANGE = env.bool("MESSAGES_DISPATCH_ON_CHANGE", default=True)
 # How long a patient link stays valid (days).
 PATIENT_LINK_MAX_AGE_DAYS = env.int("PATIENT_LINK_MAX_AGE_DAYS", default=30)
+# A link to read and sign a consent form, and later to fetch the signed PDF (consents.links).
+CONSENT_LINK_MAX_AGE_DAYS = env.int("CONSENT_LINK_MAX_AGE_DAYS", default=14)
 # Advisory locks serialize bookings of one provider, room or patient (scheduling.services). The
 # switch exists only so that `manage.py race_booking --without-constraint` can show the race that
 # they and the exclusion constraints close; production never turns it off.

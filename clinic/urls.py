@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from consents import api as consents_api
 from insight.export import PatientExportView
 from patients import api as patients_api
 from scheduling import api as scheduling_api
@@ -23,7 +24,7 @@ router = DefaultRouter()
 router.register("audit-events", api_views.AuditEventViewSet, basename="audit-event")
 router.register("staff", accounts_api.StaffViewSet, basename="staff-user")
 tokens_api.register(router)
-for app_api in (patients_api, scheduling_api, reminders_api, treatments_api):
+for app_api in (patients_api, scheduling_api, reminders_api, consents_api, treatments_api):
     app_api.register(router)
 
 api_v1 = [
@@ -65,6 +66,8 @@ urlpatterns = [
     path("schedule/", include("scheduling.urls")),
     path("clinical/", include("treatments.urls")),
     path("clinical/", include("insight.urls")),
+    path("consents/", include("consents.urls")),
+    path("p/consent/", include("consents.link_urls")),
     path("p/", include("scheduling.reminders.link_urls")),
     path("feeds/<str:token>.ics", feed_views.calendar_feed, name="calendar_feed"),
     path("recalls/", include("scheduling.reminders.urls")),

@@ -17,6 +17,7 @@ Mapping (R4B 4.3.0; every resource is also valid R4):
 - Observation <- treatments.Assessment: the instrument is the code, every raw item a component
   (the stored items, never only a total), the computed scores components too.
 - CarePlan <- treatments.TreatmentPlan with one activity per stage.
+- Consent <- consents.PatientConsent (built in consents.fhir).
 
 Codes come from standard terminologies where a checked code exists (insight.fhir_codes,
 documented in docs/fhir.md); the clinic's own codes (instrument items, muscles, ...) only where
@@ -33,6 +34,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, Q
 
 from clinic.models import ClinicSettings
+from consents.fhir import consent_resources
 from patients.models import Patient
 from scheduling import clock
 from scheduling.models import Appointment
@@ -676,6 +678,8 @@ def patient_everything(*, patient: Patient) -> Everything:
     )
     resources += [care_plan_resource(p) for p in plans]
     staff_ids |= {p.author_id for p in plans}
+    # Procedure consents (consents.fhir): one query.
+    resources += consent_resources(patient_id=patient.pk)
     # Every clinician the record names, once: who they are and their roles.
     for user in _users().filter(pk__in=staff_ids).order_by("pk"):
         resources += [practitioner_resource(user), practitioner_role_resource(user)]

@@ -29,6 +29,7 @@ from .models import (
     WorkingHours,
 )
 from .reminders.selectors import booking_notifications
+from .rules import booking_warnings
 
 VIA = services.VIA_API
 DETAIL = serializers.AppointmentDetailSerializer
@@ -203,6 +204,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         appointment = services.appointment_book(**data, actor=request.user, via=VIA)
         response = _appointment_response(appointment, status.HTTP_201_CREATED)
         response.data["notifications"] = booking_notifications(appointment=appointment)
+        response.data["warnings"] = booking_warnings(appointment=appointment)
         return response
 
     @extend_schema(request=serializers.AppointmentRescheduleSerializer, responses=DETAIL)

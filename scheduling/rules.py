@@ -56,3 +56,22 @@ def toxin_schedule(*, patient_id: int, exclude_appointment_id: int | None = None
         # Failing closed: a toxin booking is never checked against nothing.
         raise ImproperlyConfigured("No reinjection interval rule is registered (treatments.interval).")
     return _toxin_interval_rule(patient_id=patient_id, exclude_appointment_id=exclude_appointment_id)
+
+
+# Warnings about a booking that other apps own (a missing procedure consent, ...): shown on the
+# booking and appointment pages and in the API's ``warnings``; never refusals. Scheduling never
+# imports those apps: they register a source here at start-up (consents.hooks).
+_booking_warning_sources: list[Callable[..., list[str]]] = []
+
+
+def register_booking_warnings(source: Callable[..., list[str]]) -> None:
+    """``source(appointment=...)`` returns a list of messages (empty when all is well)."""
+    if source not in _booking_warning_sources:
+        _booking_warning_sources.append(source)
+
+
+def booking_warnings(*, appointment) -> list[str]:
+    """Every registered source's warnings about one appointment (active ones only)."""
+    if not appointment.is_active:
+        return []
+    return [message for source in _booking_warning_sources for message in source(appointment=appointment)]

@@ -294,9 +294,15 @@ class AppointmentBookedSerializer(AppointmentDetailSerializer):
     """A new booking, with what was sent to the patient (or why nothing was)."""
 
     notifications = BookingNotificationsSerializer(read_only=True)
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="What the clinic should check before the visit (e.g. no valid procedure consent); "
+        "the booking is made all the same.",
+    )
 
     class Meta(AppointmentDetailSerializer.Meta):
-        fields = [*AppointmentDetailSerializer.Meta.fields, "notifications"]
+        fields = [*AppointmentDetailSerializer.Meta.fields, "notifications", "warnings"]
 
 
 class _DurationField(serializers.IntegerField):

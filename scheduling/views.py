@@ -29,6 +29,7 @@ from . import calendar, clock, forms, selectors, services
 from .ics import provider_calendar
 from .models import Appointment, AppointmentEvent, Location, Provider, WaitlistEntry, WaitlistOffer
 from .reminders.selectors import booking_notifications
+from .rules import booking_warnings
 from .visit_records import visit_record_links
 
 BOOK = "clinic.book_appointments"
@@ -294,7 +295,9 @@ def appointment_detail(request, pk: int):
     audit_record(
         actor=request.user, action="appointment.viewed", target=appointment, patient_id=appointment.patient_id
     )
-    return render(request, "scheduling/appointment.html", _detail_context(appointment, request.user))
+    context = _detail_context(appointment, request.user)
+    context["warnings"] = booking_warnings(appointment=appointment)
+    return render(request, "scheduling/appointment.html", context)
 
 
 RECORDABLE = frozenset(
@@ -499,6 +502,8 @@ def book(request):
                     f"at {_when(appointment)}. {notice['summary']}",
                     extra_tags="keep",  # what was sent stays on the page until read
                 )
+                for warning in booking_warnings(appointment=appointment):
+                    messages.warning(request, warning, extra_tags="keep")
                 return _redirect(request, _day_url(clock.local(appointment.starts_at).date()))
             except DomainError as exc:
                 _form_error(form, exc)

@@ -12,6 +12,20 @@ def _roles(db):
     sync_roles()
 
 
+@pytest.fixture(autouse=True)
+def _private_storage(settings, tmp_path_factory):
+    """Private files (signed consent PDFs) go to a directory of the test run, not var/."""
+    root = tmp_path_factory.mktemp("private")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(root), "base_url": None},
+        },
+    }
+    return root
+
+
 def _user(role: str, username: str | None = None):
     return UserFactory(username=username or role, roles=[role])
 

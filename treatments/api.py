@@ -23,7 +23,7 @@ from clinic.errors import Invalid
 from clinic.models import ClinicSettings
 from clinic.permissions import is_staff_member, require
 
-from . import selectors, serializers, services
+from . import consent_needs, selectors, serializers, services
 from .exceptions import RecordSigned
 from .interval import interval_finding_review
 from .models import (
@@ -127,9 +127,22 @@ class EncounterKindViewSet(
             return serializers.AddendumSerializer
         return self.serializer_class
 
+    # Toxin sessions and surgeries answer with the procedure consent warnings too.
+    consent_warnings = False
+
+    def _context_for(self, details) -> dict:
+        context = self.get_serializer_context()
+        if self.consent_warnings:
+            context["consent_warnings"] = consent_needs.warnings_for_details(details)
+        return context
+
     def list(self, request, *args, **kwargs):
         audit_listing(request, f"{self.spec.kind}.listed")
-        return super().list(request, *args, **kwargs)
+        if not self.consent_warnings:
+            return super().list(request, *args, **kwargs)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        serializer = self.get_serializer(page, many=True, context=self._context_for(page))
+        return self.get_paginated_response(serializer.data)
 
     def retrieve(self, request, *args, **kwargs):
         detail = self.get_object()
@@ -139,13 +152,11 @@ class EncounterKindViewSet(
             target=detail.encounter,
             patient_id=detail.encounter.patient_id,
         )
-        return Response(self.get_serializer(detail).data)
+        return Response(self.get_serializer(detail, context=self._context_for([detail])).data)
 
     def _respond(self, pk, code=status.HTTP_200_OK):
         detail = self.get_queryset().get(pk=pk)
-        return Response(
-            self.serializer_class(detail, context=self.get_serializer_context()).data, status=code
-        )
+        return Response(self.serializer_class(detail, context=self._context_for([detail])).data, status=code)
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -216,6 +227,7 @@ class ToxinSessionViewSet(EncounterKindViewSet):
 
     spec = services.TOXIN
     model = ToxinSession
+    consent_warnings = True
     serializer_class = serializers.ToxinSessionSerializer
     related = ("lot", "interval_overridden_by")
     prefetch = (Prefetch("injections", queryset=Injection.objects.order_by("position", "id")),)
@@ -235,6 +247,7 @@ class TherapyVisitViewSet(EncounterKindViewSet):
 class SurgeryViewSet(EncounterKindViewSet):
     spec = services.SURGERY
     model = Surgery
+    consent_warnings = True
     serializer_class = serializers.SurgerySerializer
     prefetch = ("procedures", "complications", "follow_up_plan", "stimulated_branches")
 

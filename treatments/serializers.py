@@ -199,7 +199,10 @@ class ToxinSessionSerializer(EncounterDetailSerializer):
     vial_units = serializers.IntegerField(source="lot.vial_units", read_only=True)
     units_per_0_1_ml = serializers.DecimalField(max_digits=8, decimal_places=2, read_only=True)
     total_units = serializers.SerializerMethodField(help_text="In the session's product's units.")
-    warnings = serializers.SerializerMethodField(help_text="The clinic's dose limits this map goes beyond.")
+    warnings = serializers.SerializerMethodField(
+        help_text="The clinic's dose limits this map goes beyond, and a missing or out-of-date "
+        "botulinum toxin consent on the day (warnings, not refusals)."
+    )
     response_onset_days = serializers.IntegerField(
         **field_limits(ToxinSession, "response_onset_days"), required=False, allow_null=True
     )
@@ -252,7 +255,7 @@ class ToxinSessionSerializer(EncounterDetailSerializer):
             limits = selectors.dose_limits()
         return selectors.dose_warnings(
             product=session.product, injections=session.injections.all(), limit=limits.get(session.product)
-        )
+        ) + self.context.get("consent_warnings", {}).get(session.pk, [])
 
 
 class HomeExerciseSerializer(serializers.ModelSerializer):
@@ -421,6 +424,10 @@ class SurgerySerializer(EncounterDetailSerializer):
         required=False,
         help_text="Selective neurolysis: each branch stimulated, its response, divided or preserved.",
     )
+    warnings = serializers.SerializerMethodField(
+        help_text="A procedure with no valid signed consent at the time of the operation (warnings, "
+        "not refusals)."
+    )
 
     class Meta:
         model = Surgery
@@ -437,7 +444,11 @@ class SurgerySerializer(EncounterDetailSerializer):
             "operative_note",
             "follow_up_plan",
             "stimulated_branches",
+            "warnings",
         ]
+
+    def get_warnings(self, surgery) -> list[str]:
+        return self.context.get("consent_warnings", {}).get(surgery.pk, [])
 
 
 class ConsultationSerializer(EncounterDetailSerializer):

@@ -25,7 +25,7 @@ from patients.chart import panels_for
 from patients.models import Patient
 from scheduling.models import Appointment
 
-from . import forms, instruments, selectors, services
+from . import consent_needs, forms, instruments, selectors, services
 from .exceptions import ActivePlanExists, RecordSigned
 from .interval import interval_finding_review as interval_review
 from .interval import toxin_interval_check
@@ -385,6 +385,12 @@ def _encounter_form(request, page: KindPage, *, patient, detail=None, appointmen
         "detail": detail,
         "interval_error": form.is_bound and bool(form.errors.get("override_reason")),
     }
+    if detail is None:
+        context["consent_warnings"] = consent_needs.new_record_warnings(
+            patient=patient, kind=page.spec.kind, at=timezone.now()
+        )
+    else:
+        context["consent_warnings"] = consent_needs.encounter_consent_warnings(detail.encounter)
     if page.spec.kind == Encounter.Kind.TOXIN:
         # The form shows the patient's previous maps and responses: a read of their record.
         context.update(_toxin_context(request, patient, detail, form, appointment))
@@ -475,6 +481,7 @@ def _detail_page(request, pk: int, *, addendum_form=None, cosign_form=None, stat
         "addendum_form": addendum_form or forms.AddendumForm(),
         "cosign_form": cosign_form or forms.CosignForm(),
     }
+    context["consent_warnings"] = consent_needs.encounter_consent_warnings(encounter)
     if encounter.kind == Encounter.Kind.TOXIN:
         session = encounter.detail
         context["total_units"] = selectors.session_total(session)

@@ -155,6 +155,7 @@ SEGMENT_IDS = {
     "assessments": "assessment",
     "audit-events": "audit-event",
     "auth": "api-token",
+    "consent-templates": "consent-template",
     "consultations": "consultation",
     "encounters": "encounter",
     "follow-ups": "follow-up",
@@ -162,6 +163,7 @@ SEGMENT_IDS = {
     "locations": "location",
     "messages": "message",
     "patients": "patient",
+    "procedure-consents": "procedure-consent",
     "providers": "provider",
     "recalls": "recall",
     "rooms": "room",
@@ -713,6 +715,51 @@ def _write_everything(recorder: Recorder, world: dict, made: dict) -> None:
     )
     call("delete", "/api/v1/toxin-intervals/{product}/", path={"product": product}, expect=204)
     call("patch", "/api/v1/clinic-settings/", body={"booking_horizon_days": 200}, expect=200)
+
+    # --- A procedure consent: a new form version, taken, signed, countersigned, then withdrawn.
+    template = call(
+        "get", "/api/v1/consent-templates/{id}/", path={"id": ids["consent-template"]}, expect=200
+    )
+    form = {k: template.json()[k] for k in ("title", "description", "benefits", "risks", "alternatives")}
+    call(
+        "post",
+        "/api/v1/consent-templates/",
+        body={
+            **form,
+            "procedure": "botulinum_toxin",
+            "what_to_expect": "Onset in days, best at two weeks.",
+            "change_note": "Wording",
+        },
+        expect=201,
+    )
+    consent = call(
+        "post",
+        "/api/v1/procedure-consents/",
+        body={"patient": pid, "procedure": "botulinum_toxin"},
+        expect=201,
+    ).json()
+    call("post", "/api/v1/procedure-consents/{id}/link/", path={"id": consent["id"]}, expect=200)
+    call(
+        "post",
+        "/api/v1/procedure-consents/{id}/sign/",
+        path={"id": consent["id"]},
+        body={"name": "The patient", "signature_method": "typed"},
+        expect=200,
+    )
+    call(
+        "post",
+        "/api/v1/procedure-consents/{id}/countersign/",
+        path={"id": consent["id"]},
+        body={"signature_method": "typed"},
+        expect=200,
+    )
+    call(
+        "post",
+        "/api/v1/procedure-consents/{id}/withdraw/",
+        path={"id": consent["id"]},
+        body={"reason": "Changed their mind"},
+        expect=200,
+    )
 
     # --- Records and staff the practice manager changes.
     duplicate = PatientFactory(first_name=registered["first_name"], last_name=registered["last_name"])

@@ -154,6 +154,7 @@ GUARDS: dict[str, list[Guard]] = {
             ("toxin_maps", True),
             ("dose_response", True),
             ("messages", True),
+            ("procedure_consents", True),
         ]
     ],
     "patients:edit": [Guard(9, kwargs=PATIENT, grows=False)],
@@ -214,17 +215,19 @@ GUARDS: dict[str, list[Guard]] = {
     ],
     "treatments:patient": [Guard(20, kwargs=lambda c, s: {"patient_id": s.patient.pk})],
     "treatments:drafts": [Guard(9)],
-    "treatments:toxin_new": [Guard(23, query=of_patient)],
+    # Toxin and surgery forms, records and API answers carry the procedure consent warnings:
+    # two queries more (the patient's consents, the clinic's toxin consent validity).
+    "treatments:toxin_new": [Guard(26, query=of_patient)],
     "treatments:therapy_new": [Guard(14, query=of_patient, persona=THERAPIST)],
-    "treatments:surgery_new": [Guard(12, query=of_patient)],
+    "treatments:surgery_new": [Guard(13, query=of_patient)],
     "treatments:consultation_new": [Guard(11, query=of_patient)],
     "treatments:follow_up_new": [Guard(12, query=of_patient)],
     "treatments:encounter": encounter_pages(
-        "encounters", {"toxin": 15, "therapy": 16, "surgery": 16, "consultation": 13, "follow_up": 13}
+        "encounters", {"toxin": 17, "therapy": 16, "surgery": 18, "consultation": 13, "follow_up": 13}
     ),
     "treatments:encounter_edit": encounter_pages(
         "drafts",
-        {"toxin": 24, "therapy": 17, "surgery": 17, "consultation": 14, "follow_up": 15},
+        {"toxin": 26, "therapy": 17, "surgery": 19, "consultation": 14, "follow_up": 15},
         personas={"therapy": THERAPIST},
     ),
     "treatments:assessment_new": [
@@ -270,8 +273,27 @@ GUARDS: dict[str, list[Guard]] = {
             8, kwargs=lambda c, s: {"token": c.consult_room.calendar_feed_token}, persona=ANON, label="room"
         ),
     ],
+    # Procedure consents: the forms (one row per procedure), a patient's consents, one consent,
+    # its tablet page and its signed PDF; the patient's link and their PDF.
+    "consents:templates": [Guard(10, grows=False)],
+    "consents:template": [Guard(10, kwargs=lambda c, s: {"procedure": "botulinum_toxin"}, grows=False)],
+    "consents:patient": [Guard(12, kwargs=lambda c, s: {"patient_id": s.patient.pk})],
+    "consents:detail": [Guard(10, kwargs=pk(lambda c, s: s.consent), grows=False)],
+    "consents:tablet": [Guard(10, kwargs=pk(lambda c, s: s.consent), grows=False)],
+    "consents:pdf": [Guard(10, kwargs=pk(lambda c, s: s.consent), grows=False)],
+    "consent_links:sign": [
+        Guard(6, kwargs=lambda c, s: {"token": s.consent_token}, persona=ANON, grows=False)
+    ],
+    "consent_links:pdf": [
+        Guard(6, kwargs=lambda c, s: {"token": s.consent_token}, persona=ANON, grows=False)
+    ],
     # --- API -----------------------------------------------------------------------------------
     "api:api-root": [Guard(8, grows=False)],
+    "api:consent-template-list": [Guard(10, grows=False)],
+    "api:consent-template-detail": [Guard(9, kwargs=lambda c, s: {"pk": s.consent.template_id}, grows=False)],
+    "api:procedure-consent-list": [Guard(11, query=of_patient)],
+    "api:procedure-consent-detail": [Guard(10, kwargs=pk(lambda c, s: s.consent), grows=False)],
+    "api:procedure-consent-pdf": [Guard(10, kwargs=pk(lambda c, s: s.consent), grows=False)],
     "api:me": [Guard(9, grows=False)],
     "api:audit-event-list": [
         Guard(10, query=lambda c, s: {"patient_id": s.patient.pk, "page_size": 100}, persona=MANAGER)
@@ -321,9 +343,9 @@ GUARDS: dict[str, list[Guard]] = {
     "api:encounter-detail": [Guard(9, kwargs=pk(lambda c, s: s.encounters["toxin"]), grows=False)],
     **encounter_api("consultation", "consultation", listed=12, detail=11, addenda=10),
     **encounter_api("follow-up", "follow_up", listed=12, detail=11, addenda=10),
-    **encounter_api("toxin-session", "toxin", listed=14, detail=13, addenda=11),
+    **encounter_api("toxin-session", "toxin", listed=16, detail=15, addenda=11),
     **encounter_api("therapy-visit", "therapy", listed=15, detail=14, addenda=13),
-    **encounter_api("surgery", "surgery", listed=15, detail=14, addenda=13),
+    **encounter_api("surgery", "surgery", listed=17, detail=16, addenda=13),
     "api:assessment-list": [Guard(11), Guard(11, query=of_patient, label="patient")],
     "api:assessment-detail": [Guard(10, kwargs=pk(lambda c, s: s.assessment), grows=False)],
     "api:toxin-lot-list": [Guard(10)],
@@ -406,7 +428,7 @@ BROWSABLE = {
     "api:encounter-list": (SURGEON, 11),
     "api:consultation-list": (SURGEON, 16),
     "api:follow-up-list": (SURGEON, 17),
-    "api:toxin-session-list": (SURGEON, 21),
+    "api:toxin-session-list": (SURGEON, 22),
     "api:therapy-visit-list": (THERAPIST, 19),
     "api:surgery-list": (SURGEON, 19),
     "api:assessment-list": (SURGEON, 13),
@@ -416,6 +438,8 @@ BROWSABLE = {
     "api:toxin-interval-list": (MANAGER, 9),
     "api:staff-user-list": (MANAGER, 10),
     "api:api-token-list": (SURGEON, 9),
+    "api:consent-template-list": (SURGEON, 11),
+    "api:procedure-consent-list": (SURGEON, 12),
 }
 for _name in BROWSABLE.keys() & GUARDS.keys():
     _persona, _ceiling = BROWSABLE[_name]

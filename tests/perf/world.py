@@ -29,6 +29,7 @@ from django.utils import timezone
 from clinic.models import AuditEvent
 from clinic.roles import Role
 from clinic.tokens.services import api_token_issue
+from consents.links import consent_link_token
 from patients.models import MessagingConsent, Patient
 from scheduling import clock
 from scheduling.models import (
@@ -48,6 +49,8 @@ from scheduling.models import (
 )
 from scheduling.reminders.links import Action, link_token
 from scheduling.services import recall_open
+from tests.consents.helpers import signed as signed_consent
+from tests.consents.helpers import start as start_consent
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -138,6 +141,8 @@ class Slice:
     appointment_type: AppointmentType
     audit_event: object
     tokens: dict  # link action -> a patient link token of this slice
+    consent: object = None  # the chart patient's signed procedure consent (of n consents)
+    consent_token: str = ""  # its patient link
 
 
 def build_clinic() -> Clinic:
@@ -562,6 +567,10 @@ def build_slice(clinic: Clinic, n: int) -> Slice:
     # API tokens of the surgeon persona: their own list, and the practice manager's view of it.
     for i in range(n):
         api_token_issue(user=surgeon_user, label=f"perf {tag}-{i}")
+    # n procedure consents of the chart patient: one signed (with its PDF), the others started.
+    consent = signed_consent(patient, surgeon_user)
+    for i in range(n - 1):
+        start_consent(patient, surgeon_user, "dao_excision", details=f"perf {tag}-{i}")
 
     return Slice(
         n=n,
@@ -586,6 +595,8 @@ def build_slice(clinic: Clinic, n: int) -> Slice:
         working_hours=subject_hours[0],
         appointment_type=types[0],
         audit_event=AuditEvent.objects.filter(patient_id=patient.pk).latest("id"),
+        consent=consent,
+        consent_token=consent_link_token(patient_id=patient.pk, consent_id=consent.pk),
         tokens={
             Action.CONFIRM: link_token(patient_id=patient.pk, action=Action.CONFIRM, target=appointment.pk),
             Action.CANCEL: link_token(patient_id=patient.pk, action=Action.CANCEL, target=appointment.pk),

@@ -13,9 +13,12 @@ from django.utils import timezone
 
 from clinic.models import AuditEvent
 from clinic.tokens.services import api_token_issue
+from consents.links import consent_link_token
+from consents.services import template_current
 from scheduling.models import Message, WaitlistOffer
 from scheduling.reminders.links import Action, link_token
 from scheduling.services import recall_open
+from tests.consents.helpers import signed as signed_consent
 from tests.factories import AppointmentFactory, PatientFactory, UserFactory
 from tests.scheduling.factories import TimeOffFactory, WaitlistEntryFactory, WorkingHoursFactory
 from tests.treatments.factories import (
@@ -146,7 +149,10 @@ def build_world() -> dict:
         patient=patient, earlier=consultation.encounter, later=toxin.encounter, days_apart=10, minimum_days=84
     )
     api_token, _ = api_token_issue(user=surgeon, label="route table")
+    # A botulinum toxin consent, signed and countersigned (its PDF exists).
+    consent = signed_consent(patient, surgeon)
     return {
+        "consent": consent,
         "patient": patient,
         "other_patient": other_patient,
         "appointment": appointment,
@@ -177,6 +183,8 @@ def build_world() -> dict:
             "staff-user": surgeon.pk,
             "audit-event": AuditEvent.objects.filter(patient_id=patient.pk).latest("id").pk,
             "api-token": api_token.pk,
+            "procedure-consent": consent.pk,
+            "consent-template": template_current("botulinum_toxin").pk,
             # FHIR reads name the record behind each resource.
             "fhir-patient": patient.pk,
             "fhir-appointment": appointment.pk,
@@ -231,6 +239,7 @@ PAGE_PK = {
     "scheduling:practice_time_off_delete": "time-off",
     "scheduling:practice_room": "room",
     "scheduling:practice_type": "appointment-type",
+    "consents": "procedure-consent",
 }
 
 
@@ -268,6 +277,12 @@ def concrete_path(route: Route, world: dict, *, link_patient=None) -> str:
             # One-click unsubscribe takes an unsubscribe link's token.
             owner = link_patient or world["patient"]
             kwargs[arg] = link_token(patient_id=owner.pk, action=Action.UNSUBSCRIBE, target="email:recalls")
+        elif arg == "procedure":  # a consent form
+            kwargs[arg] = "botulinum_toxin"
+        elif arg == "token" and route.name.startswith("consent_links:"):
+            # The world's consent's own link, made for ``link_patient``.
+            owner = link_patient or world["patient"]
+            kwargs[arg] = consent_link_token(patient_id=owner.pk, consent_id=world["consent"].pk)
         elif arg == "token":
             # A confirm link made for ``link_patient`` that points at the world's appointment.
             owner = link_patient or world["patient"]

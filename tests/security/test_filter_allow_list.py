@@ -15,6 +15,14 @@ from tests.factories import UserFactory
 from tests.security.routes import all_routes, build_world, concrete_path
 
 
+def _page(response):
+    """A list's answer without its page links, which repeat the query string whatever it is."""
+    body = response.json()
+    if isinstance(body, dict):
+        return {k: v for k, v in body.items() if k not in ("next", "previous")}
+    return body
+
+
 @pytest.fixture
 def api(db, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast users
@@ -89,7 +97,7 @@ def test_filtering_by_a_parameter_outside_the_allow_list_changes_nothing(api):
                     checked += 1
                     if response.status_code != 200:
                         wrong.append(f"{route.name} ?{name}={value} -> {response.status_code}")
-                    elif response.json() != body:
+                    elif _page(response) != _page(baseline):
                         wrong.append(f"{route.name} ?{name}={value} changed the result")
     assert checked > 300
     assert non_empty > 20

@@ -10,6 +10,14 @@ from tests.factories import UserFactory
 from tests.security.routes import all_routes, build_world, concrete_path
 
 
+def _page(response):
+    """A list's answer without its page links, which repeat the query string whatever it is."""
+    body = response.json()
+    if isinstance(body, dict):
+        return {k: v for k, v in body.items() if k not in ("next", "previous")}
+    return body
+
+
 @pytest.fixture
 def admin_api(db):
     user = UserFactory(username="ordering-admin", is_superuser=True)
@@ -45,7 +53,7 @@ def test_ordering_by_a_field_outside_the_allow_list_changes_nothing(admin_api):
                 checked += 1
                 if response.status_code >= 500:
                     wrong.append(f"{name} ?ordering={ordering} -> {response.status_code}")
-                elif ordering.lstrip("-") not in allowed and response.json() != baseline.json():
+                elif ordering.lstrip("-") not in allowed and _page(response) != _page(baseline):
                     wrong.append(f"{name} ?ordering={ordering} changed the order")
     assert checked > 100
     assert wrong == []

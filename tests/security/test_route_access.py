@@ -22,6 +22,7 @@ CLINICIANS = frozenset({Role.SURGEON, Role.INJECTOR, Role.THERAPIST})
 LOT_REGISTER = CLINICIANS | {Role.MANAGER}
 RECALL_WORKERS = frozenset({Role.FRONT_DESK, Role.SURGEON, Role.MANAGER})
 MANAGERS = frozenset({Role.MANAGER})
+TAKE_TOXIN_CONSENT = frozenset({Role.SURGEON, Role.INJECTOR})
 EVERYONE = frozenset(PERSONAS)  # public routes: no patient data
 NOBODY = frozenset()
 
@@ -232,6 +233,29 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "scheduling:practice_room": (MANAGERS, 200),
     "scheduling:practice_type_new": (MANAGERS, 200),
     "scheduling:practice_type": (MANAGERS, 200),
+    # Procedure consents name a procedure: clinical content, clinicians only. The world's consent
+    # is a botulinum toxin consent: the clinicians who take those (surgeons, injectors) open
+    # its tablet page and countersign; any clinician records a withdrawal.
+    "consents:templates": (CLINICIANS, 200),
+    "consents:template": (CLINICIANS, 200),
+    "consents:patient": (CLINICIANS, 200),
+    "consents:detail": (CLINICIANS, 200),
+    "consents:tablet": (TAKE_TOXIN_CONSENT, 200),
+    "consents:countersign": (NOBODY, 405),
+    "consents:withdraw": (NOBODY, 405),
+    "consents:pdf": (CLINICIANS, 200),
+    # The consent link is its own key (the signed PDF too, once countersigned).
+    "consent_links:sign": (EVERYONE, 200),
+    "consent_links:pdf": (EVERYONE, 200),
+    "api:consent-template-list": (CLINICIANS, 200),
+    "api:consent-template-detail": (CLINICIANS, 200),
+    "api:procedure-consent-list": (CLINICIANS, 200),
+    "api:procedure-consent-detail": (CLINICIANS, 200),
+    "api:procedure-consent-pdf": (CLINICIANS, 200),
+    "api:procedure-consent-sign": (NOBODY, 405),
+    "api:procedure-consent-countersign": (NOBODY, 405),
+    "api:procedure-consent-withdraw": (NOBODY, 405),
+    "api:procedure-consent-link": (NOBODY, 405),
 }
 for _name in (
     "appointment",
@@ -351,10 +375,29 @@ WRITE_ACCESS: dict[str, frozenset] = {
     "tokens:revoke_all": ALL_STAFF,
     "api:api-token-detail": ALL_STAFF,
     "api:api-token-revoke-all": ALL_STAFF,
+    "consents:template": TAKE_TOXIN_CONSENT,
+    "consents:patient": TAKE_TOXIN_CONSENT,
+    "consents:tablet": TAKE_TOXIN_CONSENT,
+    "consents:countersign": TAKE_TOXIN_CONSENT,
+    "consents:withdraw": CLINICIANS,
+    "api:consent-template-list": TAKE_TOXIN_CONSENT,
+    "api:procedure-consent-list": TAKE_TOXIN_CONSENT,
+    "api:procedure-consent-sign": TAKE_TOXIN_CONSENT,
+    "api:procedure-consent-countersign": TAKE_TOXIN_CONSENT,
+    "api:procedure-consent-link": TAKE_TOXIN_CONSENT,
+    "api:procedure-consent-withdraw": CLINICIANS,
 }
 # Routes whose POST is public by design (their own checks apply): login, the token exchange,
 # patient links (signed), the SMS provider's inbound hook (signed by the provider).
-PUBLIC_WRITES = {"login", "api:token", "links:open", "links:one_click", "links:twilio_inbound", "logout"}
+PUBLIC_WRITES = {
+    "login",
+    "api:token",
+    "links:open",
+    "links:one_click",
+    "links:twilio_inbound",
+    "logout",
+    "consent_links:sign",
+}
 
 REFUSED = {401, 403, 405}
 

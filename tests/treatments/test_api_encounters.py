@@ -55,7 +55,8 @@ def test_toxin_session_created_with_nested_injections(injector, patient):
         {"muscle": "mentalis", "side": "right", "units": "5.00", "points": 1},
     ]
     assert body["response_ptosis"] is True
-    assert body["warnings"] == []
+    # No dose limit passed; the patient has no toxin consent (consents.rules).
+    assert body["warnings"] == ["No valid consent for Botulinum toxin injections."]
     assert body["clinician"]["name"]
 
 
@@ -66,7 +67,8 @@ def test_toxin_session_shows_dose_limit_warnings(injector, patient):
     )
     assert response.status_code == 201
     assert response.json()["warnings"] == [
-        "Mentalis (right): 5 U per point is above the clinic's limit of 3 U per site."
+        "Mentalis (right): 5 U per point is above the clinic's limit of 3 U per site.",
+        "No valid consent for Botulinum toxin injections.",  # consents.rules, after the dose limits
     ]
 
 
