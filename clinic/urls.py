@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from patients import api as patients_api
+from photos import api as photos_api
 from scheduling import api as scheduling_api
 from scheduling import feed_views
 from scheduling.reminders import api as reminders_api
@@ -23,7 +24,7 @@ router = DefaultRouter()
 router.register("audit-events", api_views.AuditEventViewSet, basename="audit-event")
 router.register("staff", accounts_api.StaffViewSet, basename="staff-user")
 tokens_api.register(router)
-for app_api in (patients_api, scheduling_api, reminders_api, treatments_api):
+for app_api in (patients_api, scheduling_api, reminders_api, treatments_api, photos_api):
     app_api.register(router)
 
 api_v1 = [
@@ -64,6 +65,7 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("schedule/", include("scheduling.urls")),
     path("clinical/", include("treatments.urls")),
+    path("photos/", include("photos.urls")),
     path("p/", include("scheduling.reminders.link_urls")),
     path("feeds/<str:token>.ics", feed_views.calendar_feed, name="calendar_feed"),
     path("recalls/", include("scheduling.reminders.urls")),

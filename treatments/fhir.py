@@ -367,6 +367,8 @@ def patient_everything(*, patient: Patient) -> Everything:
     resources += [observation_resource(a) for a in assessments.order_by("assessed_at", "id")]
     plans = TreatmentPlan.objects.filter(patient=patient).select_related("author").prefetch_related("stages")
     resources += [care_plan_resource(p) for p in plans.order_by("created_at", "id")]
+    for extra in _EXTRA_RESOURCES.values():
+        resources += extra["everything"](patient)
     return Everything(patient=patient, resources=resources)
 
 
@@ -416,6 +418,9 @@ def _single(resource_type: str):
             lambda p: procedure_resource(p, p.surgery.encounter),
             lambda p: p.surgery.encounter.patient_id,
         )
+    if resource_type in _EXTRA_RESOURCES:
+        queryset, build, patient_of = _EXTRA_RESOURCES[resource_type]["single"]
+        return queryset(), build, patient_of
     return None
 
 
@@ -428,6 +433,20 @@ READABLE_TYPES = (
     "MedicationAdministration",
     "Procedure",
 )
+
+
+# Resources that higher apps add (photos' Media), registered from their AppConfig.ready():
+# type -> {"everything": patient -> [resources], "single": (queryset fn, builder, patient id of a row)}.
+_EXTRA_RESOURCES: dict[str, dict] = {}
+
+
+def register_resource(resource_type: str, *, everything, single) -> None:
+    _EXTRA_RESOURCES[resource_type] = {"everything": everything, "single": single}
+
+
+def readable_types() -> tuple[str, ...]:
+    """Every resource type with a read route: this module's and the registered ones."""
+    return READABLE_TYPES + tuple(t for t in _EXTRA_RESOURCES if t not in READABLE_TYPES)
 
 
 def resource_read(*, resource_type: str, pk: int) -> tuple[dict, int] | None:

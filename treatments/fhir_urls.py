@@ -13,6 +13,6 @@ urlpatterns = [
             ResourceReadView.as_view(resource_type=resource_type),
             name=f"fhir-{resource_type.lower()}",
         )
-        for resource_type in fhir.READABLE_TYPES
+        for resource_type in fhir.readable_types()
     ],
 ]
