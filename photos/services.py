@@ -84,6 +84,8 @@ def media_upload(*, photo_set: PhotoSet, actor, upload, view: str, label: str = 
         raise Invalid(fields={"view": [f"Choose one of: {', '.join(View.values)}."]})
     if upload is None:
         raise Invalid(fields={"file": ["Choose a file."]})
+    if "\x00" in label:
+        raise Invalid(fields={"label": ["Text cannot contain the NUL character."]})
     head = upload.read(SNIFF_BYTES)
     upload.seek(0)
     if not head:
@@ -97,7 +99,7 @@ def media_upload(*, photo_set: PhotoSet, actor, upload, view: str, label: str = 
         label=label.strip()[:80],
         kind=kind,
         content_type=mime,
-        original_name=(upload.name or "")[:200],
+        original_name=(upload.name or "").replace("\x00", "")[:200],
         size=upload.size,
         created_by=actor,
     )
