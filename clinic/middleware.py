@@ -120,7 +120,9 @@ class RefuseNulMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        if getattr(request, "_nul_check_deferred", False) and not getattr(view_func, "limits_own_upload", False):
+        if getattr(request, "_nul_check_deferred", False) and not getattr(
+            view_func, "limits_own_upload", False
+        ):
             names = _names_with_nul(request.POST)
             if names:
                 return _nul_response(request, names)

@@ -97,11 +97,11 @@ class PhotoSetViewSet(
         photo_set.live_items = []
         return Response(self.get_serializer(photo_set).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=serializers.ReasonSerializer, responses={204: None})
+    @extend_schema(request=serializers.DeletionReasonSerializer, responses={204: None})
     @action(detail=True, methods=["post"])
     def delete(self, request, pk=None):
         photo_set = self.get_object()
-        serializer = serializers.ReasonSerializer(data=request.data)
+        serializer = serializers.DeletionReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.photo_set_delete(
             photo_set=photo_set, actor=request.user, reason=serializer.validated_data["reason"]
@@ -123,7 +123,9 @@ class MediaItemViewSet(
     queryset = MediaItem.objects.filter(deleted_at__isnull=True).select_related("photo_set").order_by("-id")
 
     def get_parsers(self):
-        if getattr(self, "action", None) == "create" or self.request.method == "POST":
+        # Files come as multipart/form-data (the schema generator asks without a request).
+        request = getattr(self, "request", None)
+        if request is not None and request.method == "POST":
             return [MultiPartParser()]
         return super().get_parsers()
 

@@ -4,7 +4,6 @@ from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, Q
 
-
 from .models import STANDARD_VIEWS, VIEW_PROMPTS, MediaItem, PhotoConsent, PhotoSet, View
 
 

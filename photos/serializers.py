@@ -70,5 +70,5 @@ class PhotoConsentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ReasonSerializer(serializers.Serializer):
+class DeletionReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300)

@@ -263,7 +263,7 @@ def compare(request, patient_id: int):
         {
             "patient": patient,
             "view": view,
-            "views": STANDARD_VIEWS + [View.EXTRA],
+            "views": [*STANDARD_VIEWS, View.EXTRA],
             "view_label": View(view).label,
             "series": series,
             "a": series[a] if a is not None else None,
@@ -299,7 +299,7 @@ def view_grid(request, patient_id: int):
             "patient": patient,
             "view": view,
             "view_label": View(view).label,
-            "views": STANDARD_VIEWS + [View.EXTRA],
+            "views": [*STANDARD_VIEWS, View.EXTRA],
             "cells": cells,
             "trend": trend,
             "charts": charts.trend_charts(trend),

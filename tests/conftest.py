@@ -12,6 +12,19 @@ def _roles(db):
     sync_roles()
 
 
+@pytest.fixture(autouse=True)
+def _photos_in_a_temporary_directory(settings, tmp_path_factory):
+    """Photographs written by any test go to this session's temporary directory, never var/."""
+    root = tmp_path_factory.getbasetemp() / "photos-storage"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "photos": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(root)},
+        },
+    }
+
+
 def _user(role: str, username: str | None = None):
     return UserFactory(username=username or role, roles=[role])
 

@@ -6,7 +6,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ExifTags
+from PIL import ExifTags, Image, ImageDraw
 
 GPS_LATITUDE = (51.0, 30.0, 12.34)
 
@@ -60,8 +60,24 @@ def video_bytes(seconds: float, *, size: str = "320x240") -> bytes:
     with tempfile.TemporaryDirectory() as work:
         target = Path(work) / "clip.mp4"
         subprocess.run(
-            [ffmpeg, "-v", "error", "-f", "lavfi", "-i", f"testsrc=size={size}:rate=10", "-t", str(seconds),
-             "-c:v", "libx264", "-pix_fmt", "yuv420p", "-metadata", "location=+51.5012-000.1245/", str(target)],
+            [
+                ffmpeg,
+                "-v",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                f"testsrc=size={size}:rate=10",
+                "-t",
+                str(seconds),
+                "-c:v",
+                "libx264",
+                "-pix_fmt",
+                "yuv420p",
+                "-metadata",
+                "location=+51.5012-000.1245/",
+                str(target),
+            ],
             check=True,
         )
         return target.read_bytes()

@@ -43,7 +43,9 @@ def test_a_set_is_created_and_files_uploaded_through_the_api(surgeon, patient, p
 def test_the_api_refuses_bad_files_with_the_same_codes(surgeon, photo_set, photo_root, settings):
     url = reverse("api:media-item-list")
     response = surgeon.post(
-        url, {"photo_set": photo_set.pk, "view": "rest", "file": SimpleUploadedFile("rest.jpg", png_bytes())}, format="multipart"
+        url,
+        {"photo_set": photo_set.pk, "view": "rest", "file": SimpleUploadedFile("rest.jpg", png_bytes())},
+        format="multipart",
     )
     assert response.status_code == 400
     assert response.json()["code"] == "type_mismatch"
@@ -51,7 +53,11 @@ def test_the_api_refuses_bad_files_with_the_same_codes(surgeon, photo_set, photo
     settings.PHOTOS_MAX_IMAGE_BYTES = settings.PHOTOS_MAX_VIDEO_BYTES = 2000
     response = surgeon.post(
         url,
-        {"photo_set": photo_set.pk, "view": "rest", "file": SimpleUploadedFile("rest.jpg", plain_jpeg((900, 700)))},
+        {
+            "photo_set": photo_set.pk,
+            "view": "rest",
+            "file": SimpleUploadedFile("rest.jpg", plain_jpeg((900, 700))),
+        },
         format="multipart",
     )
     assert response.status_code == 413
@@ -60,7 +66,9 @@ def test_the_api_refuses_bad_files_with_the_same_codes(surgeon, photo_set, photo
 
     settings.PHOTOS_MAX_IMAGE_BYTES = settings.PHOTOS_MAX_VIDEO_BYTES = 10**7
     response = surgeon.post(
-        url, {"photo_set": photo_set.pk, "view": "rest", "file": SimpleUploadedFile("rest.jpg", truncated_jpeg())}, format="multipart"
+        url,
+        {"photo_set": photo_set.pk, "view": "rest", "file": SimpleUploadedFile("rest.jpg", truncated_jpeg())},
+        format="multipart",
     )
     assert response.status_code == 202
     services.media_process(item_id=response.json()["id"])

@@ -38,7 +38,10 @@ def test_each_consent_is_a_new_version_and_withdrawal_ends_it(patient, surgeon_u
     assert selectors.current_consent(patient_id=patient.pk) is None
     with pytest.raises(Invalid):
         services.photo_consent_record(
-            patient=patient, actor=surgeon_user, level="clinical", given_on=timezone.localdate() + timedelta(days=2)
+            patient=patient,
+            actor=surgeon_user,
+            level="clinical",
+            given_on=timezone.localdate() + timedelta(days=2),
         )
 
 
@@ -49,8 +52,12 @@ def test_the_teaching_export_leaves_out_what_lacks_consent(surgeon_user, client)
     clinical_only = PatientFactory()
     nothing = PatientFactory()
     today = timezone.localdate()
-    services.photo_consent_record(patient=with_face, actor=surgeon_user, level="teaching_with_face", given_on=today)
-    services.photo_consent_record(patient=no_face, actor=surgeon_user, level="teaching_no_face", given_on=today)
+    services.photo_consent_record(
+        patient=with_face, actor=surgeon_user, level="teaching_with_face", given_on=today
+    )
+    services.photo_consent_record(
+        patient=no_face, actor=surgeon_user, level="teaching_no_face", given_on=today
+    )
     gone = services.photo_consent_record(
         patient=withdrawn, actor=surgeon_user, level="teaching_with_face", given_on=today
     )

@@ -24,7 +24,9 @@ def _read_back(name: str) -> Image.Image:
         return image
 
 
-def test_gps_and_every_exif_tag_are_gone_after_the_orientation_is_applied(photo_set, surgeon_user, photo_root):
+def test_gps_and_every_exif_tag_are_gone_after_the_orientation_is_applied(
+    photo_set, surgeon_user, photo_root
+):
     item = ready_item(photo_set, surgeon_user, jpeg_with_gps(orientation=6, size=(400, 300)))
 
     assert item.status == MediaItem.Status.READY
@@ -67,7 +69,9 @@ def test_the_type_comes_from_the_content_not_the_name(photo_set, surgeon_user):
     assert _read_back(item.main_name).format == "JPEG"
 
 
-def test_a_truncated_jpeg_is_rejected_with_a_clear_error_and_leaves_no_file(photo_set, surgeon_user, photo_root):
+def test_a_truncated_jpeg_is_rejected_with_a_clear_error_and_leaves_no_file(
+    photo_set, surgeon_user, photo_root
+):
     item = upload(photo_set, surgeon_user, truncated_jpeg(), "rest.jpg")
     assert stored_files(photo_root) == [item.incoming_name]
 

@@ -21,7 +21,7 @@ pytestmark = [
 
 def _probe(path) -> dict:
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
+        [shutil.which("ffprobe"), "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
         capture_output=True,
         check=True,
     )
@@ -32,7 +32,9 @@ def test_a_video_becomes_an_h264_mp4_without_its_location_and_with_a_poster(
     photo_set, surgeon_user, settings, photo_root
 ):
     settings.PHOTOS_MAX_VIDEO_SECONDS = 5
-    item = upload(photo_set, surgeon_user, video_bytes(1.5), "smile.mp4", view="smile", content_type="video/mp4")
+    item = upload(
+        photo_set, surgeon_user, video_bytes(1.5), "smile.mp4", view="smile", content_type="video/mp4"
+    )
     assert item.kind == "video"
 
     item = services.media_process(item_id=item.pk)
@@ -50,7 +52,9 @@ def test_a_video_past_the_duration_limit_is_refused_and_nothing_is_kept(
     photo_set, surgeon_user, settings, photo_root
 ):
     settings.PHOTOS_MAX_VIDEO_SECONDS = 2
-    item = upload(photo_set, surgeon_user, video_bytes(3.5), "smile.mp4", view="smile", content_type="video/mp4")
+    item = upload(
+        photo_set, surgeon_user, video_bytes(3.5), "smile.mp4", view="smile", content_type="video/mp4"
+    )
 
     item = services.media_process(item_id=item.pk)
 
