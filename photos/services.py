@@ -75,9 +75,12 @@ def photo_set_delete(*, photo_set: PhotoSet, actor, reason: str) -> PhotoSet:
 # --- Upload and processing ---------------------------------------------------------------------
 
 
-def media_upload(*, photo_set: PhotoSet, actor, upload, view: str, label: str = "") -> MediaItem:
+def media_upload(
+    *, photo_set: PhotoSet, actor, upload, view: str, label: str = "", enqueue: bool = True
+) -> MediaItem:
     """Take one uploaded file into a set: its type from its content, its size within the limit
-    of its kind, kept under incoming/ until the worker has processed it."""
+    of its kind, kept under incoming/ until the worker has processed it (``enqueue=False``: the
+    caller processes it itself, as the demo seed does)."""
     if photo_set.is_deleted:
         raise Conflict("This photo set is deleted.")
     if view not in View.values:
@@ -115,7 +118,8 @@ def media_upload(*, photo_set: PhotoSet, actor, upload, view: str, label: str = 
                 patient_id=photo_set.patient_id,
                 changes={"view": view, "kind": kind, "size": upload.size},
             )
-            transaction.on_commit(lambda: _enqueue(item.pk))
+            if enqueue:
+                transaction.on_commit(lambda: _enqueue(item.pk))
     except BaseException:
         delete_quietly(incoming)
         raise

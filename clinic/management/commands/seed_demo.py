@@ -101,7 +101,7 @@ class Command(BaseCommand):
         """Each app contributes its demo records through its own demo module, in layer order."""
         from importlib import import_module
 
-        for app in ("patients", "scheduling", "treatments"):
+        for app in ("patients", "scheduling", "treatments", "photos"):
             try:
                 module = import_module(f"{app}.demo")
             except ModuleNotFoundError as exc:
