@@ -24,7 +24,7 @@ SIZE = (480, 640)
 SKIN = (224, 189, 160)
 INK = (70, 45, 35)
 # How many demo patients get photographs (the first ones with clinical records).
-PATIENTS = 8
+PATIENTS = 6
 
 
 def draw_face(view: str, *, weak: float, affected: str, label: str = "") -> bytes:
