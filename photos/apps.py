@@ -9,7 +9,8 @@ class PhotosConfig(AppConfig):
     name = "photos"
 
     def ready(self) -> None:
-        from . import fhir, panels
+        from . import fhir, merging, panels
 
         panels.register()
         fhir.register()
+        merging.register()

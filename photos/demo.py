@@ -44,12 +44,19 @@ def draw_face(view: str, *, weak: float, affected: str, label: str = "") -> byte
         ex = cx + sign * 65
         brow_lift = 30 * m if view == View.BROW_RAISE else 0
         droop = 0 if side != affected else 14 * weak
-        d.line((ex - 40, cy - 80 - brow_lift + droop, ex + 40, cy - 85 - brow_lift + droop), fill=INK, width=7)
+        d.line(
+            (ex - 40, cy - 80 - brow_lift + droop, ex + 40, cy - 85 - brow_lift + droop), fill=INK, width=7
+        )
         if view in (View.GENTLE_EYE_CLOSURE, View.TIGHT_EYE_CLOSURE):
             gap = 14 * weak if side == affected else 0  # incomplete closure on the weak side
             width = 5 if view == View.GENTLE_EYE_CLOSURE else 9
             if gap > 2:
-                d.ellipse((ex - 30, cy - 30 - gap / 2, ex + 30, cy - 30 + gap / 2), fill="white", outline=INK, width=2)
+                d.ellipse(
+                    (ex - 30, cy - 30 - gap / 2, ex + 30, cy - 30 + gap / 2),
+                    fill="white",
+                    outline=INK,
+                    width=2,
+                )
             d.line((ex - 32, cy - 30, ex + 32, cy - 30), fill=INK, width=width)
         else:
             d.ellipse((ex - 30, cy - 48, ex + 30, cy - 12 + droop / 2), fill="white", outline=INK, width=3)
@@ -59,18 +66,32 @@ def draw_face(view: str, *, weak: float, affected: str, label: str = "") -> byte
     if view == View.SNARL:
         for side, sign in sides.items():
             for k in range(int(3 * move[side]) + 1):
-                d.arc((cx + sign * 25 - 15, cy + 5 + k * 10, cx + sign * 25 + 15, cy + 25 + k * 10), 200, 340, fill=INK, width=2)
+                d.arc(
+                    (cx + sign * 25 - 15, cy + 5 + k * 10, cx + sign * 25 + 15, cy + 25 + k * 10),
+                    200,
+                    340,
+                    fill=INK,
+                    width=2,
+                )
     # Mouth.
     my = cy + 110
-    left_corner = my - (40 * move["left"] if view == View.SMILE else 0) + (12 * weak if affected == "left" else 0)
-    right_corner = my - (40 * move["right"] if view == View.SMILE else 0) + (12 * weak if affected == "right" else 0)
+    left_corner = (
+        my - (40 * move["left"] if view == View.SMILE else 0) + (12 * weak if affected == "left" else 0)
+    )
+    right_corner = (
+        my - (40 * move["right"] if view == View.SMILE else 0) + (12 * weak if affected == "right" else 0)
+    )
     if view == View.LIP_PUCKER:
         r = 22 + 10 * weak
         d.ellipse((cx - r, my - 18, cx + r, my + 18), outline=(150, 60, 60), width=8)
     elif view in (View.SMILE, View.LOWER_TEETH):
         top = my - 10
         bottom = my + (45 if view == View.LOWER_TEETH else 30)
-        d.polygon([(cx - 75, right_corner), (cx, top), (cx + 75, left_corner), (cx, bottom)], fill=(120, 40, 40), outline=INK)
+        d.polygon(
+            [(cx - 75, right_corner), (cx, top), (cx + 75, left_corner), (cx, bottom)],
+            fill=(120, 40, 40),
+            outline=INK,
+        )
         teeth_y = bottom - 14 if view == View.LOWER_TEETH else top + 2
         d.rectangle((cx - 40, teeth_y, cx + 40, teeth_y + 12), fill="white")
     else:
@@ -87,7 +108,8 @@ def _moments(patient) -> list[tuple]:
     some weeks after) and the latest toxin session, with the encounter of each."""
     encounters = list(
         Encounter.objects.filter(
-            patient=patient, kind__in=[Encounter.Kind.CONSULTATION, Encounter.Kind.TOXIN, Encounter.Kind.SURGERY]
+            patient=patient,
+            kind__in=[Encounter.Kind.CONSULTATION, Encounter.Kind.TOXIN, Encounter.Kind.SURGERY],
         ).order_by("occurred_at")
     )
     moments = []

@@ -21,6 +21,16 @@ def patient_sets(*, patient_id: int):
     )
 
 
+def set_with_items(*, pk: int) -> PhotoSet | None:
+    """One set (deleted or not) with its live items."""
+    return (
+        PhotoSet.objects.filter(pk=pk)
+        .select_related("patient", "encounter")
+        .prefetch_related(Prefetch("items", queryset=live_items().order_by("view", "id")))
+        .first()
+    )
+
+
 @dataclass
 class SetView:
     """A set laid out for the capture page: one slot per standard view, then the extras."""

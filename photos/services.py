@@ -265,11 +265,8 @@ def media_read(*, item: MediaItem, actor, rendition: str):
     name = item.rendition_name(rendition)
     if not item.is_ready or not name:
         raise Conflict("That file is not available.")
-    content_type = item.content_type if rendition != "main" else "image/jpeg"
-    if rendition == "main" and item.kind == MediaItem.Kind.VIDEO:
-        content_type = "video/mp4"
-    elif rendition != "main":
-        content_type = "image/jpeg"
+    is_video = rendition == "main" and item.kind == MediaItem.Kind.VIDEO
+    content_type = "video/mp4" if is_video else "image/jpeg"  # every other rendition is a JPEG
     handle = photo_storage().open(name, "rb")
     audit_record(
         actor=actor,

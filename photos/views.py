@@ -84,8 +84,9 @@ def _set(pk: int) -> PhotoSet:
 
 @capability_required(VIEW_CLINICAL)
 def set_detail(request, pk: int):
-    photo_set = _set(pk)
-    photo_set = selectors.patient_sets(patient_id=photo_set.patient_id).filter(pk=pk).first() or photo_set
+    photo_set = selectors.set_with_items(pk=pk)
+    if photo_set is None:
+        raise Http404
     layout = selectors.set_layout(photo_set)
     _audit_page(request, "photo_set.viewed", photo_set.patient, target=photo_set)
     return render(

@@ -34,7 +34,9 @@ def _earlier_set(patient, surgeon, taken_at):
     for view in STANDARD_VIEWS:
         data = draw_face(view, weak=0.7, affected="left", label="before")
         upload = SimpleUploadedFile(f"{view}.jpg", data, "image/jpeg")
-        item = services.media_upload(photo_set=photo_set, actor=surgeon, upload=upload, view=view, enqueue=False)
+        item = services.media_upload(
+            photo_set=photo_set, actor=surgeon, upload=upload, view=view, enqueue=False
+        )
         services.media_process(item_id=item.pk)
     return photo_set
 
@@ -84,7 +86,10 @@ def test_clinician_uploads_eight_views_compares_dates_and_opens_the_before_and_a
     expect(page.get_by_label("Date on the right")).to_have_value(str(earlier.pk))
 
     page.get_by_role("link", name="All photo sets").click()
-    page.get_by_role("link", name=f"Before and after surgery of {timezone.localtime(surgery.encounter.occurred_at):%d %b %Y}").click()
+    page.get_by_role(
+        "link",
+        name=f"Before and after surgery of {timezone.localtime(surgery.encounter.occurred_at):%d %b %Y}",
+    ).click()
     expect(page.get_by_role("heading", name="Before and after surgery")).to_be_visible()
     rows = page.locator("table.before-after tbody tr")
     expect(rows).to_have_count(8)

@@ -92,3 +92,37 @@ def test_consent_page_records_and_withdraws(patient, surgeon_user, client):
     assert "Teaching, face not shown" in client.get(url).content.decode()
     client.post(reverse("photos:consent_withdraw", args=[consent.pk]), {"reason": "asked"})
     assert selectors.current_consent(patient_id=patient.pk) is None
+
+
+def test_a_merge_moves_photographs_and_renumbers_the_duplicates_consents(patient, surgeon_user, manager_user):
+    import time_machine
+
+    from patients.services import patient_merge
+
+    duplicate = PatientFactory()
+    today = timezone.localdate()
+    with time_machine.travel(timezone.now() - timedelta(days=300)):
+        services.photo_consent_record(
+            patient=duplicate,
+            actor=surgeon_user,
+            level="teaching_no_face",
+            given_on=today - timedelta(days=300),
+        )
+    with time_machine.travel(timezone.now() - timedelta(days=200)):
+        services.photo_consent_record(
+            patient=patient,
+            actor=surgeon_user,
+            level="teaching_with_face",
+            given_on=today - timedelta(days=200),
+        )
+    services.photo_consent_record(patient=duplicate, actor=surgeon_user, level="clinical", given_on=today)
+    item = _set_with_photo(duplicate, surgeon_user)
+
+    patient_merge(survivor=patient, duplicate=duplicate, actor=manager_user)
+
+    item.refresh_from_db()
+    assert item.photo_set.patient_id == patient.pk
+    # One numbering, in the order the consents were recorded: the latest is in force.
+    versions = list(patient.photo_consents.order_by("version").values_list("version", "level"))
+    assert versions == [(1, "teaching_no_face"), (2, "teaching_with_face"), (3, "clinical")]
+    assert selectors.current_consent(patient_id=patient.pk).level == "clinical"

@@ -31,7 +31,9 @@ def test_demo_photo_sets_go_to_demo_patients_once(surgeon_user):
     sets = PhotoSet.objects.filter(patient=owned)
     # The consultation, a week before the surgery, two months after it.
     assert sets.count() == 3
-    assert set(sets.values_list("pk", flat=True)) == {int(i) for i in demo_ids(PhotoSet).values_list("object_id", flat=True)}
+    assert set(sets.values_list("pk", flat=True)) == {
+        int(i) for i in demo_ids(PhotoSet).values_list("object_id", flat=True)
+    }
     items = MediaItem.objects.filter(photo_set__patient=owned)
     assert items.count() == 24 and set(items.values_list("status", flat=True)) == {"ready"}
     assert not PhotoSet.objects.filter(patient=real).exists()
