@@ -123,9 +123,11 @@ class MediaItemViewSet(
     queryset = MediaItem.objects.filter(deleted_at__isnull=True).select_related("photo_set").order_by("-id")
 
     def get_parsers(self):
-        # Files come as multipart/form-data (the schema generator asks without a request).
+        # Uploads come as multipart/form-data; every other body is JSON, as everywhere. (Called
+        # before ``self.action`` is set; the route's action map says which action a POST is.)
         request = getattr(self, "request", None)
-        if request is not None and request.method == "POST":
+        creating = getattr(self, "action_map", {}).get("post") == "create"
+        if request is not None and request.method == "POST" and creating:
             return [MultiPartParser()]
         return super().get_parsers()
 
@@ -187,7 +189,12 @@ class MediaItemViewSet(
 
     @extend_schema(
         parameters=[OpenApiParameter("r", str, enum=services.RENDITIONS, description="Which rendition")],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        responses={
+            (200, "image/jpeg"): OpenApiTypes.BINARY,
+            (200, "video/mp4"): OpenApiTypes.BINARY,
+            # Refusals are the API's JSON errors, not files.
+            **{(code, "application/json"): OpenApiTypes.OBJECT for code in (400, 401, 403, 404)},
+        },
     )
     @action(detail=True, methods=["get"])
     def file(self, request, pk=None):
@@ -202,6 +209,17 @@ class MediaItemViewSet(
         response = FileResponse(handle, content_type=content_type)
         response["Cache-Control"] = "no-store"
         return response
+
+    @extend_schema(request=serializers.DeletionReasonSerializer, responses={204: None})
+    @action(detail=True, methods=["post"])
+    def delete(self, request, pk=None):
+        """Delete with a reason: gone from pages, API and exports; its files purged after
+        PHOTOS_RETENTION_DAYS; the record of the deletion stays."""
+        item = self.get_object()
+        serializer = serializers.DeletionReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.media_delete(item=item, actor=request.user, reason=serializer.validated_data["reason"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses=serializers.MediaItemSerializer)
     @action(detail=True, methods=["post"])

@@ -102,3 +102,13 @@ def test_fhir_export_holds_a_media_resource_per_ready_item(surgeon, photo_set, s
     from fhir.resources.R4B.media import Media
 
     Media.model_validate(media[0])
+
+
+def test_an_item_is_deleted_through_the_api_with_a_reason(surgeon, photo_set, surgeon_user):
+    item = ready_item(photo_set, surgeon_user, plain_jpeg())
+    url = reverse("api:media-item-delete", args=[item.pk])
+    response = surgeon.post(url, {}, format="json")
+    assert response.status_code == 400 and "reason" in response.json()["fields"]
+    response = surgeon.post(url, {"reason": "Blurred"}, format="json")
+    assert response.status_code == 204
+    assert surgeon.get(reverse("api:media-item-detail", args=[item.pk])).status_code == 404

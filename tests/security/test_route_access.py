@@ -101,6 +101,7 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "api:media-item-detail": (CLINICIANS, 200),
     "api:media-item-file": (CLINICIANS, 200),
     "api:media-item-retry": (NOBODY, 405),
+    "api:media-item-delete": (NOBODY, 405),
     "api:fhir-media": (CLINICIANS, (200, 404)),
     "treatments:drafts": (CLINICIANS, 200),
     # The "new record" forms need ?patient=; without it a permitted clinician gets 404.
@@ -350,6 +351,7 @@ WRITE_ACCESS: dict[str, frozenset] = {
     "photos:consent_withdraw": CLINICIANS,
     "api:photo-set-delete": CLINICIANS,
     "api:media-item-retry": CLINICIANS,
+    "api:media-item-delete": CLINICIANS,
     # Each member of staff revokes their own tokens; whose a token is, is checked per token.
     "tokens:revoke": ALL_STAFF,
     "tokens:revoke_all": ALL_STAFF,
