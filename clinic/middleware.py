@@ -108,15 +108,34 @@ class RefuseNulMiddleware:
     def __call__(self, request):
         names = _names_with_nul(request.GET)
         if not request.path.startswith("/api/") and request.method == "POST":
-            names += _names_with_nul(request.POST)
+            if request.content_type == "multipart/form-data":
+                # Checked in process_view instead, once the view is known: a view that limits
+                # its own uploads (``limits_own_upload``, photos) must install its upload
+                # handler before anything reads the body, and checks its fields itself.
+                request._nul_check_deferred = True
+            else:
+                names += _names_with_nul(request.POST)
         if names:
-            from clinic.api.errors import error_body, is_api_request
-
-            if is_api_request(request):
-                fields = {name: [NUL_MESSAGE] for name in names}
-                return JsonResponse(error_body("invalid", "Invalid input.", fields), status=400)
-            return HttpResponseBadRequest(NUL_MESSAGE, content_type="text/plain; charset=utf-8")
+            return _nul_response(request, names)
         return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if getattr(request, "_nul_check_deferred", False) and not getattr(
+            view_func, "limits_own_upload", False
+        ):
+            names = _names_with_nul(request.POST)
+            if names:
+                return _nul_response(request, names)
+        return None
+
+
+def _nul_response(request, names: list[str]):
+    from clinic.api.errors import error_body, is_api_request
+
+    if is_api_request(request):
+        fields = {name: [NUL_MESSAGE] for name in names}
+        return JsonResponse(error_body("invalid", "Invalid input.", fields), status=400)
+    return HttpResponseBadRequest(NUL_MESSAGE, content_type="text/plain; charset=utf-8")
 
 
 def _names_with_nul(data) -> list[str]:

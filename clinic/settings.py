@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "scheduling",
     "consents",
     "treatments",
+    "photos",
     "insight",
 ]
 # Demo and synthetic data (devtools) and the benchmarks (bench): only where the quick start, the
@@ -272,6 +273,52 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Clinical photographs and videos (photos app, docs/photos.md): their own storage, never under a
+# public URL. "file": a private directory (PHOTOS_ROOT, var/photos by default) that no web server
+# serves; "s3": an S3-compatible bucket through django-storages, private objects, fetched by the
+# app only (its views stream them to the browser after the permission check and the audit).
+PHOTOS_STORAGE = env.str("PHOTOS_STORAGE", default="file")
+PHOTOS_ROOT = env.str("PHOTOS_ROOT", default=str(VAR_DIR / "photos"))
+if PHOTOS_STORAGE == "s3":
+    STORAGES["photos"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("PHOTOS_S3_BUCKET"),
+            "endpoint_url": env.str("PHOTOS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("PHOTOS_S3_REGION", default="") or None,
+            "access_key": env.str("PHOTOS_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("PHOTOS_S3_SECRET_ACCESS_KEY", default="") or None,
+            "default_acl": "private",
+            "file_overwrite": False,
+            "querystring_auth": True,
+            "querystring_expire": 60,
+            "object_parameters": {"CacheControl": "no-store"},
+        },
+    }
+elif PHOTOS_STORAGE == "file":
+    STORAGES["photos"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        # base_url is never used: nothing builds a URL to these files, and no route serves the
+        # directory; the permissions keep other local users out.
+        "OPTIONS": {
+            "location": PHOTOS_ROOT,
+            "base_url": "/nowhere/",
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    }
+else:
+    raise ImproperlyConfigured("PHOTOS_STORAGE must be 'file' or 's3'.")
+# Limits of one uploaded file (bytes; refused before the body is read) and of a video (seconds).
+PHOTOS_MAX_IMAGE_BYTES = env.int("PHOTOS_MAX_IMAGE_BYTES", default=25 * 1024 * 1024)
+PHOTOS_MAX_VIDEO_BYTES = env.int("PHOTOS_MAX_VIDEO_BYTES", default=200 * 1024 * 1024)
+PHOTOS_MAX_VIDEO_SECONDS = env.int("PHOTOS_MAX_VIDEO_SECONDS", default=60)
+# Soft-deleted photographs and videos keep their files this many days, then the files are
+# purged (the record of what was deleted, by whom and why, stays).
+PHOTOS_RETENTION_DAYS = env.int("PHOTOS_RETENTION_DAYS", default=30)
+PHOTOS_FFMPEG = env.str("PHOTOS_FFMPEG", default="ffmpeg")
+PHOTOS_FFPROBE = env.str("PHOTOS_FFPROBE", default="ffprobe")
+
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=DEBUG)
 
 # Email: EMAIL_URL is smtp://user:pass@host:port, consolemail://, memorymail:// ...
@@ -517,6 +564,11 @@ CELERY_BEAT_SCHEDULE = {
     "interval-findings-scan": {
         "task": "treatments.tasks.interval_findings_scan_task",
         "schedule": crontab(hour=2, minute=30),
+    },
+    # Files of photographs and videos deleted longer ago than PHOTOS_RETENTION_DAYS.
+    "photos-retention-purge": {
+        "task": "photos.tasks.media_purge_task",
+        "schedule": crontab(hour=3, minute=15),
     },
 }
 

@@ -18,6 +18,7 @@ Mapping (R4B 4.3.0; every resource is also valid R4):
   (the stored items, never only a total), the computed scores components too.
 - CarePlan <- treatments.TreatmentPlan with one activity per stage.
 - Consent <- consents.PatientConsent (built in consents.fhir).
+- Media <- photos.MediaItem (built in photos.fhir), ready photographs and videos only.
 
 Codes come from standard terminologies where a checked code exists (insight.fhir_codes,
 documented in docs/fhir.md); the clinic's own codes (instrument items, muscles, ...) only where
@@ -36,6 +37,7 @@ from django.db.models import Prefetch, Q
 from clinic.models import ClinicSettings
 from consents.fhir import consent_resources
 from patients.models import Patient
+from photos.fhir import media_resource, patient_media, ready_media
 from scheduling import clock
 from scheduling.models import Appointment
 from treatments import instruments
@@ -678,8 +680,9 @@ def patient_everything(*, patient: Patient) -> Everything:
     )
     resources += [care_plan_resource(p) for p in plans]
     staff_ids |= {p.author_id for p in plans}
-    # Procedure consents (consents.fhir): one query.
+    # Procedure consents (consents.fhir) and photographs (photos.fhir): one query each.
     resources += consent_resources(patient_id=patient.pk)
+    resources += patient_media(patient)
     # Every clinician the record names, once: who they are and their roles.
     for user in _users().filter(pk__in=staff_ids).order_by("pk"):
         resources += [practitioner_resource(user), practitioner_role_resource(user)]
@@ -770,6 +773,8 @@ def _single(resource_type: str):
         return _users(), practitioner_resource, lambda u: None
     if resource_type == "PractitionerRole":
         return _users(), practitioner_role_resource, lambda u: None
+    if resource_type == "Media":
+        return ready_media(), media_resource, lambda i: i.photo_set.patient_id
     return None
 
 
@@ -788,6 +793,7 @@ READABLE_TYPES = (
     "Condition",
     "Practitioner",
     "PractitionerRole",
+    "Media",
 )
 
 

@@ -14,13 +14,18 @@ def _roles(db):
 
 @pytest.fixture(autouse=True)
 def _private_storage(settings, tmp_path_factory):
-    """Private files (signed consent PDFs) go to a directory of the test run, not var/."""
+    """Private files (signed consent PDFs, photographs and videos) go to directories of the test
+    run, never var/."""
     root = tmp_path_factory.mktemp("private")
     settings.STORAGES = {
         **settings.STORAGES,
         "private": {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
             "OPTIONS": {"location": str(root), "base_url": None},
+        },
+        "photos": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path_factory.getbasetemp() / "photos-storage")},
         },
     }
     return root

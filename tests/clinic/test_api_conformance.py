@@ -91,8 +91,21 @@ class Recorder:
         self.answered: dict[tuple[str, str], set[int]] = {}
         self.problems: list[str] = []
 
-    def call(self, method: str, template: str, *, path=None, query=None, body=None, expect=None, token=None):
-        """Call ``method template`` (``path`` fills its parameters) and validate both ends."""
+    def call(
+        self,
+        method: str,
+        template: str,
+        *,
+        path=None,
+        query=None,
+        body=None,
+        files=None,
+        expect=None,
+        token=None,
+    ):
+        """Call ``method template`` (``path`` fills its parameters) and validate both ends. With
+        ``files`` the request is multipart (an upload): its answer is validated, its body is not
+        (openapi-core reads multipart bodies only from a browser's raw encoding)."""
         path_values = {k: str(v) for k, v in (path or {}).items()}
         url = template
         for name, value in path_values.items():
@@ -102,7 +115,9 @@ class Recorder:
         token = token or self.world["token"]
         self.client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
         send = getattr(self.client, method)
-        if data is not None:
+        if files is not None:
+            response = send(url, data=files, format="multipart")
+        elif data is not None:
             response = send(url, data=data, content_type="application/json")
         else:
             response = send(url, data=query)
@@ -121,15 +136,16 @@ class Recorder:
         )
         content_type = response.headers.get("Content-Type", "").split(";")[0]
         headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
-        answer = MockResponse(response.content, response.status_code, headers, content_type)
-        for error in self.openapi.iter_request_errors(request):
+        content = b"".join(response.streaming_content) if response.streaming else response.content
+        answer = MockResponse(content, response.status_code, headers, content_type)
+        for error in self.openapi.iter_request_errors(request) if files is None else ():
             self.problems.append(f"{label}: request refused by the schema: {_explain(error)}")
         for error in self.openapi.iter_response_errors(request, answer):
             self.problems.append(
-                f"{label} -> {response.status_code}: {_explain(error)}\n   {response.content[:400]!r}"
+                f"{label} -> {response.status_code}: {_explain(error)}\n   {content[:400]!r}"
             )
         if expect is not None and response.status_code != expect:
-            self.problems.append(f"{label}: {response.status_code}, not {expect}: {response.content[:600]!r}")
+            self.problems.append(f"{label}: {response.status_code}, not {expect}: {content[:600]!r}")
         return response
 
 
@@ -163,6 +179,8 @@ SEGMENT_IDS = {
     "locations": "location",
     "messages": "message",
     "patients": "patient",
+    "photo-sets": "photo-set",
+    "media-items": "media-item",
     "procedure-consents": "procedure-consent",
     "providers": "provider",
     "recalls": "recall",
@@ -715,6 +733,42 @@ def _write_everything(recorder: Recorder, world: dict, made: dict) -> None:
     )
     call("delete", "/api/v1/toxin-intervals/{product}/", path={"product": product}, expect=204)
     call("patch", "/api/v1/clinic-settings/", body={"booking_horizon_days": 200}, expect=200)
+
+    # --- Photographs: a set, a photograph uploaded to it, a failed one retried, both deleted.
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from photos.models import MediaItem
+    from tests.photos.media import plain_jpeg
+
+    photo_set = call(
+        "post", "/api/v1/photo-sets/", body={"patient": pid, "taken_at": now.isoformat()}, expect=201
+    ).json()
+    upload = call(
+        "post",
+        "/api/v1/media-items/",
+        files={
+            "photo_set": photo_set["id"],
+            "view": "rest",
+            "file": SimpleUploadedFile("rest.jpg", plain_jpeg()),
+        },
+        expect=202,
+    ).json()
+    MediaItem.objects.filter(pk=upload["id"]).update(status=MediaItem.Status.FAILED)
+    call("post", "/api/v1/media-items/{id}/retry/", path={"id": upload["id"]}, expect=202)
+    call(
+        "post",
+        "/api/v1/media-items/{id}/delete/",
+        path={"id": upload["id"]},
+        body={"reason": "Blurred"},
+        expect=204,
+    )
+    call(
+        "post",
+        "/api/v1/photo-sets/{id}/delete/",
+        path={"id": photo_set["id"]},
+        body={"reason": "Wrong patient"},
+        expect=204,
+    )
 
     # --- A procedure consent: a new form version, taken, signed, countersigned, then withdrawn.
     template = call(

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.django_db
 
 
 def _full_record(patient, user, *, days_ago=100, lot_number="LOT-FHIR-1"):
-    AppointmentFactory(patient=patient)
+    # A day of its own per record: two random times could overlap for the one patient.
+    AppointmentFactory(patient=patient, starts_at=timezone.now() + timedelta(days=days_ago))
     lot = ToxinLotFactory(lot_number=lot_number)
     record_toxin(patient, user, lot=lot, occurred_at=timezone.now() - timedelta(days=days_ago))
     record_surgery(patient, user, started_at=timezone.now() - timedelta(days=days_ago, hours=3))

@@ -93,6 +93,50 @@ def week_of_slots(*, limit: int) -> Args:
     }
 
 
+def photos_of(c, s) -> dict:
+    """The slice's photographs, made on first use: n photo sets of its patient (one before its
+    surgery), each with a processed photograph of n views, and n versions of photo consent."""
+    built = getattr(s, "photos", None)
+    if built is None:
+        from django.core.files.uploadedfile import SimpleUploadedFile
+        from django.utils import timezone
+
+        from photos import services as photos
+        from photos.models import STANDARD_VIEWS
+        from tests.photos.media import plain_jpeg
+
+        surgeon = c.users[SURGEON]
+        sets, items = [], []
+        for i in range(s.n):
+            photo_set = photos.photo_set_create(
+                patient=s.patient, actor=surgeon, taken_at=timezone.now() - timedelta(days=30 * i)
+            )
+            for view in STANDARD_VIEWS[: s.n]:
+                upload = SimpleUploadedFile(f"{view}.jpg", plain_jpeg(size=(64, 48)))
+                item = photos.media_upload(photo_set=photo_set, actor=surgeon, upload=upload, view=view)
+                items.append(photos.media_process(item_id=item.pk))
+            sets.append(photo_set)
+        for _ in range(s.n):
+            photos.photo_consent_record(
+                patient=s.patient, actor=surgeon, level="teaching_with_face", given_on=timezone.localdate()
+            )
+        built = s.photos = {"sets": sets, "items": items}
+    return built
+
+
+def of_photo_patient(c, s):
+    photos_of(c, s)
+    return {"patient_id": s.patient.pk}
+
+
+def photo_set_pk(c, s):
+    return {"pk": photos_of(c, s)["sets"][0].pk}
+
+
+def photo_item_pk(c, s):
+    return {"pk": photos_of(c, s)["items"][0].pk}
+
+
 def encounter_pages(source: str, ceilings: dict, personas: dict | None = None) -> list[Guard]:
     """One guard per kind of encounter: each kind's page and records differ."""
     personas = personas or {}
@@ -155,6 +199,7 @@ GUARDS: dict[str, list[Guard]] = {
             ("dose_response", True),
             ("messages", True),
             ("procedure_consents", True),
+            ("photographs", False),
         ]
     ],
     "patients:edit": [Guard(9, kwargs=PATIENT, grows=False)],
@@ -403,7 +448,24 @@ GUARDS: dict[str, list[Guard]] = {
     "api:api-token-list": [
         Guard(9),
         Guard(10, query=lambda c, s: {"user": c.users[SURGEON].pk}, persona=MANAGER, label="manager"),
+    ],  # --- photographs (photos app; last: their audit events must not fill clinic:audit's page) --------------------------------------------------------------
+    "photos:patient": [Guard(13, kwargs=of_photo_patient)],
+    "photos:set_new": [Guard(9, kwargs=of_photo_patient, grows=False)],
+    "photos:compare": [Guard(10, kwargs=of_photo_patient)],
+    "photos:grid": [Guard(12, kwargs=of_photo_patient)],
+    "photos:consent": [Guard(10, kwargs=of_photo_patient)],
+    "photos:set": [Guard(12, kwargs=photo_set_pk)],
+    "photos:item": [Guard(8, kwargs=photo_item_pk, grows=False)],
+    "photos:file": [Guard(9, kwargs=photo_item_pk, grows=False)],
+    "photos:before_after": [
+        Guard(11, kwargs=lambda c, s: photos_of(c, s) and {"pk": s.encounters["surgery"].pk}, grows=False)
     ],
+    "api:photo-set-list": [Guard(11, query=lambda c, s: photos_of(c, s) and {"patient": s.patient.pk})],
+    "api:photo-set-detail": [Guard(10, kwargs=photo_set_pk)],
+    "api:media-item-list": [Guard(10, query=lambda c, s: {"photo_set": photo_set_pk(c, s)["pk"]})],
+    "api:media-item-detail": [Guard(9, kwargs=photo_item_pk, grows=False)],
+    "api:media-item-file": [Guard(9, kwargs=photo_item_pk, grows=False)],
+    "api:fhir-media": [Guard(9, kwargs=photo_item_pk, grows=False)],
 }
 
 
@@ -440,6 +502,8 @@ BROWSABLE = {
     "api:api-token-list": (SURGEON, 9),
     "api:consent-template-list": (SURGEON, 11),
     "api:procedure-consent-list": (SURGEON, 12),
+    "api:photo-set-list": (SURGEON, 11),
+    "api:media-item-list": (SURGEON, 10),
 }
 for _name in BROWSABLE.keys() & GUARDS.keys():
     _persona, _ceiling = BROWSABLE[_name]
@@ -475,6 +539,7 @@ EXCLUDED = {
     "links:one_click": "a GET reads no record: it checks the signed token and redirects to the link's page",
     "api:fhir-metadata": "the FHIR CapabilityStatement, built from code",
     "api:fhir-unknown": "an OperationOutcome 404 for a path that names no FHIR resource",
+    "photos:teaching_export": "a zip across patients; one audit event per patient in it, by design",
 }
 
 
@@ -504,6 +569,8 @@ class Measured:
 
 def _shown(response) -> int:
     """How much a response shows: the results of a JSON page, else its length."""
+    if response.streaming:  # a file (photographs): its bytes
+        return len(b"".join(response.streaming_content))
     if response["Content-Type"].startswith("application/json"):
         data = response.json()
         if isinstance(data, dict) and isinstance(data.get("results"), list):

@@ -151,6 +151,7 @@ def build_world() -> dict:
     api_token, _ = api_token_issue(user=surgeon, label="route table")
     # A botulinum toxin consent, signed and countersigned (its PDF exists).
     consent = signed_consent(patient, surgeon)
+    photo_set, media_item, photo_consent = _photos(patient, surgeon, surgery.encounter)
     return {
         "consent": consent,
         "patient": patient,
@@ -198,9 +199,31 @@ def build_world() -> dict:
             "fhir-medicationstatement": patient.pk,
             "fhir-practitioner": surgeon.pk,
             "fhir-practitionerrole": surgeon.pk,
+            "photo-set": photo_set.pk,
+            "media-item": media_item.pk,
+            "photo-consent": photo_consent.pk,
+            "fhir-media": media_item.pk,
         },
         "product": lot.product,
     }
+
+
+def _photos(patient, surgeon, surgery_encounter):
+    """A photo set taken after the surgery, with one processed photograph, and photo consent."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from photos import services as photos
+    from tests.photos.media import plain_jpeg
+
+    photo_set = photos.photo_set_create(patient=patient, actor=surgeon, taken_at=timezone.now())
+    item = photos.media_upload(
+        photo_set=photo_set, actor=surgeon, upload=SimpleUploadedFile("rest.jpg", plain_jpeg()), view="rest"
+    )
+    item = photos.media_process(item_id=item.pk)
+    consent = photos.photo_consent_record(
+        patient=patient, actor=surgeon, level="teaching_no_face", given_on=timezone.localdate()
+    )
+    return photo_set, item, consent
 
 
 # Page routes whose ``pk`` names an object other than what the app name suggests.
@@ -240,6 +263,15 @@ PAGE_PK = {
     "scheduling:practice_room": "room",
     "scheduling:practice_type": "appointment-type",
     "consents": "procedure-consent",
+    "photos:set": "photo-set",
+    "photos:set_delete": "photo-set",
+    "photos:upload": "photo-set",
+    "photos:item": "media-item",
+    "photos:file": "media-item",
+    "photos:item_retry": "media-item",
+    "photos:item_delete": "media-item",
+    "photos:consent_withdraw": "photo-consent",
+    "photos:before_after": "surgery",
 }
 
 

@@ -99,7 +99,7 @@ class Command(BaseCommand):
 
     def _extend(self, staff: dict) -> None:
         """Each app's demo records, in layer order."""
-        from devtools.demo import patients, scheduling, treatments
+        from devtools.demo import patients, photos, scheduling, treatments
 
-        for module in (patients, scheduling, treatments):
+        for module in (patients, scheduling, treatments, photos):
             module.seed(staff=staff, stdout=self.stdout)
