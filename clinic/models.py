@@ -206,6 +206,7 @@ CLINIC_SETTINGS_BOUNDS: dict[str, tuple[int, int]] = {
     "therapy_after_toxin_to_day": (1, 180),
     "first_toxin_review_days": (1, 60),
     "toxin_consent_valid_months": (1, 60),
+    "photo_retention_days": (1, 3650),
 }
 
 
@@ -307,6 +308,16 @@ class ClinicSettings(models.Model):
         validators=bounded(*CLINIC_SETTINGS_BOUNDS["toxin_consent_valid_months"]),
         help_text="Booking or recording a toxin session warns when the patient's signed toxin consent "
         "is older than this on the day.",
+    )
+    # Photographs (photos.services.media_purge): the files of a deleted photograph or video are
+    # kept this long (a mistaken deletion can still be looked into), then purged; the record of
+    # the deletion stays for good.
+    photo_retention_days = models.PositiveSmallIntegerField(
+        "keep deleted photographs' files for (days)",
+        default=30,
+        validators=bounded(*CLINIC_SETTINGS_BOUNDS["photo_retention_days"]),
+        help_text="After this many days the files of a deleted photograph or video are removed for good; "
+        "the record of who deleted it, when and why stays.",
     )
     booking_horizon_days = models.PositiveSmallIntegerField(
         "booking horizon (days)",

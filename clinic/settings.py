@@ -315,7 +315,6 @@ PHOTOS_MAX_VIDEO_BYTES = env.int("PHOTOS_MAX_VIDEO_BYTES", default=200 * 1024 * 
 PHOTOS_MAX_VIDEO_SECONDS = env.int("PHOTOS_MAX_VIDEO_SECONDS", default=60)
 # Soft-deleted photographs and videos keep their files this many days, then the files are
 # purged (the record of what was deleted, by whom and why, stays).
-PHOTOS_RETENTION_DAYS = env.int("PHOTOS_RETENTION_DAYS", default=30)
 PHOTOS_FFMPEG = env.str("PHOTOS_FFMPEG", default="ffmpeg")
 PHOTOS_FFPROBE = env.str("PHOTOS_FFPROBE", default="ffprobe")
 
@@ -565,7 +564,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "treatments.tasks.interval_findings_scan_task",
         "schedule": crontab(hour=2, minute=30),
     },
-    # Files of photographs and videos deleted longer ago than PHOTOS_RETENTION_DAYS.
+    # Files of photographs and videos deleted longer ago than the retention setting.
     "photos-retention-purge": {
         "task": "photos.tasks.media_purge_task",
         "schedule": crontab(hour=3, minute=15),

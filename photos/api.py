@@ -207,7 +207,7 @@ class MediaItemViewSet(
     @action(detail=True, methods=["post"])
     def delete(self, request, pk=None):
         """Delete with a reason: gone from pages, API and exports; its files purged after
-        PHOTOS_RETENTION_DAYS; the record of the deletion stays."""
+        the clinic's retention setting; the record of the deletion stays."""
         item = self.get_object()
         serializer = serializers.DeletionReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

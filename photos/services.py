@@ -10,7 +10,6 @@ import zipfile
 from datetime import date, datetime, timedelta
 from io import BytesIO
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -240,8 +239,11 @@ def media_delete(*, item: MediaItem, actor, reason: str) -> MediaItem:
 
 
 def media_purge(*, now: datetime | None = None) -> int:
-    """Remove the files of items deleted more than PHOTOS_RETENTION_DAYS ago (the rows stay)."""
-    cutoff = (now or timezone.now()) - timedelta(days=settings.PHOTOS_RETENTION_DAYS)
+    """Remove the files of items deleted longer ago than the clinic's retention setting
+    (ClinicSettings.photo_retention_days, set by the practice manager); the rows stay."""
+    from clinic.models import ClinicSettings
+
+    cutoff = (now or timezone.now()) - timedelta(days=ClinicSettings.load().photo_retention_days)
     purged = 0
     for item in MediaItem.objects.filter(deleted_at__lt=cutoff, files_purged_at__isnull=True).select_related(
         "photo_set"

@@ -24,5 +24,5 @@ def media_process_task(self, item_id: int) -> str:
 
 @shared_task(ignore_result=True)
 def media_purge_task() -> int:
-    """Nightly (beat): files of items deleted longer ago than PHOTOS_RETENTION_DAYS."""
+    """Nightly (beat): files of items deleted longer ago than the clinic's retention setting."""
     return services.media_purge()

@@ -33,6 +33,7 @@ def _form(**changes) -> dict:
         "therapy_after_toxin_to_day": current.therapy_after_toxin_to_day,
         "first_toxin_review_days": current.first_toxin_review_days,
         "toxin_consent_valid_months": current.toxin_consent_valid_months,
+        "photo_retention_days": current.photo_retention_days,
     }
     for flag in ("calendar_feed_shows_patient_names", "therapy_after_toxin_offered", "aftercare_messages"):
         if getattr(current, flag):
