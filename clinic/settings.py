@@ -274,26 +274,31 @@ STORAGES = {
     },
 }
 # Clinical photographs and videos (photos app, docs/photos.md): their own storage, never under a
-# public URL. "file": a private directory (PHOTOS_ROOT, var/photos by default) that no web server
+# public URL; with "s3" the consent PDFs (the "private" storage) move to the bucket too. "file": a
+# private directory (PHOTOS_ROOT, var/photos by default) that no web server
 # serves; "s3": an S3-compatible bucket through django-storages, private objects, fetched by the
 # app only (its views stream them to the browser after the permission check and the audit).
 PHOTOS_STORAGE = env.str("PHOTOS_STORAGE", default="file")
 PHOTOS_ROOT = env.str("PHOTOS_ROOT", default=str(VAR_DIR / "photos"))
 if PHOTOS_STORAGE == "s3":
-    STORAGES["photos"] = {
+    _S3_PRIVATE = {
+        "bucket_name": env.str("PHOTOS_S3_BUCKET"),
+        "endpoint_url": env.str("PHOTOS_S3_ENDPOINT_URL", default="") or None,
+        "region_name": env.str("PHOTOS_S3_REGION", default="") or None,
+        "access_key": env.str("PHOTOS_S3_ACCESS_KEY_ID", default="") or None,
+        "secret_key": env.str("PHOTOS_S3_SECRET_ACCESS_KEY", default="") or None,
+        "default_acl": "private",
+        "file_overwrite": False,
+        "querystring_auth": True,
+        "querystring_expire": 60,
+        "object_parameters": {"CacheControl": "no-store"},
+    }
+    STORAGES["photos"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": _S3_PRIVATE}
+    # The signed consent PDFs go to the same private bucket, under private/: every server of a
+    # deployment reads the same files.
+    STORAGES["private"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": env.str("PHOTOS_S3_BUCKET"),
-            "endpoint_url": env.str("PHOTOS_S3_ENDPOINT_URL", default="") or None,
-            "region_name": env.str("PHOTOS_S3_REGION", default="") or None,
-            "access_key": env.str("PHOTOS_S3_ACCESS_KEY_ID", default="") or None,
-            "secret_key": env.str("PHOTOS_S3_SECRET_ACCESS_KEY", default="") or None,
-            "default_acl": "private",
-            "file_overwrite": False,
-            "querystring_auth": True,
-            "querystring_expire": 60,
-            "object_parameters": {"CacheControl": "no-store"},
-        },
+        "OPTIONS": {**_S3_PRIVATE, "location": "private"},
     }
 elif PHOTOS_STORAGE == "file":
     STORAGES["photos"] = {

@@ -109,3 +109,52 @@ def test_a_refused_file_leaves_nothing_in_the_bucket(s3, photo_set, surgeon_user
     assert s3.list_objects_v2(Bucket=BUCKET)["KeyCount"] == 1
     assert services.media_process(item_id=item.pk).error_code == "truncated"
     assert s3.list_objects_v2(Bucket=BUCKET)["KeyCount"] == 0
+
+
+def test_signed_consent_pdfs_share_the_private_bucket(s3, s3_server, settings, patient, surgeon_user, client):
+    """With PHOTOS_STORAGE=s3 the consent PDFs are objects of the same private bucket (under
+    private/), written when the clinician countersigns and read back, hash checked, by the view."""
+    from consents.models import PatientConsent
+    from tests.consents.helpers import signed
+
+    photos_options = settings.STORAGES["photos"]["OPTIONS"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {**photos_options, "location": "private"},
+        },
+    }
+    consent = signed(patient, surgeon_user)
+    assert PatientConsent.objects.get(pk=consent.pk).pdf_sha256
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert len(keys) == 1 and keys[0].startswith("private/") and keys[0].endswith(".pdf")
+    grants = s3.get_object_acl(Bucket=BUCKET, Key=keys[0])["Grants"]
+    assert all("URI" not in g["Grantee"] for g in grants)
+
+    client.force_login(surgeon_user)
+    response = client.get(reverse("consents:pdf", args=[consent.pk]))
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert body.startswith(b"%PDF")
+
+
+def test_the_s3_setting_moves_the_consent_pdfs_to_the_bucket_too():
+    """The settings module itself: PHOTOS_STORAGE=s3 gives the private storage the bucket too."""
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.STORAGES['private']['BACKEND'], s.STORAGES['private']['OPTIONS']['location'], "
+        "s.STORAGES['private']['OPTIONS']['bucket_name'])"
+    )
+    env = {
+        **os.environ,
+        "PHOTOS_STORAGE": "s3",
+        "PHOTOS_S3_BUCKET": "clinic-files",
+        "DJANGO_SETTINGS_MODULE": "clinic.settings",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.stdout.split() == ["storages.backends.s3.S3Storage", "private", "clinic-files"], (
+        result.stderr
+    )
