@@ -169,7 +169,9 @@ class PatientConsentViewSet(
 
     @extend_schema(
         responses={
-            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The signed PDF.")
+            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The signed PDF."),
+            # Refusals are the API's JSON errors, not files.
+            **{(code, "application/json"): OpenApiTypes.OBJECT for code in (400, 401, 403, 404, 409)},
         }
     )
     @action(detail=True, methods=["get"])

@@ -1340,6 +1340,8 @@ class ScaleSeed:
                         via,
                         self.ts(created),
                         self.ts(max(created, min(starts + minutes, self.now_m))),
+                        # The calendar SEQUENCE: one more for each change after the booking.
+                        "0" if status in ("booked", "confirmed") else "1",
                     )
                 ),
             )
@@ -1499,7 +1501,7 @@ class ScaleSeed:
         chunk.add(
             TherapyVisit,
             f"{eid}\t{_jsonv(techniques)}\t{rng.choice((45, 45, 60))}\t{adherence}\t\t"
-            "Smile without the eye closing\tSteady progress; less tightness on smiling.",
+            f"Smile without the eye closing\tSteady progress; less tightness on smiling.\t{N}\t{N}",
         )
         labels = dict(Technique.choices)
         parts = [", ".join(labels[t] for t in techniques)]
@@ -1523,9 +1525,14 @@ class ScaleSeed:
         _ = lot
         divided = "Two buccal branches to the orbicularis oculi" if kind == "selective_neurolysis" else ""
         preserved = "Zygomatic branches to the smile" if kind == "selective_neurolysis" else ""
+        # The structured details of the procedures that have them.
+        approach = rng.choice(("intraoral", "external")) if kind == "dao_excision" else ""
+        tested = "preserved" if kind == "selective_neurolysis" else ""
+        donor = ("gracilis", "masseteric") if kind == "muscle_transfer" else ("", "")
         chunk.add(
             Procedure,
-            f"{self.ids[Procedure].take()}\t{eid}\t0\t{kind}\t{muscle}\t{divided}\t{preserved}\t{weight}\t{implant}\t",
+            f"{self.ids[Procedure].take()}\t{eid}\t0\t{kind}\t{muscle}\t{divided}\t{preserved}\t{weight}\t{implant}\t"
+            f"\t{approach}\t{tested}\t{tested}\t{donor[0]}\t{donor[1]}",
         )
         if rng.random() < 0.04:
             chunk.add(
@@ -2052,7 +2059,7 @@ COLUMNS = {
     Appointment: _cols(
         "id patient_id appointment_type_id provider_id room_id starts_at ends_at blocked_until "
         "status notes interval_override_reason cancellation_reason booked_by_id booked_via "
-        "created_at updated_at"
+        "created_at updated_at sequence"
     ),
     AppointmentEvent: _cols("id appointment_id action from_status to_status at by_id via reason details"),
     TreatmentPlan: _cols(
@@ -2066,7 +2073,7 @@ COLUMNS = {
     InjectorRecommendation: _cols("id visit_id position muscle side note"),
     Procedure: _cols(
         "id surgery_id position kind muscle branches_divided branches_preserved gold_weight_grams "
-        "implant_lot detail"
+        "implant_lot detail approach function_test_smile function_test_eye_closure donor_muscle donor_nerve"
     ),
     Complication: _cols("id surgery_id position description grade"),
     FollowUpPlanItem: _cols("id surgery_id position label after_days"),
@@ -2075,7 +2082,10 @@ COLUMNS = {
         "interval_overridden_by_id response_onset_days response_duration_weeks response_ptosis "
         "response_oral_incompetence response_smile_weakness response_other"
     ),
-    TherapyVisit: _cols("encounter_id techniques duration_minutes adherence adherence_note goals progress"),
+    TherapyVisit: _cols(
+        "encounter_id techniques duration_minutes adherence adherence_note goals progress "
+        "course_visits course_every_weeks"
+    ),
     Surgery: _cols("encounter_id side anaesthesia assistants started_at ended_at findings operative_note"),
     Consultation: _cols("encounter_id history_of_palsy examination symptoms severity goals plan_summary"),
     FollowUp: _cols("encounter_id treatment_id response response_note"),

@@ -62,7 +62,7 @@ def test_surgeon_repeats_the_last_map_changes_two_rows_picks_a_lot_and_signs(pag
     assert units == ["3.00", "5.00", "7.50"]
     assert session.toxin_session.lot.lot_number == "C-NEW"
     assert session.appointment_id is not None
-    recall = Recall.objects.get(patient=patient, status="open")
+    recall = Recall.objects.get(patient=patient, status="open", kind="reinjection")
     page.goto(f"{page.base}/patients/{patient.pk}/")
     load_chart_panels(page)
     expect(page.get_by_text(recall.due_date.strftime("%-d %b %Y")).first).to_be_visible()

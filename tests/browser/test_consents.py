@@ -41,7 +41,23 @@ def _start(page, patient, procedure_label: str, side: str = "") -> int:
     return int(page.url.rstrip("/").split("/")[-1])
 
 
-def test_tablet_and_link_signing_countersigned_into_pdfs(page, browser, live_server, surgeon_user):
+@pytest.fixture
+def consent_forms(transactional_db):
+    """The first version of each form, as the data migration seeds them: a journey runs on a
+    flushed database (live server), where another journey may have emptied the tables."""
+    from importlib import import_module
+
+    from django.apps import apps as django_apps
+
+    from consents.models import ConsentTemplate
+
+    if not ConsentTemplate.objects.exists():
+        import_module("consents.migrations.0003_seed_consent_forms").seed(django_apps, None)
+
+
+def test_tablet_and_link_signing_countersigned_into_pdfs(
+    page, browser, live_server, surgeon_user, consent_forms
+):
     patient = PatientFactory(first_name="Ines", last_name="Carvalho")
     login(page, surgeon_user)
 

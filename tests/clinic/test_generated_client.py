@@ -47,12 +47,26 @@ def generated(tmp_path, transactional_db):
     staff.force_authenticate(UserFactory(username="schema-reader", roles=["manager"]))
     schema = staff.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     (tmp_path / "schema.json").write_text(json.dumps(schema))
+    # The generator reads files as bytes under one content type; photographs, videos and PDFs are
+    # files like any other (its documented content_type_overrides setting).
+    binary = dict.fromkeys(("image/jpeg", "video/mp4", "application/pdf"), "application/octet-stream")
+    (tmp_path / "config.json").write_text(json.dumps({"content_type_overrides": binary}))
     tool = Path(sys.executable).parent / "openapi-python-client"
     if not tool.exists():
         tool = shutil.which("openapi-python-client")
     assert tool, "openapi-python-client is a test dependency (requirements-dev.txt)"
     result = subprocess.run(
-        [str(tool), "generate", "--path", "schema.json", "--meta", "none", "--fail-on-warning"],
+        [
+            str(tool),
+            "generate",
+            "--path",
+            "schema.json",
+            "--config",
+            "config.json",
+            "--meta",
+            "none",
+            "--fail-on-warning",
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,
