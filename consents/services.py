@@ -141,7 +141,12 @@ def consent_start(*, patient, procedure: str, actor, side: str = "", details: st
     if errors:
         raise Invalid(fields=errors)
     consent = PatientConsent(
-        patient=patient, template=template, procedure=procedure, side=side, details=details, created_by=actor
+        patient=patient,
+        template=template,
+        procedure=procedure,
+        side=side,
+        details=details,
+        created_by=acting_user(actor),
     )
     _save(
         consent,

@@ -13,7 +13,7 @@ from io import BytesIO
 from django.db import transaction
 from django.utils import timezone
 
-from clinic.audit import audit_record
+from clinic.audit import acting_user, audit_record
 from clinic.errors import Conflict, Invalid
 
 from .models import MediaItem, PhotoConsent, PhotoSet, View
@@ -35,7 +35,11 @@ def photo_set_create(*, patient, actor, taken_at: datetime, encounter=None, note
     if taken_at > timezone.now() + timedelta(minutes=5):
         raise Invalid(fields={"taken_at": ["Photographs cannot be taken in the future."]})
     photo_set = PhotoSet.objects.create(
-        patient=patient, encounter=encounter, taken_at=taken_at, note=note.strip(), created_by=actor
+        patient=patient,
+        encounter=encounter,
+        taken_at=taken_at,
+        note=note.strip(),
+        created_by=acting_user(actor),
     )
     audit_record(
         actor=actor,
@@ -103,7 +107,7 @@ def media_upload(
         content_type=mime,
         original_name=(upload.name or "").replace("\x00", "")[:200],
         size=upload.size,
-        created_by=actor,
+        created_by=acting_user(actor),
     )
     incoming = photo_storage().save(f"incoming/{item.uid}", upload)
     try:
@@ -296,7 +300,7 @@ def photo_consent_record(*, patient, actor, level: str, given_on: date, note: st
             version=(latest.version + 1) if latest else 1,
             given_on=given_on,
             note=note.strip(),
-            recorded_by=actor,
+            recorded_by=acting_user(actor),
         )
         audit_record(
             actor=actor,

@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from clinic.audit import attribute
+from clinic.audit import acting_user, attribute
 from clinic.models import ClinicSettings
 from scheduling import clock
 from scheduling.exceptions import OverrideNotPermitted, ReinjectionTooSoon
@@ -250,7 +250,7 @@ def toxin_interval_check(
 
 
 def may_override(actor) -> bool:
-    return bool(actor) and getattr(actor, "is_authenticated", False) and actor.has_perm(OVERRIDE_PERMISSION)
+    return acting_user(actor) is not None and actor.has_perm(OVERRIDE_PERMISSION)
 
 
 def require_safe_or_override(verdict: Verdict, *, actor, reason: str, hint_when_allowed: str) -> str:
