@@ -27,9 +27,9 @@ from patients.chart import panel_keys
 from patients.models import Patient
 from patients.selectors import patient_search
 from scheduling import clock
+from scheduling.availability import availability_for
 from scheduling.models import Appointment, AppointmentType, Provider
 from scheduling.reminders.selectors import Bucket
-from scheduling.selectors import availability_for
 from treatments.models import Encounter, ToxinLot
 
 Request = tuple[str, str, str | None]  # method, path with query string, JSON body or None

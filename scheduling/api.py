@@ -16,7 +16,7 @@ from clinic.audit import audit_record
 from clinic.permissions import IsStaffUser, require
 from patients.models import Patient
 
-from . import clock, feeds, practice, selectors, serializers, services
+from . import availability, clock, feeds, practice, selectors, serializers, services
 from .models import (
     Appointment,
     AppointmentEvent,
@@ -66,7 +66,7 @@ class AvailabilityViewSet(viewsets.ViewSet):
         query = serializers.AvailabilityQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        page = selectors.availability_page(
+        page = availability.availability_page(
             appointment_type=params["appointment_type"],
             date_from=params["date_from"],
             date_to=params["date_to"],

@@ -11,6 +11,7 @@ from clinic.api import serializers
 from patients.models import Patient
 
 from . import feeds
+from .availability import MAX_RANGE_DAYS
 from .models import (
     MAX_BUFFER_MINUTES,
     Appointment,
@@ -25,7 +26,7 @@ from .models import (
     WaitlistOffer,
     WorkingHours,
 )
-from .selectors import MAX_RANGE_DAYS, appointment_type_resolve, choices_of
+from .selectors import appointment_type_resolve, choices_of
 from .services import CANCELLED_BY, CORRECTIONS, MAX_BOOKED_MINUTES, MIN_BOOKED_MINUTES
 
 MAX_ID = 2**63 - 1

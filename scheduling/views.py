@@ -25,7 +25,7 @@ from patients.models import MessagingConsent, Patient
 from patients.selectors import patient_search
 from patients.services import consent_record, patient_register
 
-from . import calendar, clock, forms, selectors, services
+from . import availability, calendar, clock, forms, selectors, services
 from .ics import provider_calendar
 from .models import Appointment, AppointmentEvent, Location, Provider, WaitlistEntry, WaitlistOffer
 from .reminders.selectors import booking_notifications
@@ -427,7 +427,7 @@ def appointment_reschedule(request, pk: int):
         else max(clock.local_today(), clock.local(appointment.starts_at).date())
     )
     provider = appointment.provider if request.GET.get("any") != "1" else None
-    slots = selectors.availability_for(
+    slots = availability.availability_for(
         appointment_type=appointment.appointment_type,
         date_from=the_day,
         date_to=the_day + timedelta(days=6),
@@ -601,7 +601,7 @@ def next_available(request):
     slots = []
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
-        slots = selectors.availability_next(
+        slots = availability.availability_next(
             appointment_type=data["appointment_type"],
             provider=data["provider"],
             patient=data["patient"],

@@ -24,8 +24,8 @@ from clinic.errors import DomainError
 from patients.models import MessagingConsent, Patient
 from patients.services import consent_opt_out, consent_record
 
+from ..availability import availability_for
 from ..models import Appointment, Message, Provider, Recall, Room
-from ..selectors import availability_for
 from ..services import (
     VIA_PATIENT_LINK,
     appointment_book,

@@ -9,8 +9,8 @@ import pytest
 import time_machine
 
 from clinic.models import ClinicSettings
+from scheduling.availability import availability_for, availability_next, availability_page
 from scheduling.intervals import Busy
-from scheduling.selectors import availability_for, availability_next, availability_page
 from tests.factories import AppointmentFactory, PatientFactory, RoomFactory
 from tests.scheduling.conftest import count_queries, local, provider_for, queries_with_1_and_30
 from tests.scheduling.factories import TimeOffFactory, WorkingHoursFactory

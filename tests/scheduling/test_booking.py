@@ -19,7 +19,8 @@ from scheduling.exceptions import (
     WrongRoom,
 )
 from scheduling.models import Appointment, AppointmentEvent, Recall
-from scheduling.services import _insert_or_update, appointment_book, recall_open
+from scheduling.services import appointment_book, recall_open
+from scheduling.services.common import save_appointment as _insert_or_update
 from tests.factories import AppointmentFactory, PatientFactory, RoomFactory
 from tests.scheduling.conftest import due_recall, local, provider_for
 from tests.scheduling.factories import TimeOffFactory

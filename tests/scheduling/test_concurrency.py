@@ -16,7 +16,8 @@ from django.db import connection, transaction
 
 from scheduling.exceptions import ReinjectionTooSoon, SlotUnavailable
 from scheduling.models import Appointment, Provider, Recall, Room
-from scheduling.services import _insert_or_update, appointment_book, recall_open
+from scheduling.services import appointment_book, recall_open
+from scheduling.services.common import save_appointment as _insert_or_update
 from tests.factories import PatientFactory, RoomFactory
 from tests.scheduling.conftest import local, provider_for
 
@@ -294,8 +295,11 @@ def test_a_session_recorded_while_another_is_committing_waits_and_is_refused(cli
     def record(name, when, hold):
         try:
             with transaction.atomic():
-                services.toxin_session_record(
-                    patient=patient, actor=injector_user, data=toxin_data(lot=lots[name], occurred_at=when)
+                services.encounter_record(
+                    services.TOXIN,
+                    patient=patient,
+                    actor=injector_user,
+                    data=toxin_data(lot=lots[name], occurred_at=when),
                 )
                 if hold:
                     first_in_flight.set()

@@ -10,10 +10,10 @@ from datetime import date, timedelta
 import pytest
 
 from clinic.models import AuditEvent
+from scheduling.availability import availability_for
 from scheduling.exceptions import ReinjectionTooSoon
 from scheduling.models import Recall, WaitlistOffer
 from scheduling.reminders.services import recall_close
-from scheduling.selectors import availability_for
 from scheduling.services import appointment_book, appointment_cancel, appointment_reschedule, waitlist_add
 from tests.factories import PatientFactory
 from tests.scheduling.conftest import local
@@ -27,8 +27,8 @@ pytestmark = pytest.mark.django_db
 
 def session(patient, actor, when, *, product="onabotulinumtoxinA", **extra):
     lot = ToxinLotFactory(product=product, expiry_date=date(2029, 1, 1))
-    return services.toxin_session_record(
-        patient=patient, actor=actor, data=toxin_data(lot=lot, occurred_at=when, **extra)
+    return services.encounter_record(
+        services.TOXIN, patient=patient, actor=actor, data=toxin_data(lot=lot, occurred_at=when, **extra)
     )
 
 

@@ -104,7 +104,9 @@ def test_no_path_accepts_a_toxin_date_inside_the_interval_without_an_override(
                 **({"override_reason": "Clinical need"} if override else {}),
             )
             try:
-                recorded = services.toxin_session_record(patient=patient, actor=injector_user, data=data)
+                recorded = services.encounter_record(
+                    services.TOXIN, patient=patient, actor=injector_user, data=data
+                )
             except DomainError:
                 continue
             assert keeps_interval(day, product, existing, default) or recorded.interval_override_reason
@@ -140,7 +142,8 @@ def test_no_path_accepts_a_toxin_date_inside_the_interval_without_an_override(
             days_ago, product = args
             duplicate = PatientFactory(first_name=patient.first_name, last_name=patient.last_name)
             day = (local(2027, 3, 1) - timedelta(days=days_ago)).date()
-            services.toxin_session_record(
+            services.encounter_record(
+                services.TOXIN,
                 patient=duplicate,
                 actor=injector_user,
                 data=toxin_data(

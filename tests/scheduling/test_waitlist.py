@@ -5,10 +5,10 @@ from datetime import date
 import pytest
 
 from clinic.errors import InvalidTransition
+from scheduling.exceptions import AlreadyWaiting
 from scheduling.models import WaitlistEntry, WaitlistOffer
 from scheduling.selectors import waitlist_open_offers
 from scheduling.services import (
-    AlreadyWaiting,
     appointment_book,
     appointment_cancel,
     appointment_reschedule,

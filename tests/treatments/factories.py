@@ -45,7 +45,7 @@ def toxin_data(*, lot=None, occurred_at=None, injections=None, **extra) -> dict:
 
 
 def record_toxin(patient, actor, **kw):
-    return services.toxin_session_record(patient=patient, actor=actor, data=toxin_data(**kw))
+    return services.encounter_record(services.TOXIN, patient=patient, actor=actor, data=toxin_data(**kw))
 
 
 def therapy_data(*, occurred_at=None, recommendations=None, **extra) -> dict:
@@ -71,7 +71,7 @@ def therapy_data(*, occurred_at=None, recommendations=None, **extra) -> dict:
 
 
 def record_therapy(patient, actor, **kw):
-    return services.therapy_visit_record(patient=patient, actor=actor, data=therapy_data(**kw))
+    return services.encounter_record(services.THERAPY, patient=patient, actor=actor, data=therapy_data(**kw))
 
 
 def surgery_data(*, started_at=None, procedures=None, follow_up_plan=None, **extra) -> dict:
@@ -94,7 +94,7 @@ def surgery_data(*, started_at=None, procedures=None, follow_up_plan=None, **ext
 
 
 def record_surgery(patient, actor, **kw):
-    return services.surgery_record(patient=patient, actor=actor, data=surgery_data(**kw))
+    return services.encounter_record(services.SURGERY, patient=patient, actor=actor, data=surgery_data(**kw))
 
 
 def record_consultation(patient, actor, **extra):

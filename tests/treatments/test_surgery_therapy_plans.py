@@ -82,8 +82,8 @@ def test_without_a_plan_the_booked_appointment_types_usual_follow_ups_apply(
     appointment = AppointmentFactory(patient=patient, appointment_type=surgery_type, starts_at=started)
     data = surgery_data(started_at=started)
     del data["follow_up_plan"]
-    surgery = services.surgery_record(
-        patient=patient, actor=surgeon_user, data={**data, "appointment": appointment}
+    surgery = services.encounter_record(
+        services.SURGERY, patient=patient, actor=surgeon_user, data={**data, "appointment": appointment}
     )
     assert [(f.label, f.after_days) for f in surgery.follow_up_plan.order_by("position")] == [
         ("2 weeks", 14),
@@ -91,7 +91,9 @@ def test_without_a_plan_the_booked_appointment_types_usual_follow_ups_apply(
     ]
     data = surgery_data(started_at=started - timedelta(days=1))
     del data["follow_up_plan"]
-    other = services.surgery_record(patient=PatientFactory(), actor=surgeon_user, data=data)
+    other = services.encounter_record(
+        services.SURGERY, patient=PatientFactory(), actor=surgeon_user, data=data
+    )
     assert [f.after_days for f in other.follow_up_plan.order_by("position")] == [7, 42, 91]
 
 

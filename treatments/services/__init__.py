@@ -35,20 +35,6 @@ def follow_up_record(*, patient, actor, data: dict):
     return encounter_record(FOLLOW_UP, patient=patient, actor=actor, data=data)
 
 
-def toxin_session_record(*, patient, actor, data: dict):
-    """Record a toxin session. ``data``: encounter fields, session fields, ``injections``
-    (list of {muscle, side, units, points}) and, inside the minimum interval, ``override_reason``."""
-    return encounter_record(TOXIN, patient=patient, actor=actor, data=data)
-
-
-def therapy_visit_record(*, patient, actor, data: dict):
-    return encounter_record(THERAPY, patient=patient, actor=actor, data=data)
-
-
-def surgery_record(*, patient, actor, data: dict):
-    return encounter_record(SURGERY, patient=patient, actor=actor, data=data)
-
-
 __all__ = [
     "CONSULTATION",
     "FOLLOW_UP",
@@ -72,11 +58,8 @@ __all__ = [
     "plan_create",
     "plan_update",
     "post_op_window",
-    "surgery_record",
-    "therapy_visit_record",
     "toxin_interval_clear",
     "toxin_interval_set",
     "toxin_lot_create",
     "toxin_lot_update",
-    "toxin_session_record",
 ]

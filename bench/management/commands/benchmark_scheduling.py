@@ -21,8 +21,8 @@ from rest_framework.test import APIClient
 from clinic.roles import Role, sync_roles
 from patients.models import Patient
 from scheduling import clock
+from scheduling.availability import availability_for
 from scheduling.models import Appointment, AppointmentType, Location, Provider, Room, WorkingHours
-from scheduling.selectors import availability_for
 from scheduling.services import appointment_book
 
 

@@ -26,7 +26,7 @@ from clinic.roles import Role
 from devtools.scale_seed import STAFF_PREFIX
 from patients.models import Patient
 from patients.selectors import patient_search
-from scheduling import calendar, clock, selectors
+from scheduling import availability, calendar, clock
 from scheduling.models import AppointmentType
 from treatments.models import Encounter
 
@@ -140,13 +140,13 @@ class Command(BaseCommand):
             ("day view page", get(desk_client, f"/schedule/?date={today:%Y-%m-%d}")),
             (
                 "availability: toxin, 2 weeks, all providers",
-                lambda: selectors.availability_for(
+                lambda: availability.availability_for(
                     appointment_type=toxin, date_from=today, date_to=today + timedelta(days=13)
                 ),
             ),
             (
                 "availability: toxin, 2 weeks, for a patient",
-                lambda: selectors.availability_for(
+                lambda: availability.availability_for(
                     appointment_type=toxin,
                     date_from=today,
                     date_to=today + timedelta(days=13),
