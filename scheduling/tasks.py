@@ -32,6 +32,20 @@ def messages_send_task(message_ids: list[int]) -> dict:
 def messages_dispatch_after_commit() -> None:
     """The one after-commit path to the dispatcher: once the current transaction commits, ask
     for a dispatch, so that a confirmation leaves within seconds rather than at the next minute
-    (beat). Losing this nudge delays a message, never drops it."""
-    if settings.MESSAGES_DISPATCH_ON_CHANGE:
-        transaction.on_commit(messages_dispatch_task.delay)
+    (beat). Losing this nudge delays a message, never drops it.
+
+    One dispatch sends every message due, so a transaction asks once however many changes it
+    makes (loading the demo clinic books hundreds of appointments in one). A rolled-back
+    transaction or savepoint drops its request with it, and the next change asks again."""
+    if not settings.MESSAGES_DISPATCH_ON_CHANGE:
+        return
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(
+        callback is _dispatch_now for _, callback, *_ in connection.run_on_commit
+    ):
+        return
+    transaction.on_commit(_dispatch_now)
+
+
+def _dispatch_now() -> None:
+    messages_dispatch_task.delay()

@@ -376,6 +376,39 @@ def test_a_booking_plans_its_messages_inside_and_asks_for_dispatch_after_commit(
     assert asked == [1]
 
 
+def test_one_transaction_asks_for_one_dispatch_however_many_bookings_it_makes(
+    clinic, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    """One dispatch sends every message due: loading a diary in one transaction asks once."""
+    from scheduling import tasks
+
+    settings.MESSAGES_DISPATCH_ON_CHANGE = True
+    asked = []
+    monkeypatch.setattr(tasks.messages_dispatch_task, "delay", lambda: asked.append(1))
+    with django_capture_on_commit_callbacks(execute=True):
+        for hour in (9, 10, 11, 12):
+            book(clinic, PatientFactory(), start=local(2027, 3, 2, hour))
+    assert asked == [1]
+
+
+def test_a_rolled_back_savepoint_drops_its_dispatch_request_and_the_next_change_asks_again(
+    clinic, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    from django.db import transaction
+
+    from scheduling import tasks
+
+    settings.MESSAGES_DISPATCH_ON_CHANGE = True
+    asked = []
+    monkeypatch.setattr(tasks.messages_dispatch_task, "delay", lambda: asked.append(1))
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            book(clinic, PatientFactory(), start=local(2027, 3, 3, 9))
+            raise RuntimeError("undone")
+        book(clinic, PatientFactory(), start=local(2027, 3, 3, 10))
+    assert asked == [1]
+
+
 def test_a_failed_booking_notifies_no_one(clinic, patient, django_capture_on_commit_callbacks):
     book(clinic, patient, start=local(2027, 3, 2, 10))
     with django_capture_on_commit_callbacks() as callbacks, pytest.raises(SlotUnavailable):
