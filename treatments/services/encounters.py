@@ -128,15 +128,11 @@ def _check_context(spec: KindSpec, encounter: Encounter) -> None:
         raise Invalid(fields=errors)
 
 
-def _set_history_user(objs, actor) -> None:
-    for obj in objs:
-        attribute(obj, actor)
-
-
 def _save(spec: KindSpec, draft: Draft, actor) -> None:
     encounter, detail = draft.encounter, draft.detail
     encounter.summary = spec.summarise(draft)[:300]
-    _set_history_user([encounter, detail], actor)
+    attribute(encounter, actor)
+    attribute(detail, actor)
     encounter.save()
     detail.encounter = encounter
     detail.save()
@@ -145,8 +141,8 @@ def _save(spec: KindSpec, draft: Draft, actor) -> None:
             continue
         if not draft.creating:
             old_rows = list(child.model.objects.filter(**{child.fk: detail}))
-            _set_history_user(old_rows, actor)
             for row in old_rows:
+                attribute(row, actor)
                 # Row by row so that history records each removed row of the draft.
                 row.delete()
         rows = draft.rows[child.name]
@@ -240,7 +236,7 @@ def encounter_sign(*, encounter: Encounter, actor) -> Encounter:
     encounter.status = Encounter.Status.SIGNED
     encounter.signed_at = timezone.now()
     encounter.signed_by = actor
-    _set_history_user([encounter], actor)
+    attribute(encounter, actor)
     encounter.save(update_fields=["status", "signed_at", "signed_by", "updated_at"])
     audit_record(actor=actor, action="encounter.signed", target=encounter, patient_id=encounter.patient_id)
     # The patient's aftercare advice leaves as soon as the note is signed (toxin, surgery).
@@ -259,7 +255,7 @@ def encounter_add_addendum(*, encounter: Encounter, actor, text: str) -> Addendu
     if not encounter.is_signed:
         raise RecordNotSigned()
     addendum = Addendum(encounter=encounter, author=actor, text=text)
-    _set_history_user([addendum], actor)
+    attribute(addendum, actor)
     addendum.save()
     audit_record(
         actor=actor,
