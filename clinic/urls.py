@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from consents import api as consents_api
+from insight import api as insight_api
 from insight.export import PatientExportView
 from patients import api as patients_api
 from photos import api as photos_api
@@ -25,7 +26,15 @@ router = DefaultRouter()
 router.register("audit-events", api_views.AuditEventViewSet, basename="audit-event")
 router.register("staff", accounts_api.StaffViewSet, basename="staff-user")
 tokens_api.register(router)
-for app_api in (patients_api, scheduling_api, reminders_api, consents_api, treatments_api, photos_api):
+for app_api in (
+    patients_api,
+    scheduling_api,
+    reminders_api,
+    consents_api,
+    treatments_api,
+    photos_api,
+    insight_api,
+):
     app_api.register(router)
 
 api_v1 = [

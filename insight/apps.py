@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class InsightConfig(AppConfig):
     name = "insight"
     verbose_name = "Insight and exports"
+
+    def ready(self) -> None:
+        from . import settings_section
+
+        settings_section.register()

@@ -34,7 +34,6 @@ from datetime import date, datetime
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, Q
 
-from clinic.models import ClinicSettings
 from consents.fhir import consent_resources
 from patients.models import Patient
 from photos.fhir import media_resource, patient_media, ready_media
@@ -51,6 +50,7 @@ from treatments.models import (
 )
 
 from . import fhir_codes as codes
+from .terminology import Terminology, terminology_load
 
 CODE_SYSTEM_BASE = codes.LOCAL_BASE
 MRN_SYSTEM = "urn:clinic:mrn"
@@ -84,9 +84,11 @@ def _coding(system: str, code: str, display: str = "") -> dict:
     return coding
 
 
-def _code(system: str, code: str, display: str = "") -> dict:
-    """A CodeableConcept in one of the clinic's local code systems (fhir_codes.LOCAL_SYSTEMS)."""
-    return {"coding": [_coding(codes.local_system(system), code, display)], "text": display or code}
+def _code(system: str, code: str, display: str = "", *, standard: dict | None = None) -> dict:
+    """A CodeableConcept in one of the clinic's local code systems (fhir_codes.LOCAL_SYSTEMS),
+    after its ``standard`` coding where there is one."""
+    local = _coding(codes.local_system(system), code, display)
+    return {"coding": [standard, local] if standard else [local], "text": display or code}
 
 
 def _ref(resource_type: str, pk) -> dict:
@@ -111,10 +113,14 @@ def _laterality(side: str) -> dict:
     }
 
 
-def _site(system: str, code: str, display: str, side: str | None) -> dict:
-    """A body site: the structure's code and, where the record has a side, its SNOMED CT
-    laterality qualifier in an extension (the structure code itself stays unlateralised)."""
-    site = {"coding": [_coding(codes.local_system(system), code, display)]}
+def _site(
+    system: str, code: str, display: str, side: str | None, terminology: Terminology | None = None
+) -> dict:
+    """A body site: the structure's code (SNOMED CT where the clinic has mapped it, always the
+    local one) and, where the record has a side, its SNOMED CT laterality qualifier in an
+    extension (the structure code itself stays unlateralised)."""
+    standard = terminology.standard(system, code, "snomed") if terminology else None
+    site = {"coding": [*([standard] if standard else []), _coding(codes.local_system(system), code, display)]}
     if side:
         site["extension"] = [_laterality(side)]
         site["text"] = f"{display}, {codes.LATERALITY[side][1].lower()}"
@@ -399,10 +405,13 @@ def encounter_resource(encounter: Encounter, *, palsy_condition: bool = False) -
     return resource
 
 
-def procedure_resource(procedure: Procedure, encounter: Encounter) -> dict:
+def procedure_resource(
+    procedure: Procedure, encounter: Encounter, terminology: Terminology | None = None
+) -> dict:
+    terminology = terminology or terminology_load()
     surgery = procedure.surgery
     if procedure.muscle:
-        site = _site("muscle", procedure.muscle, procedure.get_muscle_display(), surgery.side)
+        site = _site("muscle", procedure.muscle, procedure.get_muscle_display(), surgery.side, terminology)
     else:
         site = {
             "extension": [_laterality(surgery.side)],
@@ -412,7 +421,12 @@ def procedure_resource(procedure: Procedure, encounter: Encounter) -> dict:
         "resourceType": "Procedure",
         "id": str(procedure.pk),
         "status": "completed",
-        "code": _code("procedure", procedure.kind, procedure.get_kind_display()),
+        "code": _code(
+            "procedure",
+            procedure.kind,
+            procedure.get_kind_display(),
+            standard=terminology.standard("procedure", procedure.kind, "snomed"),
+        ),
         "subject": _ref("Patient", encounter.patient_id),
         "encounter": _ref("Encounter", encounter.pk),
         "performedPeriod": {"start": _instant(surgery.started_at), "end": _instant(surgery.ended_at)},
@@ -446,21 +460,19 @@ def procedure_resource(procedure: Procedure, encounter: Encounter) -> dict:
     return resource
 
 
-def medication_code(product: str, terminology: str) -> dict:
-    """The toxin product: the clinic's terminology (dm+d or RxNorm) where a checked code exists,
-    always the local product code and its name."""
+def medication_code(product: str, terminology: Terminology) -> dict:
+    """The toxin product: the clinic's terminology (dm+d or RxNorm) where a checked or mapped
+    code exists, always the local product code and its name."""
     label = Product(product).label
-    codings = []
-    standard = codes.MEDICINE_CODES.get(terminology, {}).get(product)
-    if standard:
-        codings.append(_coding(codes.MEDICINE_SYSTEMS[terminology], *standard))
-    codings.append(_coding(codes.local_system("toxin-product"), product, label))
-    return {"coding": codings, "text": label}
+    standard = terminology.medicine(product)
+    local = _coding(codes.local_system("toxin-product"), product, label)
+    return {"coding": [standard, local] if standard else [local], "text": label}
 
 
 def medication_administration_resource(
-    injection: Injection, session, encounter: Encounter, *, terminology: str = "dmd"
+    injection: Injection, session, encounter: Encounter, *, terminology: Terminology | None = None
 ) -> dict:
+    terminology = terminology or terminology_load()
     lot = session.lot
     label = Product(session.product).label
     toxin_code, toxin_display = codes.PROCEDURE_SNOMED["toxin_injection"]
@@ -486,7 +498,9 @@ def medication_administration_resource(
         "effectiveDateTime": _instant(encounter.occurred_at),
         "performer": [{"actor": _practitioner_ref(encounter.clinician)}],
         "dosage": {
-            "site": _site("muscle", injection.muscle, injection.get_muscle_display(), injection.side),
+            "site": _site(
+                "muscle", injection.muscle, injection.get_muscle_display(), injection.side, terminology
+            ),
             "route": {"coding": [_coding(codes.SNOMED, route_code, route_display)]},
             # Units are the product's own biological units: UCUM's arbitrary unit, never
             # convertible; the product is the Medication's code.
@@ -606,12 +620,6 @@ def care_plan_resource(plan: TreatmentPlan) -> dict:
 # --- Queries -----------------------------------------------------------------------------------
 
 
-def medicines_terminology() -> str:
-    """The clinic's medicine terminology for product codes (dm+d or RxNorm): one query."""
-    value = ClinicSettings.objects.filter(pk=1).values_list("medicines_terminology", flat=True).first()
-    return value or "dmd"
-
-
 def _users():
     return get_user_model().objects.prefetch_related("groups")
 
@@ -623,7 +631,9 @@ def _encounters():
     )
 
 
-def _encounter_resources(encounter: Encounter, *, palsy_condition: bool, terminology: str) -> list[dict]:
+def _encounter_resources(
+    encounter: Encounter, *, palsy_condition: bool, terminology: Terminology
+) -> list[dict]:
     resources = [encounter_resource(encounter, palsy_condition=palsy_condition)]
     if encounter.kind == Encounter.Kind.TOXIN and hasattr(encounter, "toxin_session"):
         resources += [
@@ -631,7 +641,8 @@ def _encounter_resources(encounter: Encounter, *, palsy_condition: bool, termino
             for i in encounter.toxin_session.injections.all()
         ]
     if encounter.kind == Encounter.Kind.SURGERY and hasattr(encounter, "surgery"):
-        resources += [procedure_resource(p, encounter) for p in encounter.surgery.procedures.all()]
+        procedures = encounter.surgery.procedures.all()
+        resources += [procedure_resource(p, encounter, terminology) for p in procedures]
     return resources
 
 
@@ -653,7 +664,7 @@ def _patient_level(patient: Patient) -> list[dict]:
 
 def patient_everything(*, patient: Patient) -> Everything:
     """Every resource of one patient: a fixed number of queries (one per table)."""
-    terminology = medicines_terminology()
+    terminology = terminology_load()
     palsy = has_palsy_condition(patient)
     resources = [patient_resource(patient), *_patient_level(patient)]
     staff_ids: set[int] = set()
@@ -755,7 +766,7 @@ def _single(resource_type: str):
         return (
             qs,
             lambda i: medication_administration_resource(
-                i, i.session, i.session.encounter, terminology=medicines_terminology()
+                i, i.session, i.session.encounter, terminology=terminology_load()
             ),
             (lambda i: i.session.encounter.patient_id),
         )
@@ -927,7 +938,7 @@ def search(*, resource_type: str, patient_id: int, dates: list[DateBound]) -> li
         rows = rows.filter(patient_id=patient_id, **lookups).order_by("created_at", "id")
         return [care_plan_resource(p) for p in rows]
     if resource_type == "MedicationAdministration":
-        terminology = medicines_terminology()
+        terminology = terminology_load()
         rows = Injection.objects.select_related("session__encounter__clinician", "session__lot").filter(
             session__encounter__patient_id=patient_id, **lookups
         )
@@ -938,8 +949,9 @@ def search(*, resource_type: str, patient_id: int, dates: list[DateBound]) -> li
     rows = Procedure.objects.select_related("surgery__encounter__clinician").filter(
         surgery__encounter__patient_id=patient_id, **lookups
     )
+    terminology = terminology_load()
     return [
-        procedure_resource(p, p.surgery.encounter)
+        procedure_resource(p, p.surgery.encounter, terminology)
         for p in rows.order_by("surgery__started_at", "position", "id")
     ]
 

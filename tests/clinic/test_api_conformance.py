@@ -732,6 +732,23 @@ def _write_everything(recorder: Recorder, world: dict, made: dict) -> None:
         expect=200,
     )
     call("delete", "/api/v1/toxin-intervals/{product}/", path={"product": product}, expect=204)
+    from insight.models import verhoeff_valid
+
+    body = "9933333"
+    mapping = call(
+        "post",
+        "/api/v1/code-mappings/",
+        body={
+            "source": "procedure",
+            "local_code": "brow_lift",
+            "target": "snomed",
+            "code": body + next(d for d in "0123456789" if verhoeff_valid(body + d)),
+            "display": "Conformance fixture",
+            "checked_against": "test release",
+        },
+        expect=201,
+    ).json()
+    call("delete", "/api/v1/code-mappings/{id}/", path={"id": mapping["id"]}, expect=204)
     call("patch", "/api/v1/clinic-settings/", body={"booking_horizon_days": 200}, expect=200)
 
     # --- Photographs: a set, a photograph uploaded to it, a failed one retried, both deleted.

@@ -403,6 +403,8 @@ GUARDS: dict[str, list[Guard]] = {
     "api:toxin-dose-limit-detail": [Guard(9, kwargs=lambda c, s: {"product": s.lot.product}, grows=False)],
     "api:clinic-settings": [Guard(8, grows=False)],
     "api:toxin-interval-list": [Guard(9, grows=False)],
+    "api:code-mapping-list": [Guard(9, grows=False)],
+    "api:code-mapping-detail": [Guard(9, kwargs=pk(lambda c, s: s.code_mapping), grows=False)],
     "api:toxin-interval-detail": [Guard(9, kwargs=lambda c, s: {"product": s.lot.product}, grows=False)],
     # FHIR: the everything bundle, and one resource of each type.
     # (+4 over the record: the clinic setting, the lists' history, the clinicians and their roles.)

@@ -129,6 +129,7 @@ class Slice:
     plan: object
     lot: object
     interval_finding: object
+    code_mapping: object
     recall: Recall
     message: Message
     questionnaire: Message
@@ -572,6 +573,20 @@ def build_slice(clinic: Clinic, n: int) -> Slice:
     for i in range(n - 1):
         start_consent(patient, surgeon_user, "dao_excision", details=f"perf {tag}-{i}")
 
+    # One code mapping of the clinic's terminology per slice (a different muscle in each).
+    from insight.models import CodeMapping, verhoeff_valid
+    from treatments.models import Muscle
+
+    body = f"99{n:05d}"
+    code_mapping = CodeMapping.objects.create(
+        source="muscle",
+        local_code=Muscle.values[n % len(Muscle.values)],
+        target="snomed",
+        code=body + next(d for d in "0123456789" if verhoeff_valid(body + d)),
+        display=f"perf {tag}",
+        checked_against="test release",
+    )
+
     return Slice(
         n=n,
         patient=patient,
@@ -584,6 +599,7 @@ def build_slice(clinic: Clinic, n: int) -> Slice:
         plan=plans[0],
         lot=lot,
         interval_finding=findings[0],
+        code_mapping=code_mapping,
         recall=recall,
         message=recall_messages[0],
         questionnaire=questionnaire,

@@ -15,6 +15,7 @@ from clinic.models import AuditEvent
 from clinic.tokens.services import api_token_issue
 from consents.links import consent_link_token
 from consents.services import template_current
+from insight.models import CodeMapping, verhoeff_valid
 from scheduling.models import Message, WaitlistOffer
 from scheduling.reminders.links import Action, link_token
 from scheduling.services import recall_open
@@ -152,6 +153,14 @@ def build_world() -> dict:
     # A botulinum toxin consent, signed and countersigned (its PDF exists).
     consent = signed_consent(patient, surgeon)
     photo_set, media_item, photo_consent = _photos(patient, surgeon, surgery.encounter)
+    code_mapping = CodeMapping.objects.create(
+        source="muscle",
+        local_code="mentalis",
+        target="snomed",
+        code="9922222" + next(d for d in "0123456789" if verhoeff_valid("9922222" + d)),
+        display="Route table fixture",
+        checked_against="test release",
+    )
     return {
         "consent": consent,
         "patient": patient,
@@ -203,6 +212,7 @@ def build_world() -> dict:
             "media-item": media_item.pk,
             "photo-consent": photo_consent.pk,
             "fhir-media": media_item.pk,
+            "code-mapping": code_mapping.pk,
         },
         "product": lot.product,
     }
@@ -272,6 +282,7 @@ PAGE_PK = {
     "photos:item_delete": "media-item",
     "photos:consent_withdraw": "photo-consent",
     "photos:before_after": "surgery",
+    "insight:code_mapping_remove": "code-mapping",
 }
 
 

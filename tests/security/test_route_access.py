@@ -131,6 +131,10 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "api:interval-finding-detail": (frozenset({Role.SURGEON}), 200),
     "api:interval-finding-review": (NOBODY, 405),
     "treatments:toxin_interval": (NOBODY, 405),
+    "insight:code_mapping_add": (NOBODY, 405),
+    "insight:code_mapping_remove": (NOBODY, 405),
+    "api:code-mapping-list": (ALL_STAFF, 200),
+    "api:code-mapping-detail": (ALL_STAFF, 200),
     "links:twilio_inbound": (NOBODY, 405),
     # A link works for whoever holds it (the patient has no login): the signature is the key.
     "links:open": (EVERYONE, 200),
@@ -324,6 +328,10 @@ WRITE_ACCESS: dict[str, frozenset] = {
     "api:clinic-settings": MANAGERS,
     "api:toxin-interval-detail": MANAGERS,
     "treatments:toxin_interval": MANAGERS,
+    "insight:code_mapping_add": MANAGERS,
+    "insight:code_mapping_remove": MANAGERS,
+    "api:code-mapping-list": MANAGERS,
+    "api:code-mapping-detail": MANAGERS,
     "api:patient-merge": MANAGERS,
     # A lot recall campaign is sent by the clinicians who inject.
     "treatments:lot_campaign": frozenset({Role.SURGEON, Role.INJECTOR}),
