@@ -131,6 +131,9 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "api:interval-finding-detail": (frozenset({Role.SURGEON}), 200),
     "api:interval-finding-review": (NOBODY, 405),
     "treatments:toxin_interval": (NOBODY, 405),
+    # The home programme (read) and the patients' check-ins: clinical data.
+    "api:home-programme-detail": (CLINICIANS, 200),
+    "api:programme-checkin-list": (CLINICIANS, 200),
     "links:twilio_inbound": (NOBODY, 405),
     # A link works for whoever holds it (the patient has no login): the signature is the key.
     "links:open": (EVERYONE, 200),
