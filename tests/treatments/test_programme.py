@@ -273,3 +273,12 @@ def test_the_api_reads_the_programme_and_lists_check_ins(therapist, therapist_us
     listed = therapist.get(f"/api/v1/programme-checkins/?patient={patient.pk}")
     assert listed.status_code == 200
     assert [(r["days_done"], r["difficulty"]) for r in listed.json()["results"]] == [(4, 5)]
+
+
+def test_the_visit_record_shows_how_to_do_each_exercise_and_the_check_in_choice(client, therapist_user):
+    patient = _patient()
+    visit = _visit(patient, therapist_user, [SMILE, PUCKER], weekly_checkins=True)
+    client.force_login(therapist_user)
+    html = client.get(reverse("treatments:encounter", kwargs={"pk": visit.pk})).content.decode()
+    assert "keeping the eye open" in html and "Stop if it hurts." in html
+    assert "Weekly home-programme check-ins asked for." in html
