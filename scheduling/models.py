@@ -527,6 +527,8 @@ class Message(models.Model):
         QUESTIONNAIRE = "questionnaire", "Questionnaire request"
         CAMPAIGN = "campaign", "Clinic notice"
         AFTERCARE = "aftercare", "Aftercare advice"
+        HOME_PROGRAMME = "home_programme", "Home exercise programme"
+        PROGRAMME_CHECKIN = "programme_checkin", "Home programme check-in"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"

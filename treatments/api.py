@@ -22,8 +22,9 @@ from clinic.audit import audit_record
 from clinic.errors import Invalid
 from clinic.models import ClinicSettings
 from clinic.permissions import is_staff_member, require
+from patients.models import Patient
 
-from . import consent_needs, selectors, serializers, services
+from . import consent_needs, programme, selectors, serializers, services
 from .exceptions import RecordSigned
 from .interval import interval_finding_review
 from .models import (
@@ -36,6 +37,7 @@ from .models import (
     Injection,
     IntervalFinding,
     Product,
+    ProgrammeCheckIn,
     Surgery,
     TherapyVisit,
     ToxinDoseLimit,
@@ -426,6 +428,71 @@ class IntervalFindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
         return Response(serializers.IntervalFindingSerializer(finding).data)
 
 
+class HomeProgrammeViewSet(viewsets.GenericViewSet):
+    """A patient's current home exercise programme (read-only): the exercises of their latest
+    signed therapy visit and what that visit changed. ``id`` is the patient's id."""
+
+    permission_classes = [require("clinic.view_clinical")]
+    serializer_class = serializers.HomeProgrammeSerializer
+    pagination_class = None
+
+    @extend_schema(parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description="Patient id")])
+    def retrieve(self, request, pk=None):
+        patient = get_object_or_404(Patient.objects.only("pk"), pk=_patient_pk(pk))
+        current = programme.programme_current(patient_id=patient.pk)
+        audit_record(
+            actor=request.user, action="home_programme.viewed", target=patient, patient_id=patient.pk
+        )
+        data = {
+            "patient": patient.pk,
+            "visit": current.visit.pk if current.visit is not None else None,
+            "set_at": current.set_on,
+            "therapist": current.therapist_name,
+            "weekly_checkins": bool(current.visit and current.visit.weekly_checkins),
+            "exercises": [
+                {
+                    "exercise": e.exercise,
+                    "instructions": e.instructions,
+                    "repetitions": e.repetitions,
+                    "hold_seconds": e.hold_seconds,
+                    "times_per_day": e.times_per_day,
+                    "notes": e.notes,
+                    "dose": programme.dose_text(e),
+                }
+                for e in current.exercises
+            ],
+            "changes": current.diff.as_dict(),
+        }
+        return Response(serializers.HomeProgrammeSerializer(data).data)
+
+
+def _patient_pk(value) -> int:
+    text = str(value or "")
+    if not text.isdigit() or len(text) > 18:
+        raise exceptions.NotFound()
+    return int(text)
+
+
+class ProgrammeCheckInFilter(api_filters.FilterSet):
+    patient = IdFilter(field_name="patient_id")
+    visit = IdFilter(field_name="visit_id")
+    answered_after = api_filters.IsoDateTimeFilter(field_name="answered_at", lookup_expr="gte")
+
+
+class ProgrammeCheckInViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Patients' weekly check-ins about their home programme (read-only; patients answer them
+    from their programme link), newest first."""
+
+    permission_classes = [require("clinic.view_clinical")]
+    serializer_class = serializers.ProgrammeCheckInSerializer
+    filterset_class = ProgrammeCheckInFilter
+    queryset = ProgrammeCheckIn.objects.order_by("-answered_at", "-id")
+
+    def list(self, request, *args, **kwargs):
+        audit_listing(request, "programme_checkin.listed")
+        return super().list(request, *args, **kwargs)
+
+
 class LotRegisterPermission(BasePermission):
     """Read: clinicians or lot managers. Write: lot managers. Plus per-action extras."""
 
@@ -596,3 +663,5 @@ def register(router: DefaultRouter) -> None:
     router.register("toxin-dose-limits", ToxinDoseLimitViewSet, basename="toxin-dose-limit")
     router.register("interval-findings", IntervalFindingViewSet, basename="interval-finding")
     router.register("toxin-intervals", ToxinIntervalViewSet, basename="toxin-interval")
+    router.register("home-programmes", HomeProgrammeViewSet, basename="home-programme")
+    router.register("programme-checkins", ProgrammeCheckInViewSet, basename="programme-checkin")

@@ -136,6 +136,13 @@ class ExerciseForm(forms.Form):
     times_per_day = forms.IntegerField(
         label="Times a day", **field_limits(HomeExercise, "times_per_day"), initial=1
     )
+    instructions = forms.CharField(
+        label="How to do it (the patient reads this)",
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    notes = forms.CharField(max_length=300, required=False)
 
 
 class PatternForm(forms.Form):
@@ -349,6 +356,11 @@ class TherapyVisitForm(EncounterForm):
         label="One visit every (weeks)",
         **field_limits(TherapyVisit, "course_every_weeks"),
         required=False,
+    )
+    weekly_checkins = forms.BooleanField(
+        label="Weekly check-ins",
+        required=False,
+        help_text="Ask the patient each week how the home programme went, until the next visit.",
     )
 
     def service_data(self) -> dict:

@@ -693,6 +693,9 @@ class TherapyVisit(models.Model):
     course_every_weeks = models.PositiveSmallIntegerField(
         "one visit every (weeks)", null=True, blank=True, validators=bounded(1, 12)
     )
+    # The patient is asked each week how the home programme went (ProgrammeCheckIn), until the
+    # next therapy visit (treatments.services.programme).
+    weekly_checkins = models.BooleanField("weekly check-ins", default=False)
     history = HistoricalRecords()
 
     class Meta:
@@ -729,6 +732,9 @@ class HomeExercise(models.Model):
     repetitions = models.PositiveSmallIntegerField(validators=bounded(1, 500))
     hold_seconds = models.PositiveSmallIntegerField(default=0, validators=bounded(0, 600))
     times_per_day = models.PositiveSmallIntegerField(default=1, validators=bounded(1, 24))
+    # What the patient reads on their programme page: how to do it, and anything to watch for.
+    instructions = models.TextField("how to do it", max_length=1000, blank=True)
+    notes = models.CharField(max_length=300, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -746,6 +752,41 @@ class HomeExercise(models.Model):
 
     def __str__(self) -> str:
         return self.exercise
+
+
+class ProgrammeCheckIn(models.Model):
+    """The patient's weekly "how did it go" about their home programme, answered from the
+    programme link: on how many days they did the exercises, how hard they found them, a note.
+    ``visit`` is the therapy visit whose programme was current when they answered."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="programme_checkins"
+    )
+    visit = models.ForeignKey(TherapyVisit, on_delete=models.PROTECT, related_name="checkins")
+    days_done = models.PositiveSmallIntegerField("days with the exercises (last 7)", validators=bounded(0, 7))
+    difficulty = models.PositiveSmallIntegerField(
+        "difficulty (0 easy - 10 very hard)", validators=bounded(0, 10)
+    )
+    note = models.CharField(max_length=500, blank=True)
+    answered_at = models.DateTimeField(default=timezone.now)
+    # Where the answer came from: "link:<visit id>" for the patient's programme link.
+    source = models.CharField(max_length=40, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-answered_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(days_done__lte=7) & Q(difficulty__lte=10),
+                name="treatments_programmecheckin_ranges",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["patient", "-answered_at"], name="treatments_checkin_patient"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Check-in {self.pk}"
 
 
 class SynkinesisPattern(models.Model):

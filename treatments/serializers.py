@@ -31,6 +31,7 @@ from .models import (
     PlanStage,
     Procedure,
     Product,
+    ProgrammeCheckIn,
     Side,
     StimulatedBranch,
     StimulationResponse,
@@ -263,10 +264,12 @@ class HomeExerciseSerializer(serializers.ModelSerializer):
     repetitions = serializers.IntegerField(**field_limits(HomeExercise, "repetitions"))
     hold_seconds = serializers.IntegerField(**field_limits(HomeExercise, "hold_seconds"), default=0)
     times_per_day = serializers.IntegerField(**field_limits(HomeExercise, "times_per_day"), default=1)
+    instructions = _text(max_length=1000)
+    notes = _text(max_length=300)
 
     class Meta:
         model = HomeExercise
-        fields = ["exercise", "repetitions", "hold_seconds", "times_per_day"]
+        fields = ["exercise", "repetitions", "hold_seconds", "times_per_day", "instructions", "notes"]
 
 
 class SynkinesisPatternSerializer(serializers.ModelSerializer):
@@ -319,6 +322,7 @@ class TherapyVisitSerializer(EncounterDetailSerializer):
             "progress",
             "course_visits",
             "course_every_weeks",
+            "weekly_checkins",
             "exercises",
             "patterns",
             "recommendations",
@@ -743,3 +747,51 @@ class ToxinIntervalSerializer(serializers.Serializer):
     )
     updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
     updated_by = serializers.ReferenceField(read_only=True, allow_null=True)
+
+
+class ProgrammeExerciseSerializer(serializers.Serializer):
+    exercise = strict.CharField(read_only=True)
+    instructions = strict.CharField(read_only=True)
+    repetitions = serializers.IntegerField(read_only=True)
+    hold_seconds = serializers.IntegerField(read_only=True)
+    times_per_day = serializers.IntegerField(read_only=True)
+    notes = strict.CharField(read_only=True)
+    dose = strict.CharField(read_only=True, help_text="The dose in words, as the patient reads it.")
+
+
+class ProgrammeChangeSerializer(serializers.Serializer):
+    field = strict.CharField(read_only=True)
+    before = strict.CharField(read_only=True)
+    after = strict.CharField(read_only=True)
+
+
+class ProgrammeExerciseChangeSerializer(serializers.Serializer):
+    exercise = strict.CharField(read_only=True)
+    changes = ProgrammeChangeSerializer(many=True, read_only=True)
+
+
+class ProgrammeDiffSerializer(serializers.Serializer):
+    added = serializers.ListField(child=strict.CharField(), read_only=True)
+    removed = serializers.ListField(child=strict.CharField(), read_only=True)
+    changed = ProgrammeExerciseChangeSerializer(many=True, read_only=True)
+
+
+class HomeProgrammeSerializer(serializers.Serializer):
+    """A patient's current home programme: their latest signed therapy visit's exercises."""
+
+    patient = serializers.IntegerField(read_only=True)
+    visit = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="The therapy visit that set it."
+    )
+    set_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    therapist = strict.CharField(read_only=True)
+    weekly_checkins = serializers.BooleanField(read_only=True)
+    exercises = ProgrammeExerciseSerializer(many=True, read_only=True)
+    changes = ProgrammeDiffSerializer(read_only=True, help_text="What the visit changed from the one before.")
+
+
+class ProgrammeCheckInSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProgrammeCheckIn
+        fields = ["id", "patient", "visit", "days_done", "difficulty", "note", "answered_at", "source"]
+        read_only_fields = fields

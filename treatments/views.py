@@ -25,7 +25,7 @@ from patients.chart import panels_for
 from patients.models import Patient
 from scheduling.models import Appointment
 
-from . import consent_needs, forms, instruments, selectors, services
+from . import consent_needs, forms, instruments, programme, selectors, services
 from .exceptions import ActivePlanExists, RecordSigned
 from .interval import interval_finding_review as interval_review
 from .interval import toxin_interval_check
@@ -152,7 +152,7 @@ KIND_PAGES = {
 # Child rows of each kind as {name: [fields]} for filling a draft's form back in.
 ROW_FIELDS = {
     "injections": ["muscle", "side", "units", "points"],
-    "exercises": ["exercise", "repetitions", "hold_seconds", "times_per_day"],
+    "exercises": ["exercise", "repetitions", "hold_seconds", "times_per_day", "instructions", "notes"],
     "patterns": ["trigger", "region", "severity"],
     "recommendations": ["muscle", "side", "note"],
     "procedures": [
@@ -391,6 +391,9 @@ def _encounter_form(request, page: KindPage, *, patient, detail=None, appointmen
         )
     else:
         context["consent_warnings"] = consent_needs.encounter_consent_warnings(detail.encounter)
+    if page.spec.kind == Encounter.Kind.THERAPY:
+        # What the patient said about their home programme since the visit before this one.
+        context["checkins"] = _checkins_for_form(patient, detail)
     if page.spec.kind == Encounter.Kind.TOXIN:
         # The form shows the patient's previous maps and responses: a read of their record.
         context.update(_toxin_context(request, patient, detail, form, appointment))
@@ -403,6 +406,12 @@ def _encounter_form(request, page: KindPage, *, patient, detail=None, appointmen
                 changes={"page": "toxin_form"},
             )
     return render(request, page.template, context, status=status)
+
+
+def _checkins_for_form(patient, detail) -> list:
+    before = detail.encounter.occurred_at if detail is not None else None
+    since = programme.last_signed_visit_at(patient_id=patient.pk, before=before)
+    return list(programme.checkins_since(patient_id=patient.pk, since=since)[:20])
 
 
 @capability_required("clinic.view_clinical")

@@ -59,6 +59,19 @@ EXERCISES = [
     ("Neck stretch, chin up and away", 5, 20, 2),
     ("Slow open-mouth smile, watching the neck", 8, 3, 2),
 ]
+# How each exercise is done, as the patient reads it on their home-programme page.
+HOW = {
+    "Small smile in the mirror, keeping the eye open": (
+        "Sit at a mirror. Smile slowly, only as far as the eye stays open, hold, then relax fully."
+    ),
+    "Gentle eye closure without the mouth moving": (
+        "Close the eyes slowly and softly, watching that the mouth corner stays still."
+    ),
+    "Lip pucker with the eye relaxed": "Pucker as for a kiss, keeping the eye relaxed and open.",
+    "Cheek and chin massage": "Small circles with two fingers over the cheek and chin, firm but not painful.",
+    "Neck stretch, chin up and away": "Turn the chin up and away from the affected side to a stretch.",
+    "Slow open-mouth smile, watching the neck": "A slow open smile; stop before the neck tightens.",
+}
 # Observed pattern -> (muscle the injector could target, on which side)
 PATTERNS = [
     ("smiling", "eye", "orbicularis_oculi_orbital"),
@@ -516,7 +529,13 @@ def _therapy_visit(ctx: Context, day: date, therapist, stage, sign: bool) -> Non
                 ["Steady improvement.", "Better control in the mirror.", "Plateau this month."]
             ),
             "exercises": [
-                {"exercise": name, "repetitions": reps, "hold_seconds": hold, "times_per_day": times}
+                {
+                    "exercise": name,
+                    "repetitions": reps,
+                    "hold_seconds": hold,
+                    "times_per_day": times,
+                    "instructions": HOW.get(name, ""),
+                }
                 for name, reps, hold, times in exercises
             ],
             "patterns": [

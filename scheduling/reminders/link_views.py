@@ -34,20 +34,32 @@ from ..services import (
     appointment_reschedule,
     recall_upcoming_booking,
 )
-from .links import Action, LinkExpired, LinkInvalid, PatientLink, link_read, link_token
+from .links import (
+    Action,
+    LinkExpired,
+    LinkInvalid,
+    PatientLink,
+    link_read,
+    link_token,
+    registered_handler,
+)
 from .questionnaires import questionnaire_for
 from .services import AFTERCARE_TOPIC
 
 logger = logging.getLogger(__name__)
 
 
-def _problem(request, *, expired: bool):
+def link_problem(request, *, expired: bool):
+    """The page for a link that is not (or no longer) valid: 410 when expired, 400 otherwise."""
     return render(
         request,
         "links/problem.html",
         {"expired": expired},
         status=410 if expired else 400,
     )
+
+
+_problem = link_problem
 
 
 @never_cache
@@ -61,7 +73,9 @@ def open_link(request, token: str):
     patient = Patient.objects.filter(pk=link.patient_id, status=Patient.Status.ACTIVE).first()
     if patient is None:
         return _problem(request, expired=False)
-    handler = HANDLERS[link.action]
+    handler = HANDLERS.get(link.action) or registered_handler(link.action)
+    if handler is None:
+        return _problem(request, expired=False)
     return handler(request, link=link, patient=patient, token=token)
 
 

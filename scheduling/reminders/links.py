@@ -5,6 +5,7 @@ per-purpose salt, and stamped with the time it was made. The view re-checks that
 belongs to that patient, so a valid token can never reach another patient's data.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -26,6 +27,27 @@ class Action:
     ALL = frozenset({CONFIRM, CANCEL, BOOK, QUESTIONNAIRE, UNSUBSCRIBE, AFTERCARE})
 
 
+# Actions a higher floor adds (e.g. treatments' home programme): {action: page handler}. The
+# handler is called as handler(request, link=, patient=, token=) for a valid, unexpired link of
+# an active patient, and must itself check that the target belongs to that patient.
+_registered: dict[str, Callable] = {}
+
+
+def register_link_action(action: str, handler: Callable) -> None:
+    """Add a patient-link action from an AppConfig.ready(); the built-in ones cannot be replaced."""
+    if action in Action.ALL:
+        raise ValueError(f"link action {action!r} is built in")
+    _registered[action] = handler
+
+
+def registered_handler(action: str) -> Callable | None:
+    return _registered.get(action)
+
+
+def action_known(action: object) -> bool:
+    return isinstance(action, str) and (action in Action.ALL or action in _registered)
+
+
 @dataclass(frozen=True)
 class PatientLink:
     patient_id: int
@@ -42,7 +64,7 @@ class LinkExpired(Exception):
 
 
 def link_token(*, patient_id: int, action: str, target: str | int) -> str:
-    if action not in Action.ALL:
+    if not action_known(action):
         raise ValueError(f"unknown link action {action!r}")
     return signing.dumps({"p": patient_id, "a": action, "t": str(target)}, salt=SALT, compress=True)
 
@@ -68,6 +90,6 @@ def link_read(token: str, *, max_age: timedelta | None = None) -> PatientLink:
         raise LinkExpired from exc
     except signing.BadSignature as exc:
         raise LinkInvalid from exc
-    if not isinstance(data, dict) or data.get("a") not in Action.ALL or not isinstance(data.get("p"), int):
+    if not isinstance(data, dict) or not action_known(data.get("a")) or not isinstance(data.get("p"), int):
         raise LinkInvalid
     return PatientLink(patient_id=data["p"], action=data["a"], target=str(data.get("t", "")))

@@ -63,7 +63,7 @@ from .. import ics
 from ..exceptions import RecallNotOpen
 from ..models import Appointment, Message, Recall, RecallContact
 from . import channels
-from .links import Action, link_url, one_click_unsubscribe_url
+from .links import Action, action_known, link_url, one_click_unsubscribe_url
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +82,10 @@ PURPOSE_FOR_KIND = {
     Kind.CAMPAIGN: Purpose.RECALLS,
     # Advice about the visit the patient has just had: a message about their appointment.
     Kind.AFTERCARE: Purpose.APPOINTMENT_REMINDERS,
+    # The home programme a therapy visit set: about the visit, like aftercare.
+    Kind.HOME_PROGRAMME: Purpose.APPOINTMENT_REMINDERS,
+    # "How did the exercises go?": a short patient-reported check-in, like a questionnaire.
+    Kind.PROGRAMME_CHECKIN: Purpose.QUESTIONNAIRES,
 }
 
 
@@ -307,6 +311,53 @@ def aftercare_plan(*, patient: Patient, topics: list[str], source: str, now: dat
 
         transaction.on_commit(messages_dispatch_task.delay)
     return planned
+
+
+# Messages that point to a page a higher floor registered as a link action: the kinds it may
+# plan, so this package sends them without knowing what the page shows.
+PAGE_LINK_KINDS = frozenset({Kind.HOME_PROGRAMME, Kind.PROGRAMME_CHECKIN})
+
+
+def page_link_plan(
+    *,
+    patient: Patient,
+    kind: str,
+    target: str,
+    action: str,
+    link_target: str | int,
+    due_at: datetime | None = None,
+    context: dict | None = None,
+) -> int:
+    """Plan one message per channel that carries a signed link to a registered page
+    (``action``, ``link_target``), once per ``target`` and due day (the dedupe key), through the
+    usual pipeline: consent, contact details and quiet hours are checked at send time. The
+    templates are ``messages/<kind>.*`` and read the link as ``page_url``. Returns how many rows
+    are new."""
+    if kind not in PAGE_LINK_KINDS or not action_known(action):
+        raise ValueError(f"not a page-link message: {kind!r}, {action!r}")
+    now = timezone.now()
+    due_at = due_at or now
+    planned = message_schedule(
+        patient=patient,
+        kind=kind,
+        due_at=due_at,
+        target=target,
+        context={**(context or {}), "link": {"action": action, "target": str(link_target)}},
+    )
+    if planned and due_at <= now and settings.MESSAGES_DISPATCH_ON_CHANGE:
+        from ..tasks import messages_dispatch_task
+
+        transaction.on_commit(messages_dispatch_task.delay)
+    return planned
+
+
+def page_link_cancel(*, patient: Patient, kind: str, reason: str, exclude_target: str = "") -> int:
+    """Cancel a patient's scheduled messages of a page-link ``kind`` (e.g. the weekly check-in
+    prompts of a programme a newer visit replaced), except those planned for ``exclude_target``."""
+    pending = Message.objects.filter(patient=patient, kind=kind)
+    if exclude_target:
+        pending = pending.exclude(dedupe_key__startswith=f"{exclude_target}:")
+    return _cancel_pending(pending, reason)
 
 
 # --------------------------------------------------------------------------------------------
@@ -766,6 +817,9 @@ def message_context(message: Message, *, contact: ClinicSettings | None = None) 
     if message.kind == Kind.AFTERCARE:
         ctx["aftercare_url"] = functools.partial(link, action=Action.AFTERCARE, target=message.pk)
         ctx["topics"] = (message.context or {}).get("topics", [])
+    page = (message.context or {}).get("link")
+    if message.kind in PAGE_LINK_KINDS and isinstance(page, dict) and action_known(page.get("action")):
+        ctx["page_url"] = functools.partial(link, action=page["action"], target=str(page.get("target", "")))
     return ctx
 
 

@@ -175,6 +175,7 @@ SEGMENT_IDS = {
     "consultations": "consultation",
     "encounters": "encounter",
     "follow-ups": "follow-up",
+    "home-programmes": "home-programme",
     "interval-findings": "interval-finding",
     "locations": "location",
     "messages": "message",
@@ -617,8 +618,16 @@ def _write_everything(recorder: Recorder, world: dict, made: dict) -> None:
             "occurred_at": occurred,
             "techniques": ["mirror_exercises"],
             "duration_minutes": 45,
+            "weekly_checkins": True,
             "exercises": [
-                {"exercise": "Gentle smile", "repetitions": 10, "hold_seconds": 5, "times_per_day": 3}
+                {
+                    "exercise": "Gentle smile",
+                    "repetitions": 10,
+                    "hold_seconds": 5,
+                    "times_per_day": 3,
+                    "instructions": "Slowly, in front of a mirror",
+                    "notes": "Keep the eye open",
+                }
             ],
             "patterns": [{"trigger": "smiling", "region": "eye", "severity": "moderate"}],
             "recommendations": [

@@ -33,6 +33,7 @@ from scheduling.reminders.links import Action
 from tests.perf.world import CLINIC_NOON, Clinic, Slice, build_clinic, build_slice
 from tests.security.routes import all_routes
 from tests.security.test_route_access import GET_ACCESS
+from treatments.services.programme import PROGRAMME_ACTION
 
 SMALL, LARGE = 2, 8
 ANON = "anonymous"
@@ -207,7 +208,7 @@ GUARDS: dict[str, list[Guard]] = {
     # The merge preview counts rows: one count per kind of record, whatever the counts.
     "patients:merge": [
         Guard(
-            18,
+            19,
             kwargs=PATIENT,
             query=lambda c, s: {"duplicate": s.waitlist.patient_id},
             persona=MANAGER,
@@ -310,6 +311,21 @@ GUARDS: dict[str, list[Guard]] = {
             # The advice after a treatment: the message and the clinic's contact details.
             (Action.AFTERCARE, 3),
         )
+    ]
+    + [
+        # The home programme: the visit named, the current programme (one row per exercise),
+        # the clinic's name; and the same as a PDF.
+        Guard(
+            ceiling,
+            kwargs=lambda c, s: {"token": s.tokens[PROGRAMME_ACTION]},
+            query=query,
+            persona=ANON,
+            label=label,
+        )
+        for label, query, ceiling in (
+            ("programme", lambda c, s: {}, 8),
+            ("programme-pdf", lambda c, s: {"format": "pdf"}, 7),
+        )
     ],
     # A calendar subscription: the token in the URL is the key.
     "calendar_feed": [
@@ -408,6 +424,8 @@ GUARDS: dict[str, list[Guard]] = {
     "api:toxin-interval-detail": [Guard(9, kwargs=lambda c, s: {"product": s.lot.product}, grows=False)],
     # FHIR: the everything bundle, and one resource of each type.
     # (+4 over the record: the clinic setting, the lists' history, the clinicians and their roles.)
+    "api:home-programme-detail": [Guard(10, kwargs=PATIENT, persona=THERAPIST)],
+    "api:programme-checkin-list": [Guard(8), Guard(8, query=of_patient, label="patient")],
     "api:fhir-patient-everything": [Guard(20, kwargs=PATIENT)],
     "api:fhir-patient": [Guard(10, kwargs=PATIENT, grows=False)],
     "api:fhir-appointment": [Guard(10, kwargs=pk(lambda c, s: s.appointment), grows=False)],
@@ -499,6 +517,7 @@ BROWSABLE = {
     "api:toxin-lot-list": (MANAGER, 10),
     "api:toxin-dose-limit-list": (SURGEON, 9),
     "api:interval-finding-list": (SURGEON, 7),
+    "api:programme-checkin-list": (THERAPIST, 8),
     "api:toxin-interval-list": (MANAGER, 9),
     "api:staff-user-list": (MANAGER, 10),
     "api:api-token-list": (SURGEON, 9),

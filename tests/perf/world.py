@@ -70,7 +70,8 @@ from tests.treatments.factories import (
     record_toxin,
 )
 from treatments import services as clinical
-from treatments.models import Addendum, IntervalFinding, Muscle, Product, ToxinDoseLimit
+from treatments.models import Addendum, IntervalFinding, Muscle, Product, ProgrammeCheckIn, ToxinDoseLimit
+from treatments.services.programme import PROGRAMME_ACTION
 
 # A Monday at noon in the clinic: today's calendar has a morning behind it and an afternoon ahead.
 CLINIC_NOON = datetime(2027, 3, 15, 12, 0, tzinfo=timezone.get_default_timezone())
@@ -487,6 +488,19 @@ def build_slice(clinic: Clinic, n: int) -> Slice:
         context={"topics": ["toxin", "dao_excision", "selective_neurolysis"], "source": "perf"},
     )
 
+    # The home programme's check-ins: n answers about the signed therapy visit's programme.
+    ProgrammeCheckIn.objects.bulk_create(
+        ProgrammeCheckIn(
+            patient=patient,
+            visit_id=encounters["therapy"].pk,
+            days_done=i % 8,
+            difficulty=i % 11,
+            note=f"Week {i}",
+            answered_at=timezone.now() - timedelta(minutes=30 - i),
+        )
+        for i in range(n)
+    )
+
     # The recall worklist's subject: n contacts and n messages.
     recall = _recall(patient, clinic, source=f"perf:{tag}:chart")
     RecallContact.objects.bulk_create(
@@ -624,5 +638,8 @@ def build_slice(clinic: Clinic, n: int) -> Slice:
                 patient_id=patient.pk, action=Action.UNSUBSCRIBE, target="sms:recalls"
             ),
             Action.AFTERCARE: link_token(patient_id=patient.pk, action=Action.AFTERCARE, target=aftercare.pk),
+            PROGRAMME_ACTION: link_token(
+                patient_id=patient.pk, action=PROGRAMME_ACTION, target=encounters["therapy"].pk
+            ),
         },
     )

@@ -186,6 +186,7 @@ def build_world() -> dict:
             "follow-up": follow_up.pk,
             "toxin-session": toxin.pk,
             "therapy-visit": therapy.pk,
+            "home-programme": patient.pk,
             "surgery": surgery.pk,
             "assessment": assessment.pk,
             "toxin-lot": lot.pk,

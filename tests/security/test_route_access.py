@@ -135,6 +135,9 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "insight:code_mapping_remove": (NOBODY, 405),
     "api:code-mapping-list": (ALL_STAFF, 200),
     "api:code-mapping-detail": (ALL_STAFF, 200),
+    # The home programme (read) and the patients' check-ins: clinical data.
+    "api:home-programme-detail": (CLINICIANS, 200),
+    "api:programme-checkin-list": (CLINICIANS, 200),
     "links:twilio_inbound": (NOBODY, 405),
     # A link works for whoever holds it (the patient has no login): the signature is the key.
     "links:open": (EVERYONE, 200),

@@ -243,6 +243,10 @@ def encounter_sign(*, encounter: Encounter, actor) -> Encounter:
     from .aftercare import aftercare_send
 
     aftercare_send(encounter=encounter)
+    # A therapy visit that changed the home programme sends the patient the new one.
+    from .programme import programme_after_sign
+
+    programme_after_sign(encounter=encounter)
     return encounter
 
 

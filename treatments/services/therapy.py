@@ -33,6 +33,7 @@ class TherapySpec(KindSpec):
         "progress",
         "course_visits",
         "course_every_weeks",
+        "weekly_checkins",
     )
     children = (
         Child("exercises", HomeExercise, "visit"),
