@@ -35,7 +35,7 @@ class ConsultationRequestViewSet(
     """Consultation requests, newest first. Never edited or deleted: a request is accepted or
     declined once (a second decision is 409 ``request_not_open``)."""
 
-    serializer_class = serializers.ConsultationRequestSerializer
+    serializer_class = serializers.IntakeSerializer
     filterset_class = RequestFilter
     permission_classes = [
         require("clinic.view_demographics", "clinic.book_appointments", write=("clinic.edit_demographics",))
@@ -46,9 +46,9 @@ class ConsultationRequestViewSet(
 
     def _respond(self, item, code=status.HTTP_200_OK):
         item = self.get_queryset().get(pk=item.pk)
-        return Response(serializers.ConsultationRequestSerializer(item).data, status=code)
+        return Response(serializers.IntakeSerializer(item).data, status=code)
 
-    @extend_schema(responses=serializers.ConsultationRequestDetailSerializer)
+    @extend_schema(responses=serializers.IntakeDetailSerializer)
     def retrieve(self, request, *args, **kwargs):
         item = self.get_object()
         audit_record(
@@ -57,7 +57,7 @@ class ConsultationRequestViewSet(
         duplicates = (
             selectors.request_duplicates(item) if item.status == ConsultationRequest.Status.NEW else []
         )
-        data = serializers.ConsultationRequestDetailSerializer(item, context={"duplicates": duplicates}).data
+        data = serializers.IntakeDetailSerializer(item, context={"duplicates": duplicates}).data
         return Response(data)
 
     def create(self, request, *args, **kwargs):
@@ -67,12 +67,12 @@ class ConsultationRequestViewSet(
         item = services.consultation_request_refer(data=dict(serializer.validated_data), actor=request.user)
         return self._respond(item, status.HTTP_201_CREATED)
 
-    @extend_schema(request=serializers.AcceptSerializer, responses=serializers.ConsultationRequestSerializer)
+    @extend_schema(request=serializers.IntakeAcceptSerializer, responses=serializers.IntakeSerializer)
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
         """Register the requester (or link ``patient``) and book the consultation, in one go."""
         item = self.get_object()
-        body = serializers.AcceptSerializer(data=request.data)
+        body = serializers.IntakeAcceptSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         patient = None
@@ -92,12 +92,12 @@ class ConsultationRequestViewSet(
         )
         return self._respond(item)
 
-    @extend_schema(request=serializers.DeclineSerializer, responses=serializers.ConsultationRequestSerializer)
+    @extend_schema(request=serializers.IntakeDeclineSerializer, responses=serializers.IntakeSerializer)
     @action(detail=True, methods=["post"])
     def decline(self, request, pk=None):
         """Decline with a message; it is emailed to the requester once, after the change is saved."""
         item = self.get_object()
-        body = serializers.DeclineSerializer(data=request.data)
+        body = serializers.IntakeDeclineSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         item = services.consultation_request_decline(
             request=item, actor=request.user, message=body.validated_data["message"]

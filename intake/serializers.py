@@ -9,12 +9,12 @@ from scheduling.models import AppointmentType, Provider, Room
 from .models import DECLINE_MESSAGE_MAX, PRIOR_TREATMENTS_MAX, PROBLEM_MAX, ConsultationRequest
 
 
-class StaffRefSerializer(serializers.Serializer):
+class IntakeStaffSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = strict.CharField(source="display_name", read_only=True)
 
 
-class DuplicateSerializer(serializers.Serializer):
+class IntakeDuplicateSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     mrn = strict.CharField(read_only=True)
     name = strict.CharField(read_only=True)
@@ -22,7 +22,7 @@ class DuplicateSerializer(serializers.Serializer):
     matched_on = serializers.ListField(child=strict.CharField(), read_only=True)
 
 
-class ConsultationRequestSerializer(serializers.ModelSerializer):
+class IntakeSerializer(serializers.ModelSerializer):
     """A request as the desk reads it; a POST enters a clinician's referral."""
 
     email = strict.EmailField(required=False, allow_blank=True, max_length=254)
@@ -33,8 +33,8 @@ class ConsultationRequestSerializer(serializers.ModelSerializer):
         choices=ConsultationRequest.Side.choices, required=False, allow_blank=True
     )
     referrer_name = strict.CharField(max_length=200)
-    created_by = StaffRefSerializer(read_only=True, allow_null=True)
-    decided_by = StaffRefSerializer(read_only=True, allow_null=True)
+    created_by = IntakeStaffSerializer(read_only=True, allow_null=True)
+    decided_by = IntakeStaffSerializer(read_only=True, allow_null=True)
     email_status = serializers.ChoiceField(
         choices=ConsultationRequest.EmailStatus.choices, allow_blank=True, read_only=True
     )
@@ -80,18 +80,18 @@ class ConsultationRequestSerializer(serializers.ModelSerializer):
         ]
 
 
-class ConsultationRequestDetailSerializer(ConsultationRequestSerializer):
+class IntakeDetailSerializer(IntakeSerializer):
     duplicates = serializers.SerializerMethodField()
 
-    class Meta(ConsultationRequestSerializer.Meta):
-        fields = [*ConsultationRequestSerializer.Meta.fields, "duplicates"]
+    class Meta(IntakeSerializer.Meta):
+        fields = [*IntakeSerializer.Meta.fields, "duplicates"]
 
     def get_duplicates(self, obj) -> list[dict]:
         found = self.context.get("duplicates", [])
-        return DuplicateSerializer([c.as_dict() for c in found], many=True).data
+        return IntakeDuplicateSerializer([c.as_dict() for c in found], many=True).data
 
 
-class AcceptSerializer(serializers.Serializer):
+class IntakeAcceptSerializer(serializers.Serializer):
     patient = serializers.IntegerField(
         required=False,
         allow_null=True,
@@ -110,5 +110,5 @@ class AcceptSerializer(serializers.Serializer):
     starts_at = serializers.DateTimeField()
 
 
-class DeclineSerializer(serializers.Serializer):
+class IntakeDeclineSerializer(serializers.Serializer):
     message = strict.CharField(max_length=DECLINE_MESSAGE_MAX)

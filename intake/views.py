@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from clinic.audit import audit_record
 from clinic.errors import DomainError
@@ -79,6 +79,7 @@ def public_request(request):
     return render(request, "intake/request.html", {"form": form}, status=400)
 
 
+@require_GET
 def public_thanks(request):
     return render(request, "intake/request_thanks.html")
 

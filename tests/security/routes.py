@@ -15,6 +15,7 @@ from clinic.models import AuditEvent
 from clinic.tokens.services import api_token_issue
 from consents.links import consent_link_token
 from consents.services import template_current
+from intake.services import consultation_request_submit
 from scheduling.models import Message, WaitlistOffer
 from scheduling.reminders.links import Action, link_token
 from scheduling.services import recall_open
@@ -152,6 +153,17 @@ def build_world() -> dict:
     # A botulinum toxin consent, signed and countersigned (its PDF exists).
     consent = signed_consent(patient, surgeon)
     photo_set, media_item, photo_consent = _photos(patient, surgeon, surgery.encounter)
+    consultation_request = consultation_request_submit(
+        data={
+            "first_name": "Route",
+            "last_name": "Table",
+            "date_of_birth": patient.date_of_birth,
+            "email": "route-table@example.org",
+            "problem": "Synkinesis",
+            "consent_to_contact": True,
+        },
+        client_address="192.0.2.1",
+    )
     return {
         "consent": consent,
         "patient": patient,
@@ -203,6 +215,7 @@ def build_world() -> dict:
             "media-item": media_item.pk,
             "photo-consent": photo_consent.pk,
             "fhir-media": media_item.pk,
+            "consultation-request": consultation_request.pk,
         },
         "product": lot.product,
     }
@@ -272,6 +285,7 @@ PAGE_PK = {
     "photos:item_delete": "media-item",
     "photos:consent_withdraw": "photo-consent",
     "photos:before_after": "surgery",
+    "intake": "consultation-request",
 }
 
 
