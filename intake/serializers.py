@@ -96,6 +96,7 @@ class IntakeAcceptSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         min_value=1,
+        max_value=2**63 - 1,
         help_text="An existing patient to link (one of the request's duplicates, or any active "
         "patient). Leave out to register the requester as a new patient.",
     )
