@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "patients",
     "scheduling",
     "consents",
+    "intake",
     "treatments",
     "photos",
     "insight",
@@ -438,6 +439,10 @@ SPECTACULAR_SETTINGS = {
         "ConsentProcedureEnum": "consents.models.Procedure",
         "SignatureMethodEnum": "consents.models.PatientConsent.SignatureMethod",
         "ConsentViaEnum": "consents.models.PatientConsent.Via",
+        "ConsultationRequestStatusEnum": "intake.models.ConsultationRequest.Status",
+        "ConsultationRequestSourceEnum": "intake.models.ConsultationRequest.Source",
+        "ConsultationRequestSideEnum": "intake.models.ConsultationRequest.Side",
+        "ConsultationRequestEmailStatusEnum": "intake.models.ConsultationRequest.EmailStatus",
     },
 }
 
@@ -555,6 +560,12 @@ MESSAGES_DISPATCH_ON_CHANGE = env.bool("MESSAGES_DISPATCH_ON_CHANGE", default=Tr
 PATIENT_LINK_MAX_AGE_DAYS = env.int("PATIENT_LINK_MAX_AGE_DAYS", default=30)
 # A link to read and sign a consent form, and later to fetch the signed PDF (consents.links).
 CONSENT_LINK_MAX_AGE_DAYS = env.int("CONSENT_LINK_MAX_AGE_DAYS", default=14)
+# The public consultation request form (/request/, intake.throttle): at most this many posts
+# from one client address in this many minutes; past that the address gets a 429 page.
+INTAKE_REQUESTS_PER_ADDRESS = env.int("INTAKE_REQUESTS_PER_ADDRESS", default=5)
+INTAKE_WINDOW_MINUTES = env.int("INTAKE_WINDOW_MINUTES", default=60)
+# A public form's body larger than this (bytes) is refused with a page, before it is parsed.
+INTAKE_MAX_BODY_BYTES = env.int("INTAKE_MAX_BODY_BYTES", default=16 * 1024)
 # Advisory locks serialize bookings of one provider, room or patient (scheduling.services). The
 # switch exists only so that `manage.py race_booking --without-constraint` can show the race that
 # they and the exclusion constraints close; production never turns it off.

@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 from consents import api as consents_api
 from insight import api as insight_api
 from insight.export import PatientExportView
+from intake import api as intake_api
 from patients import api as patients_api
 from photos import api as photos_api
 from scheduling import api as scheduling_api
@@ -31,6 +32,7 @@ for app_api in (
     scheduling_api,
     reminders_api,
     consents_api,
+    intake_api,
     treatments_api,
     photos_api,
     insight_api,
@@ -78,6 +80,8 @@ urlpatterns = [
     path("clinical/", include("insight.urls")),
     path("consents/", include("consents.urls")),
     path("p/consent/", include("consents.link_urls")),
+    path("intake/", include("intake.urls")),
+    path("request/", include("intake.public_urls")),
     path("photos/", include("photos.urls")),
     path("p/", include("scheduling.reminders.link_urls")),
     path("feeds/<str:token>.ics", feed_views.calendar_feed, name="calendar_feed"),

@@ -19,6 +19,7 @@ def clinic_contact():
 NAV = [
     ("scheduling:day", "Schedule", "clinic.book_appointments"),
     ("patients:list", "Patients", "clinic.view_demographics"),
+    ("intake:queue", "Requests", "clinic.book_appointments"),
     ("reminders:recalls", "Recalls", "clinic.work_recalls"),
     ("reminders:messages", "Messages", "clinic.work_recalls"),
     ("treatments:lots", "Toxin lots", "clinic.manage_lots"),

@@ -172,6 +172,7 @@ SEGMENT_IDS = {
     "audit-events": "audit-event",
     "auth": "api-token",
     "consent-templates": "consent-template",
+    "consultation-requests": "consultation-request",
     "consultations": "consultation",
     "encounters": "encounter",
     "follow-ups": "follow-up",
@@ -501,6 +502,39 @@ def _write_everything(recorder: Recorder, world: dict, made: dict) -> None:
         "/api/v1/appointments/{id}/cancel/",
         path={"id": third},
         body={"reason": "Patient's request", "cancelled_by": "patient"},
+        expect=200,
+    )
+    # Consultation requests: two referrals; one accepted (registered and booked), one declined.
+    referral = {
+        "first_name": "Referred",
+        "last_name": "Conformance",
+        "date_of_birth": "1966-02-03",
+        "phone": "+447700100999",
+        "problem": "Synkinesis after Bell's palsy",
+        "affected_side": "right",
+        "referrer_name": "Dr Conformance",
+    }
+    accepted = call("post", "/api/v1/consultation-requests/", body=referral, expect=201).json()
+    call(
+        "post",
+        "/api/v1/consultation-requests/{id}/accept/",
+        path={"id": accepted["id"]},
+        body={
+            "appointment_type": appointment_type["id"],
+            "provider": provider["id"],
+            "starts_at": starts[12],
+            "confirm_not_duplicate": True,
+        },
+        expect=200,
+    )
+    declined = call(
+        "post", "/api/v1/consultation-requests/", body={**referral, "first_name": "Declined"}, expect=201
+    ).json()
+    call(
+        "post",
+        "/api/v1/consultation-requests/{id}/decline/",
+        path={"id": declined["id"]},
+        body={"message": "Please see your GP first."},
         expect=200,
     )
     # The day itself: appointments that started a minute ago are checked in, completed (and the

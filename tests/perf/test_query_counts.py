@@ -205,10 +205,11 @@ GUARDS: dict[str, list[Guard]] = {
     ],
     "patients:edit": [Guard(9, kwargs=PATIENT, grows=False)],
     "patients:deactivate": [Guard(9, kwargs=PATIENT, persona=MANAGER, grows=False)],
-    # The merge preview counts rows: one count per kind of record, whatever the counts.
+    # The merge preview counts rows: one count per kind of record, whatever the counts (consultation
+    # requests included).
     "patients:merge": [
         Guard(
-            19,
+            20,
             kwargs=PATIENT,
             query=lambda c, s: {"duplicate": s.waitlist.patient_id},
             persona=MANAGER,
@@ -350,6 +351,19 @@ GUARDS: dict[str, list[Guard]] = {
     ],
     # --- API -----------------------------------------------------------------------------------
     "api:api-root": [Guard(8, grows=False)],
+    # Consultation requests: the queue (all statuses), one request with its possible duplicates
+    # and the free consultation slots, the referral form, and the public form (anonymous).
+    "intake:queue": [Guard(7, query=lambda c, s: {"status": "all"}, persona=FRONT_DESK)],
+    "intake:detail": [
+        Guard(20, kwargs=pk(lambda c, s: s.consultation_request), persona=FRONT_DESK, grows=False)
+    ],
+    "intake:referral": [Guard(6, persona=FRONT_DESK, grows=False)],
+    "intake_public:request": [Guard(3, persona=ANON, grows=False)],
+    "intake_public:thanks": [Guard(3, persona=ANON, grows=False)],
+    "api:consultation-request-list": [Guard(8, persona=FRONT_DESK)],
+    "api:consultation-request-detail": [
+        Guard(10, kwargs=pk(lambda c, s: s.consultation_request), persona=FRONT_DESK, grows=False)
+    ],
     "api:consent-template-list": [Guard(10, grows=False)],
     "api:consent-template-detail": [Guard(9, kwargs=lambda c, s: {"pk": s.consent.template_id}, grows=False)],
     "api:procedure-consent-list": [Guard(11, query=of_patient)],
@@ -521,6 +535,7 @@ BROWSABLE = {
     "api:toxin-interval-list": (MANAGER, 9),
     "api:staff-user-list": (MANAGER, 10),
     "api:api-token-list": (SURGEON, 9),
+    "api:consultation-request-list": (FRONT_DESK, 8),
     "api:consent-template-list": (SURGEON, 11),
     "api:procedure-consent-list": (SURGEON, 12),
     "api:photo-set-list": (SURGEON, 11),

@@ -30,6 +30,8 @@ from clinic.models import AuditEvent
 from clinic.roles import Role
 from clinic.tokens.services import api_token_issue
 from consents.links import consent_link_token
+from intake.models import ConsultationRequest
+from intake.services import consultation_request_submit
 from patients.models import MessagingConsent, Patient
 from scheduling import clock
 from scheduling.models import (
@@ -145,6 +147,7 @@ class Slice:
     tokens: dict  # link action -> a patient link token of this slice
     consent: object = None  # the chart patient's signed procedure consent (of n consents)
     consent_token: str = ""  # its patient link
+    consultation_request: object = None  # an open consultation request (of n), like the patient
 
 
 def build_clinic() -> Clinic:
@@ -586,6 +589,25 @@ def build_slice(clinic: Clinic, n: int) -> Slice:
     consent = signed_consent(patient, surgeon_user)
     for i in range(n - 1):
         start_consent(patient, surgeon_user, "dao_excision", details=f"perf {tag}-{i}")
+    # n consultation requests: one accepted (the chart patient's appointment), the others open,
+    # from someone with the chart patient's surname and date of birth (a possible duplicate).
+    requests = [
+        consultation_request_submit(
+            data={
+                "first_name": f"Perf{tag}{i}",
+                "last_name": patient.last_name,
+                "date_of_birth": patient.date_of_birth,
+                "email": f"request-{tag}-{i}@example.org",
+                "problem": "Synkinesis",
+                "consent_to_contact": True,
+            },
+            client_address="192.0.2.1",
+        )
+        for i in range(n)
+    ]
+    ConsultationRequest.objects.filter(pk=requests[0].pk).update(
+        status="accepted", patient=patient, appointment=appointment
+    )
 
     # One code mapping of the clinic's terminology per slice (a different muscle in each).
     from insight.models import CodeMapping, verhoeff_valid
@@ -627,6 +649,7 @@ def build_slice(clinic: Clinic, n: int) -> Slice:
         audit_event=AuditEvent.objects.filter(patient_id=patient.pk).latest("id"),
         consent=consent,
         consent_token=consent_link_token(patient_id=patient.pk, consent_id=consent.pk),
+        consultation_request=requests[-1],
         tokens={
             Action.CONFIRM: link_token(patient_id=patient.pk, action=Action.CONFIRM, target=appointment.pk),
             Action.CANCEL: link_token(patient_id=patient.pk, action=Action.CANCEL, target=appointment.pk),

@@ -16,6 +16,7 @@ from clinic.tokens.services import api_token_issue
 from consents.links import consent_link_token
 from consents.services import template_current
 from insight.models import CodeMapping, verhoeff_valid
+from intake.services import consultation_request_submit
 from scheduling.models import Message, WaitlistOffer
 from scheduling.reminders.links import Action, link_token
 from scheduling.services import recall_open
@@ -161,6 +162,17 @@ def build_world() -> dict:
         display="Route table fixture",
         checked_against="test release",
     )
+    consultation_request = consultation_request_submit(
+        data={
+            "first_name": "Route",
+            "last_name": "Table",
+            "date_of_birth": patient.date_of_birth,
+            "email": "route-table@example.org",
+            "problem": "Synkinesis",
+            "consent_to_contact": True,
+        },
+        client_address="192.0.2.1",
+    )
     return {
         "consent": consent,
         "patient": patient,
@@ -214,6 +226,7 @@ def build_world() -> dict:
             "photo-consent": photo_consent.pk,
             "fhir-media": media_item.pk,
             "code-mapping": code_mapping.pk,
+            "consultation-request": consultation_request.pk,
         },
         "product": lot.product,
     }
@@ -284,6 +297,7 @@ PAGE_PK = {
     "photos:consent_withdraw": "photo-consent",
     "photos:before_after": "surgery",
     "insight:code_mapping_remove": "code-mapping",
+    "intake": "consultation-request",
 }
 
 

@@ -288,6 +288,19 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "api:procedure-consent-countersign": (NOBODY, 405),
     "api:procedure-consent-withdraw": (NOBODY, 405),
     "api:procedure-consent-link": (NOBODY, 405),
+    # Consultation requests: the public form for anyone (no patient data shown), the triage
+    # queue and its actions for the staff who book and register.
+    "intake_public:request": (EVERYONE, 200),
+    "intake_public:thanks": (EVERYONE, 200),
+    "intake:queue": (ALL_STAFF, 200),
+    "intake:referral": (ALL_STAFF, 200),
+    "intake:detail": (ALL_STAFF, 200),
+    "intake:accept": (NOBODY, 405),
+    "intake:decline": (NOBODY, 405),
+    "api:consultation-request-list": (ALL_STAFF, 200),
+    "api:consultation-request-detail": (ALL_STAFF, 200),
+    "api:consultation-request-accept": (NOBODY, 405),
+    "api:consultation-request-decline": (NOBODY, 405),
 }
 for _name in (
     "appointment",
@@ -430,6 +443,10 @@ WRITE_ACCESS: dict[str, frozenset] = {
     "api:procedure-consent-countersign": TAKE_TOXIN_CONSENT,
     "api:procedure-consent-link": TAKE_TOXIN_CONSENT,
     "api:procedure-consent-withdraw": CLINICIANS,
+    "intake:accept": ALL_STAFF,
+    "intake:decline": ALL_STAFF,
+    "api:consultation-request-accept": ALL_STAFF,
+    "api:consultation-request-decline": ALL_STAFF,
 }
 # Routes whose POST is public by design (their own checks apply): login, the token exchange,
 # patient links (signed), the SMS provider's inbound hook (signed by the provider).
@@ -441,6 +458,8 @@ PUBLIC_WRITES = {
     "links:twilio_inbound",
     "logout",
     "consent_links:sign",
+    # The public consultation request form: CSRF, a honeypot and a rate limit per address.
+    "intake_public:request",
 }
 
 REFUSED = {401, 403, 405}
