@@ -15,8 +15,9 @@ from clinic.network import client_ip
 from clinic.views import capability_required
 from patients.models import Patient
 from scheduling import clock
+from scheduling.availability import availability_next
 from scheduling.models import AppointmentType
-from scheduling.selectors import appointment_type_resolve, availability_next
+from scheduling.selectors import appointment_type_resolve
 
 from . import selectors, services, throttle
 from .forms import AcceptForm, DeclineForm, PublicRequestForm, ReferralForm, slot_value
