@@ -51,7 +51,7 @@ def section_context(*, user, clinic_settings) -> dict:
     ]
     return {
         "mappings": rows,
-        "form": CodeMappingForm(),
+        "code_map_form": CodeMappingForm(),
         "medicines": clinic_settings.get_medicines_terminology_display(),
     }
 

@@ -171,6 +171,7 @@ SEGMENT_IDS = {
     "assessments": "assessment",
     "audit-events": "audit-event",
     "auth": "api-token",
+    "code-mappings": "code-mapping",
     "consent-templates": "consent-template",
     "consultation-requests": "consultation-request",
     "consultations": "consultation",

@@ -436,11 +436,12 @@ GUARDS: dict[str, list[Guard]] = {
     "api:code-mapping-list": [Guard(9, grows=False)],
     "api:code-mapping-detail": [Guard(9, kwargs=pk(lambda c, s: s.code_mapping), grows=False)],
     "api:toxin-interval-detail": [Guard(9, kwargs=lambda c, s: {"product": s.lot.product}, grows=False)],
-    # FHIR: the everything bundle, and one resource of each type.
-    # (+4 over the record: the clinic setting, the lists' history, the clinicians and their roles.)
     "api:home-programme-detail": [Guard(10, kwargs=PATIENT, persona=THERAPIST)],
     "api:programme-checkin-list": [Guard(8), Guard(8, query=of_patient, label="patient")],
-    "api:fhir-patient-everything": [Guard(20, kwargs=PATIENT)],
+    # FHIR: the everything bundle, and one resource of each type.
+    # (+5 over the record: the clinic setting, its code map, the lists' history, the clinicians
+    # and their roles.)
+    "api:fhir-patient-everything": [Guard(21, kwargs=PATIENT)],
     "api:fhir-patient": [Guard(10, kwargs=PATIENT, grows=False)],
     "api:fhir-appointment": [Guard(10, kwargs=pk(lambda c, s: s.appointment), grows=False)],
     "api:fhir-encounter": [Guard(10, kwargs=pk(lambda c, s: s.encounters["consultation"]), grows=False)],
@@ -533,6 +534,7 @@ BROWSABLE = {
     "api:interval-finding-list": (SURGEON, 7),
     "api:programme-checkin-list": (THERAPIST, 8),
     "api:toxin-interval-list": (MANAGER, 9),
+    "api:code-mapping-list": (MANAGER, 9),
     "api:staff-user-list": (MANAGER, 10),
     "api:api-token-list": (SURGEON, 9),
     "api:consultation-request-list": (FRONT_DESK, 8),
