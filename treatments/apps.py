@@ -5,7 +5,7 @@ class TreatmentsConfig(AppConfig):
     name = "treatments"
 
     def ready(self) -> None:
-        from . import insight_panels, interval, merging, panels, questionnaires, settings_section
+        from . import agreements, insight_panels, interval, merging, panels, questionnaires, settings_section
 
         interval.register()
         panels.register()
@@ -13,3 +13,4 @@ class TreatmentsConfig(AppConfig):
         questionnaires.register()
         merging.register()
         settings_section.register()
+        agreements.register()

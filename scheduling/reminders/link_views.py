@@ -34,7 +34,7 @@ from ..services import (
     appointment_reschedule,
     recall_upcoming_booking,
 )
-from .links import Action, LinkExpired, LinkInvalid, PatientLink, link_read, link_token
+from .links import Action, LinkExpired, LinkInvalid, PatientLink, link_read, link_token, registered_view
 from .questionnaires import questionnaire_for
 from .services import AFTERCARE_TOPIC
 
@@ -61,7 +61,9 @@ def open_link(request, token: str):
     patient = Patient.objects.filter(pk=link.patient_id, status=Patient.Status.ACTIVE).first()
     if patient is None:
         return _problem(request, expired=False)
-    handler = HANDLERS[link.action]
+    handler = HANDLERS.get(link.action) or registered_view(link.action)
+    if handler is None:
+        return _problem(request, expired=False)
     return handler(request, link=link, patient=patient, token=token)
 
 

@@ -5,6 +5,7 @@ per-purpose salt, and stamped with the time it was made. The view re-checks that
 belongs to that patient, so a valid token can never reach another patient's data.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -26,6 +27,26 @@ class Action:
     ALL = frozenset({CONFIRM, CANCEL, BOOK, QUESTIONNAIRE, UNSUBSCRIBE, AFTERCARE})
 
 
+# Actions that higher apps add (AppConfig.ready()): name -> the view that answers the link,
+# called as view(request, link=..., patient=..., token=...) like this app's own.
+_registered: dict[str, Callable] = {}
+
+
+def register_action(name: str, view: Callable) -> None:
+    """Let a higher app answer links of its own action (treatments' plan agreement)."""
+    if name in Action.ALL:
+        raise ValueError(f"link action {name!r} is scheduling's own")
+    _registered[name] = view
+
+
+def registered_view(name: str) -> Callable | None:
+    return _registered.get(name)
+
+
+def _known(action: object) -> bool:
+    return action in Action.ALL or action in _registered
+
+
 @dataclass(frozen=True)
 class PatientLink:
     patient_id: int
@@ -42,7 +63,7 @@ class LinkExpired(Exception):
 
 
 def link_token(*, patient_id: int, action: str, target: str | int) -> str:
-    if action not in Action.ALL:
+    if not _known(action):
         raise ValueError(f"unknown link action {action!r}")
     return signing.dumps({"p": patient_id, "a": action, "t": str(target)}, salt=SALT, compress=True)
 
@@ -68,6 +89,6 @@ def link_read(token: str, *, max_age: timedelta | None = None) -> PatientLink:
         raise LinkExpired from exc
     except signing.BadSignature as exc:
         raise LinkInvalid from exc
-    if not isinstance(data, dict) or data.get("a") not in Action.ALL or not isinstance(data.get("p"), int):
+    if not isinstance(data, dict) or not _known(data.get("a")) or not isinstance(data.get("p"), int):
         raise LinkInvalid
     return PatientLink(patient_id=data["p"], action=data["a"], target=str(data.get("t", "")))
