@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "scheduling",
     "consents",
     "treatments",
+    "mdt",
     "photos",
     "insight",
 ]
@@ -438,6 +439,12 @@ SPECTACULAR_SETTINGS = {
         "ConsentProcedureEnum": "consents.models.Procedure",
         "SignatureMethodEnum": "consents.models.PatientConsent.SignatureMethod",
         "ConsentViaEnum": "consents.models.PatientConsent.Via",
+        # Plan agreements are answered with every method, "link" included, but sent without it.
+        "PlanAgreementMethodEnum": "treatments.models.PlanAgreement.Method",
+        "PlanAgreementMethodSentEnum": "treatments.serializers.AGREEMENT_METHODS_SENT",
+        "MdtMeetingStatusEnum": "mdt.models.MdtMeeting.Status",
+        "MdtItemStatusEnum": "mdt.models.MdtItem.Status",
+        "RoleEnum": "clinic.roles.Role",
     },
 }
 

@@ -532,15 +532,19 @@ class PlanAgreementSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# What staff send: the patient's link records its own agreements.
+AGREEMENT_METHODS_SENT = [
+    (m.value, m.label) for m in (PlanAgreement.Method.TABLET, PlanAgreement.Method.VERBAL)
+]
+
+
 class PlanAgreementInputSerializer(serializers.Serializer):
     """How the patient agreed to the plan's current version. ``tablet``: ``signer_name`` and
     ``signature`` (the signature pad's PNG as a data URL); ``verbal``: ``witness`` (a member of
     staff's id). ``version``, if given, is the version the patient was shown (409 plan_changed
     if it is no longer the current one)."""
 
-    method = serializers.ChoiceField(
-        choices=[(m.value, m.label) for m in (PlanAgreement.Method.TABLET, PlanAgreement.Method.VERBAL)]
-    )
+    method = serializers.ChoiceField(choices=AGREEMENT_METHODS_SENT)
     version = serializers.IntegerField(required=False, min_value=1, max_value=2_147_483_647)
     witness = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     signer_name = strict.CharField(max_length=200, required=False, allow_blank=True)

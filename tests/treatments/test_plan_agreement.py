@@ -62,7 +62,9 @@ def test_tablet_signature_is_kept_as_a_png(surgeon, plan):
 
 
 def test_tablet_signature_that_is_not_a_png_is_refused(surgeon, plan):
-    response = agree(surgeon, plan, method="tablet", signer_name="Pat", signature="data:image/png;base64,AAAA")
+    response = agree(
+        surgeon, plan, method="tablet", signer_name="Pat", signature="data:image/png;base64,AAAA"
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "signature_invalid"
 
