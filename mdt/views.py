@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from clinic.errors import DomainError
 from clinic.forms import form_errors_add
@@ -175,6 +175,7 @@ def item_outcome(request: HttpRequest, pk: int) -> HttpResponse:
     return _meeting_page(request, item.meeting, bound={item.pk: form}, status=status)
 
 
+@require_safe
 @capability_required("clinic.view_demographics")
 def tasks(request: HttpRequest) -> HttpResponse:
     """My role's MDT tasks (every role I hold); clinicians may ask for every role's."""

@@ -152,6 +152,7 @@ def build_world() -> dict:
     # A botulinum toxin consent, signed and countersigned (its PDF exists).
     consent = signed_consent(patient, surgeon)
     photo_set, media_item, photo_consent = _photos(patient, surgeon, surgery.encounter)
+    mdt_meeting, mdt_item, mdt_task = _mdt(patient, surgeon)
     return {
         "consent": consent,
         "patient": patient,
@@ -203,6 +204,9 @@ def build_world() -> dict:
             "media-item": media_item.pk,
             "photo-consent": photo_consent.pk,
             "fhir-media": media_item.pk,
+            "mdt-meeting": mdt_meeting.pk,
+            "mdt-item": mdt_item.pk,
+            "mdt-task": mdt_task.pk,
         },
         "product": lot.product,
     }
@@ -224,6 +228,18 @@ def _photos(patient, surgeon, surgery_encounter):
         patient=patient, actor=surgeon, level="teaching_no_face", given_on=timezone.localdate()
     )
     return photo_set, item, consent
+
+
+def _mdt(patient, surgeon):
+    """A planned MDT meeting with the patient on its agenda and a task for the front desk."""
+    from mdt import services as mdt
+
+    meeting = mdt.meeting_create(actor=surgeon, date=timezone.localdate() + timedelta(days=7))
+    item = mdt.item_add(actor=surgeon, patient=patient, question="Surgery for the smile?", meeting=meeting)
+    task = mdt.task_add(
+        item=item, actor=surgeon, role="front_desk", description="Call the patient", due=timezone.localdate()
+    )
+    return meeting, item, task
 
 
 # Page routes whose ``pk`` names an object other than what the app name suggests.
@@ -272,6 +288,11 @@ PAGE_PK = {
     "photos:item_delete": "media-item",
     "photos:consent_withdraw": "photo-consent",
     "photos:before_after": "surgery",
+    "treatments:plan_agreement": "treatment-plan",
+    "mdt:meeting": "mdt-meeting",
+    "mdt:meeting_hold": "mdt-meeting",
+    "mdt:item_outcome": "mdt-item",
+    "mdt:task_done": "mdt-task",
 }
 
 
