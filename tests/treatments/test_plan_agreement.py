@@ -137,3 +137,15 @@ def test_plan_pages_show_the_agreement(login_as, surgeon_user, therapist_user, p
     assert re.search(r"Agreed by the patient on .* \(verbal, witnessed", edit)
     made = client.post(f"/clinical/plans/{plan.pk}/agreement/", {"method": "link"})
     assert made.status_code == 200
+
+
+def test_a_link_made_for_another_patient_reaches_no_plan(plan):
+    from scheduling.reminders.links import link_url
+    from tests.factories import PatientFactory
+
+    other = PatientFactory()
+    url = link_url(patient_id=other.pk, action="plan_agreement", target=f"{plan.pk}:{plan.version}")
+    path = "/" + url.split("://", 1)[1].split("/", 1)[1]
+    assert Client().get(path).status_code == 400
+    assert Client().post(path, {"agree": "yes"}).status_code == 400
+    assert not PlanAgreement.objects.exists()
