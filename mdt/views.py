@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from clinic.errors import DomainError
 from clinic.forms import form_errors_add
+from clinic.roles import Role
 from clinic.views import capability_required
 from patients.models import Patient
 
@@ -188,7 +189,7 @@ def tasks(request: HttpRequest) -> HttpResponse:
         "mdt/tasks.html",
         {
             "tasks": rows,
-            "roles": roles,
+            "roles": [Role(r).label for r in roles],
             "every_role": every_role,
             "show_done": show_done,
             "can_see_all": request.user.has_perm(READ),
