@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "consents",
     "intake",
     "treatments",
+    "mdt",
     "photos",
     "insight",
 ]
@@ -443,6 +444,12 @@ SPECTACULAR_SETTINGS = {
         "ConsultationRequestSourceEnum": "intake.models.ConsultationRequest.Source",
         "ConsultationRequestSideEnum": "intake.models.ConsultationRequest.Side",
         "ConsultationRequestEmailStatusEnum": "intake.models.ConsultationRequest.EmailStatus",
+        # Plan agreements are answered with every method, "link" included, but sent without it.
+        "PlanAgreementMethodEnum": "treatments.models.PlanAgreement.Method",
+        "PlanAgreementMethodSentEnum": "treatments.serializers.AGREEMENT_METHODS_SENT",
+        "MdtMeetingStatusEnum": "mdt.models.MdtMeeting.Status",
+        "MdtItemStatusEnum": "mdt.models.MdtItem.Status",
+        "RoleEnum": "clinic.roles.Role",
     },
 }
 

@@ -9,6 +9,7 @@ from consents import api as consents_api
 from insight import api as insight_api
 from insight.export import PatientExportView
 from intake import api as intake_api
+from mdt import api as mdt_api
 from patients import api as patients_api
 from photos import api as photos_api
 from scheduling import api as scheduling_api
@@ -34,6 +35,7 @@ for app_api in (
     consents_api,
     intake_api,
     treatments_api,
+    mdt_api,
     photos_api,
     insight_api,
 ):
@@ -83,6 +85,7 @@ urlpatterns = [
     path("intake/", include("intake.urls")),
     path("request/", include("intake.public_urls")),
     path("photos/", include("photos.urls")),
+    path("mdt/", include("mdt.urls")),
     path("p/", include("scheduling.reminders.link_urls")),
     path("feeds/<str:token>.ics", feed_views.calendar_feed, name="calendar_feed"),
     path("recalls/", include("scheduling.reminders.urls")),

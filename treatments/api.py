@@ -304,7 +304,7 @@ class TreatmentPlanViewSet(
     filterset_class = TreatmentPlanFilter
     queryset = (
         TreatmentPlan.objects.select_related("author")
-        .prefetch_related("stages")
+        .prefetch_related("stages", selectors.plan_agreements())
         .order_by("-created_at", "-id")
     )
 
@@ -336,6 +336,31 @@ class TreatmentPlanViewSet(
         data.pop("patient", None)
         services.plan_update(plan=plan, actor=request.user, data=data)
         return Response(self.get_serializer(self.get_queryset().get(pk=plan.pk)).data)
+
+    @extend_schema(
+        request=serializers.PlanAgreementInputSerializer,
+        responses={201: serializers.TreatmentPlanSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="agreement")
+    def agreement(self, request, pk=None):
+        """Record the patient's agreement to the plan's current version (tablet signature or
+        verbal with a named witness). 409 plan_already_agreed, plan_changed, plan_closed."""
+        plan = self.get_object()
+        given = serializers.PlanAgreementInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        services.plan_agree(
+            plan=plan,
+            actor=request.user,
+            method=data["method"],
+            version=data.get("version"),
+            witness_id=data.get("witness"),
+            signer_name=data.get("signer_name", ""),
+            signature=data.get("signature", ""),
+        )
+        return Response(
+            self.get_serializer(self.get_queryset().get(pk=plan.pk)).data, status=status.HTTP_201_CREATED
+        )
 
 
 class AssessmentFilter(api_filters.FilterSet):

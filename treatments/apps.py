@@ -6,6 +6,7 @@ class TreatmentsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import (
+            agreements,
             insight_panels,
             interval,
             merging,
@@ -22,3 +23,4 @@ class TreatmentsConfig(AppConfig):
         merging.register()
         settings_section.register()
         programme_views.register()
+        agreements.register()

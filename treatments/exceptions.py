@@ -77,3 +77,18 @@ class ActivePlanExists(Conflict):
 class GradingsInvalid(Invalid):
     code = "gradings_invalid"
     default_detail = "Some gradings are incomplete or out of range; nothing was saved."
+
+
+class PlanAlreadyAgreed(Conflict):
+    code = "plan_already_agreed"
+    default_detail = "The patient has already agreed to this version of the plan."
+
+
+class PlanChanged(Conflict):
+    code = "plan_changed"
+    default_detail = "The plan has changed since it was shown: read the new version and agree to that."
+
+
+class PlanClosed(Conflict):
+    code = "plan_closed"
+    default_detail = "This plan is completed: there is nothing left to agree to."

@@ -132,6 +132,9 @@ class TreatmentPlan(models.Model):
     surgery_comfort = models.CharField(max_length=16, choices=SurgeryComfort, blank=True)
     previous_experience = models.TextField(blank=True)
     notes = models.TextField(blank=True)
+    # One more each time what the patient agrees to changes (goals, modalities, the factors,
+    # the stages' content): an agreement is to one version (PlanAgreement.plan_version).
+    version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
@@ -165,6 +168,15 @@ class TreatmentPlan(models.Model):
         labels = dict(Modality.choices)
         return [labels.get(m, m) for m in self.modalities]
 
+    @property
+    def current_agreement(self) -> "PlanAgreement | None":
+        """The patient's agreement to this version, or None ("Not yet agreed"). Reads the
+        prefetched ``agreements`` (treatments.selectors.plan_agreements)."""
+        for agreement in self.agreements.all():
+            if agreement.plan_version == self.version:
+                return agreement
+        return None
+
 
 class PlanStage(models.Model):
     """One step of a plan, e.g. "3 months NMRT", then "toxin every 12-16 weeks"."""
@@ -197,6 +209,52 @@ class PlanStage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.position + 1}. {self.get_modality_display()}: {self.description}"
+
+
+class PlanAgreement(models.Model):
+    """The patient's agreement to one version of a plan: how (a signature drawn on the tablet,
+    the patient's own link, or said aloud before a named member of staff), when and who.
+    Recorded once per version and never changed; a new version needs a new agreement, and the
+    agreements to earlier versions stay as the plan's history (docs/treatments.md)."""
+
+    class Method(models.TextChoices):
+        TABLET = "tablet", "tablet signature"
+        LINK = "link", "the patient's link"
+        VERBAL = "verbal", "verbal, witnessed"
+
+    plan = models.ForeignKey(TreatmentPlan, on_delete=models.PROTECT, related_name="agreements")
+    plan_version = models.PositiveIntegerField()
+    method = models.CharField(max_length=8, choices=Method)
+    agreed_at = models.DateTimeField(default=timezone.now)
+    # The member of staff who recorded it (none when the patient agreed through the link).
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # A verbal agreement's witness: a member of staff, named.
+    witness = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The name the patient signed under (tablet) or gave (link).
+    signer_name = models.CharField(max_length=200, blank=True)
+    signature_png = models.BinaryField(null=True, blank=True, editable=False)
+    history = HistoricalRecords(excluded_fields=["signature_png"])
+
+    class Meta:
+        ordering = ["-agreed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "plan_version"], name="treatments_plan_agreement_once"),
+            models.CheckConstraint(
+                condition=~Q(method="verbal") | Q(witness__isnull=False),
+                name="treatments_plan_agreement_verbal_witnessed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Agreement to plan {self.plan_id} v{self.plan_version} ({self.method})"
+
+    @property
+    def audit_label(self) -> str:
+        return f"agreement to treatment plan {self.plan_id} version {self.plan_version}"
 
 
 # --- Encounters --------------------------------------------------------------------------------

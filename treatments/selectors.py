@@ -23,6 +23,7 @@ from .models import (
     FollowUp,
     Injection,
     InjectorRecommendation,
+    PlanAgreement,
     PlanStage,
     Product,
     Surgery,
@@ -337,11 +338,19 @@ def patient_plans(*, patient_id: int) -> list[TreatmentPlan]:
     plans = list(
         TreatmentPlan.objects.filter(patient_id=patient_id)
         .select_related("author")
-        .prefetch_related("stages")
+        .prefetch_related("stages", plan_agreements())
         .order_by("-created_at", "-id")
     )
     plans.sort(key=lambda p: PLAN_ORDER.index(p.status) if p.status in PLAN_ORDER else len(PLAN_ORDER))
     return plans
+
+
+def plan_agreements() -> Prefetch:
+    """A plan's agreements, newest first, with who recorded and who witnessed them."""
+    return Prefetch(
+        "agreements",
+        queryset=PlanAgreement.objects.select_related("recorded_by", "witness").order_by("-agreed_at", "-id"),
+    )
 
 
 def plan_stages_for_patient(*, patient_id: int):

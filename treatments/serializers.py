@@ -28,6 +28,7 @@ from .models import (
     IntervalFinding,
     Modality,
     Muscle,
+    PlanAgreement,
     PlanStage,
     Procedure,
     Product,
@@ -525,6 +526,35 @@ class PlanStageSerializer(serializers.ModelSerializer):
         fields = ["id", "modality", "description", "target_start", "target_end", "status"]
 
 
+class PlanAgreementSerializer(serializers.ModelSerializer):
+    recorded_by = UserRefSerializer(read_only=True, allow_null=True)
+    witness = UserRefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = PlanAgreement
+        fields = ["id", "plan_version", "method", "agreed_at", "recorded_by", "witness", "signer_name"]
+        read_only_fields = fields
+
+
+# What staff send: the patient's link records its own agreements.
+AGREEMENT_METHODS_SENT = [
+    (m.value, m.label) for m in (PlanAgreement.Method.TABLET, PlanAgreement.Method.VERBAL)
+]
+
+
+class PlanAgreementInputSerializer(serializers.Serializer):
+    """How the patient agreed to the plan's current version. ``tablet``: ``signer_name`` and
+    ``signature`` (the signature pad's PNG as a data URL); ``verbal``: ``witness`` (a member of
+    staff's id). ``version``, if given, is the version the patient was shown (409 plan_changed
+    if it is no longer the current one)."""
+
+    method = serializers.ChoiceField(choices=AGREEMENT_METHODS_SENT)
+    version = serializers.IntegerField(required=False, min_value=1, max_value=2_147_483_647)
+    witness = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    signer_name = strict.CharField(max_length=200, required=False, allow_blank=True)
+    signature = strict.CharField(max_length=300_000, required=False, allow_blank=True)
+
+
 class TreatmentPlanSerializer(serializers.ModelSerializer):
     patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
     author = UserRefSerializer(read_only=True)
@@ -537,6 +567,13 @@ class TreatmentPlanSerializer(serializers.ModelSerializer):
     previous_experience = _text()
     notes = _text()
     stages = _rows(PlanStageSerializer, required=False)
+    agreement = PlanAgreementSerializer(
+        source="current_agreement",
+        read_only=True,
+        allow_null=True,
+        help_text="The patient's agreement to the current version, or null: not yet agreed.",
+    )
+    agreements = PlanAgreementSerializer(many=True, read_only=True)
 
     class Meta:
         model = TreatmentPlan
@@ -553,10 +590,13 @@ class TreatmentPlanSerializer(serializers.ModelSerializer):
             "previous_experience",
             "notes",
             "stages",
+            "version",
+            "agreement",
+            "agreements",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "author", "created_at", "updated_at"]
+        read_only_fields = ["id", "author", "version", "created_at", "updated_at"]
         # "One active plan per patient" is the service's to answer (409 active_plan_exists).
         validators = []
 

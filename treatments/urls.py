@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import lot_views, settings_section, views
+from . import agreements, lot_views, settings_section, views
 
 app_name = "treatments"
 
@@ -26,6 +26,7 @@ urlpatterns = [
     ),
     path("plans/new/", views.plan_new, name="plan_new"),
     path("plans/<int:pk>/edit/", views.plan_edit, name="plan_edit"),
+    path("plans/<int:pk>/agreement/", agreements.plan_agreement, name="plan_agreement"),
     path("lots/", views.lots, name="lots"),
     path("lots/<int:pk>/", views.lot_detail, name="lot"),
     path("lots/<int:pk>/campaign/", lot_views.lot_campaign, name="lot_campaign"),

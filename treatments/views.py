@@ -756,7 +756,9 @@ def plan_new(request):
 
 @capability_required("clinic.view_clinical", "clinic.record_consultation")
 def plan_edit(request, pk: int):
-    plan = get_object_or_404(TreatmentPlan.objects.select_related("patient"), pk=pk)
+    plan = get_object_or_404(
+        TreatmentPlan.objects.select_related("patient").prefetch_related(selectors.plan_agreements()), pk=pk
+    )
     return _plan_page(request, patient=plan.patient, plan=plan)
 
 

@@ -23,6 +23,8 @@ NAV = [
     ("reminders:recalls", "Recalls", "clinic.work_recalls"),
     ("reminders:messages", "Messages", "clinic.work_recalls"),
     ("treatments:lots", "Toxin lots", "clinic.manage_lots"),
+    ("mdt:meetings", "MDT", "clinic.view_clinical"),
+    ("mdt:tasks", "MDT tasks", "clinic.view_demographics"),
     ("insight:dashboard", "Dashboard", "clinic.manage_schedule"),
     ("treatments:interval_findings", "Interval findings", "clinic.review_interval_findings"),
     ("clinic:audit", "Audit trail", "clinic.view_audit"),

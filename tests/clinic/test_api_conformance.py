@@ -194,6 +194,9 @@ SEGMENT_IDS = {
     "toxin-lots": "toxin-lot",
     "toxin-sessions": "toxin-session",
     "treatment-plans": "treatment-plan",
+    "mdt/meetings": "mdt-meeting",
+    "mdt/items": "mdt-item",
+    "mdt/tasks": "mdt-task",
 }
 
 
@@ -201,6 +204,8 @@ def _path_values(template: str, world: dict, made: dict) -> dict:
     """The path parameters of a read: the rows the world (and the writes) made."""
     ids = {**world["ids"], **made}
     segment = template.removeprefix("/api/v1/").split("/")[0]
+    if segment == "mdt":  # /api/v1/mdt/<collection>/
+        segment = "/".join(template.removeprefix("/api/v1/").split("/")[:2])
     values = {}
     for name in re.findall(r"\{(\w+)\}", template):
         if name == "product":
@@ -732,7 +737,54 @@ def _write_everything(recorder: Recorder, world: dict, made: dict) -> None:
         body={"notes": "Reviewed again"},
         expect=200,
     )
+    call(
+        "post",
+        "/api/v1/treatment-plans/{id}/agreement/",
+        path={"id": plan["id"]},
+        body={"method": "verbal", "witness": world["user"].pk, "version": 1},
+        expect=201,
+    )
     made["treatment-plan"] = plan["id"]
+
+    # --- The MDT list: a meeting, a patient flagged, the outcome with a task, the task done.
+    meeting = call(
+        "post",
+        "/api/v1/mdt/meetings/",
+        body={"date": (timezone.localdate() + timedelta(days=30)).isoformat(), "attendees_note": "Physio"},
+        expect=201,
+    ).json()
+    item = call(
+        "post",
+        "/api/v1/mdt/items/",
+        body={"patient": pid, "question": "Surgery?", "meeting": meeting["id"]},
+        expect=201,
+    ).json()
+    due = (timezone.localdate() + timedelta(days=14)).isoformat()
+    call(
+        "post",
+        "/api/v1/mdt/items/{id}/outcome/",
+        path={"id": item["id"]},
+        body={
+            "outcome": "Offer DAO excision",
+            "decision": "surgery",
+            "tasks": [{"role": "front_desk", "description": "Book", "due": due}],
+        },
+        expect=200,
+    )
+    task = call(
+        "post",
+        "/api/v1/mdt/tasks/",
+        body={"item": item["id"], "role": "surgeon", "description": "Letter to the GP", "due": due},
+        expect=201,
+    ).json()
+    call("post", "/api/v1/mdt/tasks/{id}/done/", path={"id": task["id"]}, expect=200)
+    call(
+        "post",
+        "/api/v1/mdt/meetings/{id}/hold/",
+        path={"id": meeting["id"]},
+        body={"attendees": [world["user"].pk]},
+        expect=200,
+    )
     assessment = call(
         "post",
         "/api/v1/assessments/",

@@ -138,6 +138,43 @@ def photo_item_pk(c, s):
     return {"pk": photos_of(c, s)["items"][0].pk}
 
 
+def mdt_of(c, s) -> dict:
+    """The slice's MDT list and plan agreements, made on first use: n meetings; on the first,
+    n patients (the slice's first) each with n tasks for the front desk; and n versions of the
+    slice's plan, each agreed to."""
+    built = getattr(s, "mdt", None)
+    if built is None:
+        from mdt import services as mdt
+        from tests.factories import PatientFactory
+        from treatments import services as clinical
+
+        surgeon = c.users[SURGEON]
+        today = clock.local_today()
+        meetings = [
+            mdt.meeting_create(actor=surgeon, date=today + timedelta(days=7 + i), attendee_ids=[surgeon.pk])
+            for i in range(s.n)
+        ]
+        patients = [s.patient, *PatientFactory.create_batch(s.n - 1)]
+        items = [
+            mdt.item_add(actor=surgeon, patient=p, question=f"Question {i}", meeting=meetings[0])
+            for i, p in enumerate(patients)
+        ]
+        tasks = [
+            mdt.task_add(item=item, actor=surgeon, role="front_desk", description=f"Task {j}", due=today)
+            for item in items
+            for j in range(s.n)
+        ]
+        for j in range(s.n):
+            clinical.plan_agree(plan=s.plan, actor=surgeon, method="verbal", witness_id=surgeon.pk)
+            clinical.plan_update(plan=s.plan, actor=surgeon, data={"goals": f"Goals, version {j + 2}"})
+        built = s.mdt = {"meetings": meetings, "items": items, "tasks": tasks}
+    return built
+
+
+def mdt_pk(kind: str) -> Args:
+    return lambda c, s: {"pk": mdt_of(c, s)[kind][0].pk}
+
+
 def encounter_pages(source: str, ceilings: dict, personas: dict | None = None) -> list[Guard]:
     """One guard per kind of encounter: each kind's page and records differ."""
     personas = personas or {}
@@ -187,7 +224,8 @@ GUARDS: dict[str, list[Guard]] = {
     "patients:chart": [
         Guard(31, kwargs=PATIENT, grows=False),
         Guard(16, kwargs=PATIENT, persona=FRONT_DESK, label="front desk", grows=False),
-        Guard(31, kwargs=PATIENT, query=lambda c, s: {"panels": "all"}, label="all panels inline"),
+        # One query more for the MDT panel (its items; their tasks when there are any).
+        Guard(32, kwargs=PATIENT, query=lambda c, s: {"panels": "all"}, label="all panels inline"),
     ],
     "patients:chart_panel": [
         Guard(31, kwargs=panel(key), label=key, grows=grows)
@@ -205,11 +243,11 @@ GUARDS: dict[str, list[Guard]] = {
     ],
     "patients:edit": [Guard(9, kwargs=PATIENT, grows=False)],
     "patients:deactivate": [Guard(9, kwargs=PATIENT, persona=MANAGER, grows=False)],
-    # The merge preview counts rows: one count per kind of record, whatever the counts (consultation
-    # requests included).
+    # The merge preview counts rows: one count per kind of record, whatever the counts
+    # (consultation requests, programme check-ins and MDT items included).
     "patients:merge": [
         Guard(
-            20,
+            21,
             kwargs=PATIENT,
             query=lambda c, s: {"duplicate": s.waitlist.patient_id},
             persona=MANAGER,
@@ -501,7 +539,26 @@ GUARDS: dict[str, list[Guard]] = {
     "api:media-item-detail": [Guard(9, kwargs=photo_item_pk, grows=False)],
     "api:media-item-file": [Guard(9, kwargs=photo_item_pk, grows=False)],
     "api:fhir-media": [Guard(9, kwargs=photo_item_pk, grows=False)],
+    # --- the MDT list (mdt app) and plan agreements ---------------------------------------------
+    "treatments:plan_agreement": [
+        Guard(12, kwargs=lambda c, s: mdt_of(c, s) and {"pk": s.plan.pk}),
+    ],
+    "mdt:meetings": [Guard(12, query=lambda c, s: mdt_of(c, s) and {})],
+    "mdt:meeting": [Guard(14, kwargs=mdt_pk("meetings"))],
+    "mdt:flag": [Guard(9, kwargs=lambda c, s: mdt_of(c, s) and {"patient_id": s.patient.pk}, grows=False)],
+    "mdt:tasks": [Guard(10, query=lambda c, s: mdt_of(c, s) and {}, persona=FRONT_DESK)],
+    "api:mdt-meeting-list": [Guard(10, query=lambda c, s: mdt_of(c, s) and {"page_size": 100})],
+    "api:mdt-meeting-detail": [Guard(12, kwargs=mdt_pk("meetings"))],
+    "api:mdt-item-list": [Guard(10, query=lambda c, s: {"meeting": mdt_of(c, s)["meetings"][0].pk})],
+    "api:mdt-item-detail": [Guard(10, kwargs=mdt_pk("items"))],
+    "api:mdt-task-list": [
+        Guard(10, query=lambda c, s: mdt_of(c, s) and {"page_size": 100}, persona=FRONT_DESK)
+    ],
+    "api:mdt-task-detail": [Guard(10, kwargs=mdt_pk("tasks"), persona=FRONT_DESK, grows=False)],
 }
+GUARDS["patients:chart_panel"].append(
+    Guard(31, kwargs=lambda c, s: mdt_of(c, s) and {"pk": s.patient.pk, "key": "mdt"}, label="mdt")
+)
 
 
 # Every API list again as a browser sees it: DRF's HTML page with the filter form and, for who
@@ -542,6 +599,9 @@ BROWSABLE = {
     "api:procedure-consent-list": (SURGEON, 12),
     "api:photo-set-list": (SURGEON, 11),
     "api:media-item-list": (SURGEON, 10),
+    "api:mdt-meeting-list": (SURGEON, 12),
+    "api:mdt-item-list": (SURGEON, 12),
+    "api:mdt-task-list": (FRONT_DESK, 12),
 }
 for _name in BROWSABLE.keys() & GUARDS.keys():
     _persona, _ceiling = BROWSABLE[_name]

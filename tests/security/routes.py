@@ -173,6 +173,7 @@ def build_world() -> dict:
         },
         client_address="192.0.2.1",
     )
+    mdt_meeting, mdt_item, mdt_task = _mdt(patient, surgeon)
     return {
         "consent": consent,
         "patient": patient,
@@ -227,6 +228,9 @@ def build_world() -> dict:
             "fhir-media": media_item.pk,
             "code-mapping": code_mapping.pk,
             "consultation-request": consultation_request.pk,
+            "mdt-meeting": mdt_meeting.pk,
+            "mdt-item": mdt_item.pk,
+            "mdt-task": mdt_task.pk,
         },
         "product": lot.product,
     }
@@ -248,6 +252,18 @@ def _photos(patient, surgeon, surgery_encounter):
         patient=patient, actor=surgeon, level="teaching_no_face", given_on=timezone.localdate()
     )
     return photo_set, item, consent
+
+
+def _mdt(patient, surgeon):
+    """A planned MDT meeting with the patient on its agenda and a task for the front desk."""
+    from mdt import services as mdt
+
+    meeting = mdt.meeting_create(actor=surgeon, date=timezone.localdate() + timedelta(days=7))
+    item = mdt.item_add(actor=surgeon, patient=patient, question="Surgery for the smile?", meeting=meeting)
+    task = mdt.task_add(
+        item=item, actor=surgeon, role="front_desk", description="Call the patient", due=timezone.localdate()
+    )
+    return meeting, item, task
 
 
 # Page routes whose ``pk`` names an object other than what the app name suggests.
@@ -298,6 +314,11 @@ PAGE_PK = {
     "photos:before_after": "surgery",
     "insight:code_mapping_remove": "code-mapping",
     "intake": "consultation-request",
+    "treatments:plan_agreement": "treatment-plan",
+    "mdt:meeting": "mdt-meeting",
+    "mdt:meeting_hold": "mdt-meeting",
+    "mdt:item_outcome": "mdt-item",
+    "mdt:task_done": "mdt-task",
 }
 
 

@@ -11,7 +11,7 @@ from .encounters import (
     encounter_sign,
     encounter_update,
 )
-from .plans import plan_create, plan_update
+from .plans import plan_agree, plan_create, plan_update
 from .product_intervals import toxin_interval_clear, toxin_interval_set
 from .surgery import SURGERY, open_post_op_recalls, post_op_window
 from .therapy import THERAPY
@@ -55,6 +55,7 @@ __all__ = [
     "lot_recall",
     "open_post_op_recalls",
     "open_reinjection_recall",
+    "plan_agree",
     "plan_create",
     "plan_update",
     "post_op_window",
