@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "consents",
     "treatments",
     "photos",
+    "landmarks",
     "insight",
 ]
 # Demo and synthetic data (devtools) and the benchmarks (bench): only where the quick start, the

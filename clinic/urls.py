@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from consents import api as consents_api
 from insight.export import PatientExportView
+from landmarks import api as landmarks_api
 from patients import api as patients_api
 from photos import api as photos_api
 from scheduling import api as scheduling_api
@@ -25,7 +26,16 @@ router = DefaultRouter()
 router.register("audit-events", api_views.AuditEventViewSet, basename="audit-event")
 router.register("staff", accounts_api.StaffViewSet, basename="staff-user")
 tokens_api.register(router)
-for app_api in (patients_api, scheduling_api, reminders_api, consents_api, treatments_api, photos_api):
+APP_APIS = (
+    patients_api,
+    scheduling_api,
+    reminders_api,
+    consents_api,
+    treatments_api,
+    photos_api,
+    landmarks_api,
+)
+for app_api in APP_APIS:
     app_api.register(router)
 
 api_v1 = [
@@ -70,6 +80,7 @@ urlpatterns = [
     path("consents/", include("consents.urls")),
     path("p/consent/", include("consents.link_urls")),
     path("photos/", include("photos.urls")),
+    path("measurements/", include("landmarks.urls")),
     path("p/", include("scheduling.reminders.link_urls")),
     path("feeds/<str:token>.ics", feed_views.calendar_feed, name="calendar_feed"),
     path("recalls/", include("scheduling.reminders.urls")),
