@@ -137,6 +137,21 @@ def photo_item_pk(c, s):
     return {"pk": photos_of(c, s)["items"][0].pk}
 
 
+def landmarks_of(c, s) -> list:
+    """The slice's photographs measured (blank pictures: each gets its row, with no face)."""
+    built = getattr(s, "landmarks", None)
+    if built is None:
+        from landmarks.services import landmarks_detect
+
+        built = s.landmarks = [landmarks_detect(item_id=item.pk) for item in photos_of(c, s)["items"]]
+    return built
+
+
+def measured_set_pk(c, s):
+    landmarks_of(c, s)
+    return photo_set_pk(c, s)
+
+
 def encounter_pages(source: str, ceilings: dict, personas: dict | None = None) -> list[Guard]:
     """One guard per kind of encounter: each kind's page and records differ."""
     personas = personas or {}
@@ -186,7 +201,8 @@ GUARDS: dict[str, list[Guard]] = {
     "patients:chart": [
         Guard(31, kwargs=PATIENT, grows=False),
         Guard(16, kwargs=PATIENT, persona=FRONT_DESK, label="front desk", grows=False),
-        Guard(31, kwargs=PATIENT, query=lambda c, s: {"panels": "all"}, label="all panels inline"),
+        # The measurements panel (landmarks app) adds its three reads.
+        Guard(34, kwargs=PATIENT, query=lambda c, s: {"panels": "all"}, label="all panels inline"),
     ],
     "patients:chart_panel": [
         Guard(31, kwargs=panel(key), label=key, grows=grows)
@@ -200,6 +216,7 @@ GUARDS: dict[str, list[Guard]] = {
             ("messages", True),
             ("procedure_consents", True),
             ("photographs", False),
+            ("measurements", False),
         ]
     ],
     "patients:edit": [Guard(9, kwargs=PATIENT, grows=False)],
@@ -466,6 +483,12 @@ GUARDS: dict[str, list[Guard]] = {
     "api:media-item-detail": [Guard(9, kwargs=photo_item_pk, grows=False)],
     "api:media-item-file": [Guard(9, kwargs=photo_item_pk, grows=False)],
     "api:fhir-media": [Guard(9, kwargs=photo_item_pk, grows=False)],
+    "landmarks:set": [Guard(8, kwargs=measured_set_pk)],
+    "api:face-landmarks-list": [Guard(7, query=lambda c, s: {"photo_set": measured_set_pk(c, s)["pk"]})],
+    "api:face-landmarks-detail": [
+        Guard(8, kwargs=lambda c, s: {"pk": landmarks_of(c, s)[0].pk}, grows=False)
+    ],
+    "api:photo-set-measurements-detail": [Guard(8, kwargs=measured_set_pk)],
 }
 
 
@@ -504,6 +527,7 @@ BROWSABLE = {
     "api:procedure-consent-list": (SURGEON, 12),
     "api:photo-set-list": (SURGEON, 11),
     "api:media-item-list": (SURGEON, 10),
+    "api:face-landmarks-list": (SURGEON, 7),
 }
 for _name in BROWSABLE.keys() & GUARDS.keys():
     _persona, _ceiling = BROWSABLE[_name]

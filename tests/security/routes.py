@@ -152,6 +152,7 @@ def build_world() -> dict:
     # A botulinum toxin consent, signed and countersigned (its PDF exists).
     consent = signed_consent(patient, surgeon)
     photo_set, media_item, photo_consent = _photos(patient, surgeon, surgery.encounter)
+    face_landmarks = _landmarks(media_item)
     return {
         "consent": consent,
         "patient": patient,
@@ -203,6 +204,7 @@ def build_world() -> dict:
             "media-item": media_item.pk,
             "photo-consent": photo_consent.pk,
             "fhir-media": media_item.pk,
+            "face-landmarks": face_landmarks.pk,
         },
         "product": lot.product,
     }
@@ -224,6 +226,13 @@ def _photos(patient, surgeon, surgery_encounter):
         patient=patient, actor=surgeon, level="teaching_no_face", given_on=timezone.localdate()
     )
     return photo_set, item, consent
+
+
+def _landmarks(media_item):
+    """The world's photograph measured (a blank picture: no face found, a row all the same)."""
+    from landmarks.services import landmarks_detect
+
+    return landmarks_detect(item_id=media_item.pk)
 
 
 # Page routes whose ``pk`` names an object other than what the app name suggests.
@@ -272,6 +281,8 @@ PAGE_PK = {
     "photos:item_delete": "media-item",
     "photos:consent_withdraw": "photo-consent",
     "photos:before_after": "surgery",
+    "landmarks:set": "photo-set",
+    "landmarks:correct": "face-landmarks",
 }
 
 
