@@ -12,6 +12,7 @@ from rest_framework.routers import DefaultRouter
 from clinic.api import filters as api_filters
 from clinic.audit import audit_record
 from clinic.permissions import require
+from photos.models import PhotoSet
 
 from . import formulas, selectors, serializers, services
 from .models import FaceLandmarks
@@ -30,10 +31,13 @@ class FaceLandmarksViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     ``failed``), and the measurements. Aids for the clinician, who checks them."""
 
     permission_classes = [PERMS]
+    lookup_value_regex = r"[0-9]{1,18}"
     serializer_class = serializers.FaceLandmarksSerializer
     filterset_class = FaceLandmarksFilter
     queryset = (
-        FaceLandmarks.objects.filter(media_item__deleted_at__isnull=True)
+        FaceLandmarks.objects.filter(
+            media_item__deleted_at__isnull=True, media_item__photo_set__deleted_at__isnull=True
+        )
         .select_related("media_item")
         .order_by("-id")
     )
@@ -70,7 +74,9 @@ class PhotoSetMeasurementsViewSet(viewsets.GenericViewSet):
     excursion (null until both photographs have landmarks)."""
 
     permission_classes = [PERMS]
+    lookup_value_regex = r"[0-9]{1,18}"
     serializer_class = serializers.PhotoSetMeasurementsSerializer
+    queryset = PhotoSet.objects.none()  # for the schema: the path's id is a photo set's
 
     def retrieve(self, request, pk=None):
         result = selectors.set_measurements(pk=int(pk))
