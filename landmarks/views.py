@@ -31,7 +31,11 @@ def set_measurements(request, pk: int):
         target=result.photo_set,
         patient_id=patient.pk,
     )
-    rows = [(key, label, unit) for key, label, unit in formulas.DEFINITIONS]
+    rows = list(formulas.DEFINITIONS)
+    for _view, _label, _item, landmarks in result.views:
+        if landmarks is not None and landmarks.is_found:
+            landmarks.crop = _crop(landmarks)  # type: ignore[attr-defined]
+            landmarks.radius = round(float(landmarks.crop.split()[2]) / 140, 1)  # type: ignore[attr-defined]
     return render(
         request,
         "landmarks/set.html",
@@ -46,6 +50,17 @@ def set_measurements(request, pk: int):
             "formula_version": formulas.FORMULA_VERSION,
         },
     )
+
+
+def _crop(landmarks: FaceLandmarks) -> str:
+    """The SVG viewBox around the face: the landmarks' extent with a margin, inside the photo."""
+    xs = [p[0] for p in landmarks.points.values()]
+    ys = [p[1] for p in landmarks.points.values()]
+    width, height = landmarks.image_width or 1, landmarks.image_height or 1
+    side = max(max(xs) - min(xs), max(ys) - min(ys)) * 1.6
+    cx, cy = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+    left, top = max(0.0, cx - side / 2), max(0.0, cy - side / 2)
+    return f"{left:.1f} {top:.1f} {min(side, width - left):.1f} {min(side, height - top):.1f}"
 
 
 @require_POST

@@ -38,9 +38,11 @@
   }
 
   document.querySelectorAll("svg.landmark-overlay").forEach(function (svg) {
-    var step = Math.max(1, parseFloat(svg.dataset.width) / 400);
+    // Sizes follow the part of the photograph shown (the viewBox is cropped to the face).
+    var shown = svg.viewBox.baseVal.width || parseFloat(svg.dataset.width);
+    var step = Math.max(0.5, shown / 400);
     svg.querySelectorAll("circle.landmark").forEach(function (circle) {
-      circle.setAttribute("r", Math.max(2, parseFloat(svg.dataset.width) / 160).toFixed(1));
+      circle.setAttribute("r", Math.max(1, shown / 140).toFixed(1));
     });
     svg.querySelectorAll("circle.landmark[tabindex]").forEach(function (circle) {
       var dragging = false, moved = false;
