@@ -58,3 +58,21 @@ def test_the_form_moves_a_point_and_refuses_one_outside_the_photograph(photo_set
     assert "The point must lie within the 1024 by 1024 pixel photograph." in response.content.decode()
     answer = client.post(url, {"name": "nose", "x": 1, "y": 1}, HTTP_ACCEPT="application/json")
     assert answer.status_code == 400 and answer.json()["code"] == "landmark_unknown"
+
+
+def test_the_command_measures_photographs_that_have_no_landmarks(photo_set, surgeon_user):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    upload = SimpleUploadedFile("rest.jpg", jpeg(portrait(1)), "image/jpeg")
+    item = photos.media_upload(
+        photo_set=photo_set, actor=surgeon_user, upload=upload, view="rest", enqueue=False
+    )
+    photos.media_process(item_id=item.pk)
+    out = StringIO()
+    call_command("measure_photographs", stdout=out)
+    assert "1 photograph(s) measured." in out.getvalue()
+    assert FaceLandmarks.objects.get(media_item=item).is_found
+    call_command("measure_photographs", stdout=out)
+    assert "0 photograph(s) measured." in out.getvalue()
