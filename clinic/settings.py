@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "treatments",
     "mdt",
     "photos",
+    "landmarks",
     "insight",
 ]
 # Demo and synthetic data (devtools) and the benchmarks (bench): only where the quick start, the

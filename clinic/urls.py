@@ -9,6 +9,7 @@ from consents import api as consents_api
 from insight import api as insight_api
 from insight.export import PatientExportView
 from intake import api as intake_api
+from landmarks import api as landmarks_api
 from mdt import api as mdt_api
 from patients import api as patients_api
 from photos import api as photos_api
@@ -28,7 +29,7 @@ router = DefaultRouter()
 router.register("audit-events", api_views.AuditEventViewSet, basename="audit-event")
 router.register("staff", accounts_api.StaffViewSet, basename="staff-user")
 tokens_api.register(router)
-for app_api in (
+APP_APIS = (
     patients_api,
     scheduling_api,
     reminders_api,
@@ -37,8 +38,10 @@ for app_api in (
     treatments_api,
     mdt_api,
     photos_api,
+    landmarks_api,
     insight_api,
-):
+)
+for app_api in APP_APIS:
     app_api.register(router)
 
 api_v1 = [
@@ -86,6 +89,7 @@ urlpatterns = [
     path("request/", include("intake.public_urls")),
     path("photos/", include("photos.urls")),
     path("mdt/", include("mdt.urls")),
+    path("measurements/", include("landmarks.urls")),
     path("p/", include("scheduling.reminders.link_urls")),
     path("feeds/<str:token>.ics", feed_views.calendar_feed, name="calendar_feed"),
     path("recalls/", include("scheduling.reminders.urls")),

@@ -16,6 +16,7 @@ from django.utils import timezone
 from clinic.audit import acting_user, audit_record
 from clinic.errors import Conflict, Invalid
 
+from . import hooks
 from .models import MediaItem, PhotoConsent, PhotoSet, View
 from .processing import MediaRefused, max_bytes, process_image, process_video, sniff, too_large
 from .storage import delete_quietly, photo_storage, store_bytes
@@ -207,6 +208,7 @@ def media_process(*, item_id: int) -> MediaItem:
             processed_at=timezone.now(),
         )
         audit_record(actor=None, action="media.processed", target=item, patient_id=item.photo_set.patient_id)
+        transaction.on_commit(lambda: hooks.item_ready(item.pk))
     delete_quietly(item.incoming_name)
     item.refresh_from_db()
     return item

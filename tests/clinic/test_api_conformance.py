@@ -184,6 +184,8 @@ SEGMENT_IDS = {
     "patients": "patient",
     "photo-sets": "photo-set",
     "media-items": "media-item",
+    "face-landmarks": "face-landmarks",
+    "photo-set-measurements": "photo-set",
     "procedure-consents": "procedure-consent",
     "providers": "provider",
     "recalls": "recall",
@@ -881,6 +883,36 @@ def _write_everything(recorder: Recorder, world: dict, made: dict) -> None:
         path={"id": photo_set["id"]},
         body={"reason": "Wrong patient"},
         expect=204,
+    )
+
+    # --- Landmarks: the packaged portrait measured by the worker's function, one point corrected.
+    from django.contrib.auth import get_user_model
+
+    from landmarks.services import landmarks_detect
+    from photos import services as photo_services
+    from tests.landmarks.portraits import jpeg, portrait
+
+    world_surgeon = get_user_model().objects.get(username="world-surgeon")
+    measured_set = photo_services.photo_set_create(
+        patient=world["patient"], actor=world_surgeon, taken_at=now
+    )
+    measured_item = photo_services.media_upload(
+        photo_set=measured_set,
+        actor=world_surgeon,
+        upload=SimpleUploadedFile("rest.jpg", jpeg(portrait(1))),
+        view="rest",
+        enqueue=False,
+    )
+    photo_services.media_process(item_id=measured_item.pk)
+    found = landmarks_detect(item_id=measured_item.pk)
+    assert found is not None and found.status == "found"
+    x, y = found.points["brow_left"]
+    call(
+        "post",
+        "/api/v1/face-landmarks/{id}/correct/",
+        path={"id": found.pk},
+        body={"name": "brow_left", "x": x, "y": y - 3},
+        expect=200,
     )
 
     # --- A procedure consent: a new form version, taken, signed, countersigned, then withdrawn.

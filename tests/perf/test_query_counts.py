@@ -175,6 +175,21 @@ def mdt_pk(kind: str) -> Args:
     return lambda c, s: {"pk": mdt_of(c, s)[kind][0].pk}
 
 
+def landmarks_of(c, s) -> list:
+    """The slice's photographs measured (blank pictures: each gets its row, with no face)."""
+    built = getattr(s, "landmarks", None)
+    if built is None:
+        from landmarks.services import landmarks_detect
+
+        built = s.landmarks = [landmarks_detect(item_id=item.pk) for item in photos_of(c, s)["items"]]
+    return built
+
+
+def measured_set_pk(c, s):
+    landmarks_of(c, s)
+    return photo_set_pk(c, s)
+
+
 def encounter_pages(source: str, ceilings: dict, personas: dict | None = None) -> list[Guard]:
     """One guard per kind of encounter: each kind's page and records differ."""
     personas = personas or {}
@@ -224,8 +239,9 @@ GUARDS: dict[str, list[Guard]] = {
     "patients:chart": [
         Guard(31, kwargs=PATIENT, grows=False),
         Guard(16, kwargs=PATIENT, persona=FRONT_DESK, label="front desk", grows=False),
-        # One query more for the MDT panel (its items; their tasks when there are any).
-        Guard(32, kwargs=PATIENT, query=lambda c, s: {"panels": "all"}, label="all panels inline"),
+        # One query more for the MDT panel (its items; their tasks when there are any), three for
+        # the measurements panel (landmarks app).
+        Guard(35, kwargs=PATIENT, query=lambda c, s: {"panels": "all"}, label="all panels inline"),
     ],
     "patients:chart_panel": [
         Guard(31, kwargs=panel(key), label=key, grows=grows)
@@ -239,6 +255,7 @@ GUARDS: dict[str, list[Guard]] = {
             ("messages", True),
             ("procedure_consents", True),
             ("photographs", False),
+            ("measurements", False),
         ]
     ],
     "patients:edit": [Guard(9, kwargs=PATIENT, grows=False)],
@@ -555,6 +572,12 @@ GUARDS: dict[str, list[Guard]] = {
         Guard(10, query=lambda c, s: mdt_of(c, s) and {"page_size": 100}, persona=FRONT_DESK)
     ],
     "api:mdt-task-detail": [Guard(10, kwargs=mdt_pk("tasks"), persona=FRONT_DESK, grows=False)],
+    "landmarks:set": [Guard(8, kwargs=measured_set_pk)],
+    "api:face-landmarks-list": [Guard(7, query=lambda c, s: {"photo_set": measured_set_pk(c, s)["pk"]})],
+    "api:face-landmarks-detail": [
+        Guard(8, kwargs=lambda c, s: {"pk": landmarks_of(c, s)[0].pk}, grows=False)
+    ],
+    "api:photo-set-measurements-detail": [Guard(8, kwargs=measured_set_pk)],
 }
 GUARDS["patients:chart_panel"].append(
     Guard(31, kwargs=lambda c, s: mdt_of(c, s) and {"pk": s.patient.pk, "key": "mdt"}, label="mdt")
@@ -602,6 +625,7 @@ BROWSABLE = {
     "api:mdt-meeting-list": (SURGEON, 12),
     "api:mdt-item-list": (SURGEON, 12),
     "api:mdt-task-list": (FRONT_DESK, 12),
+    "api:face-landmarks-list": (SURGEON, 7),
 }
 for _name in BROWSABLE.keys() & GUARDS.keys():
     _persona, _ceiling = BROWSABLE[_name]

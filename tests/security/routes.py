@@ -174,6 +174,7 @@ def build_world() -> dict:
         client_address="192.0.2.1",
     )
     mdt_meeting, mdt_item, mdt_task = _mdt(patient, surgeon)
+    face_landmarks = _landmarks(media_item)
     return {
         "consent": consent,
         "patient": patient,
@@ -231,6 +232,7 @@ def build_world() -> dict:
             "mdt-meeting": mdt_meeting.pk,
             "mdt-item": mdt_item.pk,
             "mdt-task": mdt_task.pk,
+            "face-landmarks": face_landmarks.pk,
         },
         "product": lot.product,
     }
@@ -264,6 +266,13 @@ def _mdt(patient, surgeon):
         item=item, actor=surgeon, role="front_desk", description="Call the patient", due=timezone.localdate()
     )
     return meeting, item, task
+
+
+def _landmarks(media_item):
+    """The world's photograph measured (a blank picture: no face found, a row all the same)."""
+    from landmarks.services import landmarks_detect
+
+    return landmarks_detect(item_id=media_item.pk)
 
 
 # Page routes whose ``pk`` names an object other than what the app name suggests.
@@ -319,6 +328,8 @@ PAGE_PK = {
     "mdt:meeting_hold": "mdt-meeting",
     "mdt:item_outcome": "mdt-item",
     "mdt:task_done": "mdt-task",
+    "landmarks:set": "photo-set",
+    "landmarks:correct": "face-landmarks",
 }
 
 

@@ -104,6 +104,13 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     "api:media-item-retry": (NOBODY, 405),
     "api:media-item-delete": (NOBODY, 405),
     "api:fhir-media": (CLINICIANS, (200, 404)),
+    # Landmarks and measurements of the photographs: clinicians only (landmarks app).
+    "landmarks:set": (CLINICIANS, 200),
+    "landmarks:correct": (NOBODY, 405),
+    "api:face-landmarks-list": (CLINICIANS, 200),
+    "api:face-landmarks-detail": (CLINICIANS, 200),
+    "api:face-landmarks-correct": (NOBODY, 405),
+    "api:photo-set-measurements-detail": (CLINICIANS, 200),
     "treatments:drafts": (CLINICIANS, 200),
     # The "new record" forms need ?patient=; without it a permitted clinician gets 404.
     "treatments:toxin_new": (frozenset({Role.SURGEON, Role.INJECTOR}), 404),
@@ -448,6 +455,8 @@ WRITE_ACCESS: dict[str, frozenset] = {
     "api:photo-set-delete": CLINICIANS,
     "api:media-item-retry": CLINICIANS,
     "api:media-item-delete": CLINICIANS,
+    "landmarks:correct": CLINICIANS,
+    "api:face-landmarks-correct": CLINICIANS,
     # Each member of staff revokes their own tokens; whose a token is, is checked per token.
     "tokens:revoke": ALL_STAFF,
     "tokens:revoke_all": ALL_STAFF,
