@@ -1,5 +1,7 @@
 """The audit trail: one function every service calls, plus the authentication receivers."""
 
+from typing import Any
+
 from axes.signals import user_locked_out
 from django.contrib.auth import user_logged_in, user_logged_out, user_login_failed
 from django.contrib.contenttypes.models import ContentType
@@ -10,7 +12,7 @@ from . import context
 from .models import AuditEvent
 
 
-def acting_user(actor):
+def acting_user(actor: Any) -> Any:
     """The user behind ``actor`` (a request's user or a service's actor), or None for a task, a
     patient's link or an anonymous caller. Every service names its actor through this."""
     return actor if actor is not None and getattr(actor, "is_authenticated", False) else None

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "scheduling",
     "consents",
     "treatments",
+    "letters",
     "photos",
     "insight",
 ]
@@ -438,6 +439,10 @@ SPECTACULAR_SETTINGS = {
         "ConsentProcedureEnum": "consents.models.Procedure",
         "SignatureMethodEnum": "consents.models.PatientConsent.SignatureMethod",
         "ConsentViaEnum": "consents.models.PatientConsent.Via",
+        "LetterKindEnum": "letters.models.Letter.Kind",
+        "LetterStatusEnum": "letters.models.Letter.Status",
+        "LetterRecipientEnum": "letters.models.LetterDelivery.Recipient",
+        "LetterDeliveryStatusEnum": "letters.models.LetterDelivery.Status",
     },
 }
 
@@ -573,6 +578,11 @@ CELERY_BEAT_SCHEDULE = {
     "photos-retention-purge": {
         "task": "photos.tasks.media_purge_task",
         "schedule": crontab(hour=3, minute=15),
+    },
+    # Letter emails whose after-commit nudge was lost (the broker was down): each is still sent once.
+    "letter-deliveries-dispatch": {
+        "task": "letters.tasks.letter_deliveries_dispatch_task",
+        "schedule": 300.0,
     },
 }
 

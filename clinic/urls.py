@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from consents import api as consents_api
 from insight.export import PatientExportView
+from letters import api as letters_api
 from patients import api as patients_api
 from photos import api as photos_api
 from scheduling import api as scheduling_api
@@ -25,7 +26,15 @@ router = DefaultRouter()
 router.register("audit-events", api_views.AuditEventViewSet, basename="audit-event")
 router.register("staff", accounts_api.StaffViewSet, basename="staff-user")
 tokens_api.register(router)
-for app_api in (patients_api, scheduling_api, reminders_api, consents_api, treatments_api, photos_api):
+for app_api in (
+    patients_api,
+    scheduling_api,
+    reminders_api,
+    consents_api,
+    treatments_api,
+    letters_api,
+    photos_api,
+):
     app_api.register(router)
 
 api_v1 = [
@@ -70,6 +79,7 @@ urlpatterns = [
     path("consents/", include("consents.urls")),
     path("p/consent/", include("consents.link_urls")),
     path("photos/", include("photos.urls")),
+    path("letters/", include("letters.urls")),
     path("p/", include("scheduling.reminders.link_urls")),
     path("feeds/<str:token>.ics", feed_views.calendar_feed, name="calendar_feed"),
     path("recalls/", include("scheduling.reminders.urls")),
