@@ -15,6 +15,7 @@ from clinic.models import AuditEvent
 from clinic.tokens.services import api_token_issue
 from consents.links import consent_link_token
 from consents.services import template_current
+from letters import services as letters
 from scheduling.models import Message, WaitlistOffer
 from scheduling.reminders.links import Action, link_token
 from scheduling.services import recall_open
@@ -152,6 +153,13 @@ def build_world() -> dict:
     # A botulinum toxin consent, signed and countersigned (its PDF exists).
     consent = signed_consent(patient, surgeon)
     photo_set, media_item, photo_consent = _photos(patient, surgeon, surgery.encounter)
+    # A signed consultation letter (its PDF exists).
+    letter = letters.letter_sign(
+        actor=surgeon,
+        letter=letters.letter_draft(
+            actor=surgeon, patient=patient, kind="consultation", encounter=consultation.encounter
+        ),
+    )
     return {
         "consent": consent,
         "patient": patient,
@@ -203,6 +211,7 @@ def build_world() -> dict:
             "media-item": media_item.pk,
             "photo-consent": photo_consent.pk,
             "fhir-media": media_item.pk,
+            "letter": letter.pk,
         },
         "product": lot.product,
     }
@@ -272,6 +281,7 @@ PAGE_PK = {
     "photos:item_delete": "media-item",
     "photos:consent_withdraw": "photo-consent",
     "photos:before_after": "surgery",
+    "letters": "letter",
 }
 
 
