@@ -439,8 +439,9 @@ SPECTACULAR_SETTINGS = {
         "ConsentProcedureEnum": "consents.models.Procedure",
         "SignatureMethodEnum": "consents.models.PatientConsent.SignatureMethod",
         "ConsentViaEnum": "consents.models.PatientConsent.Via",
+        # A letter is a draft or signed, as an encounter is: one set of choices, one component.
+        "EncounterStatusEnum": "treatments.models.Encounter.Status",
         "LetterKindEnum": "letters.models.Letter.Kind",
-        "LetterStatusEnum": "letters.models.Letter.Status",
         "LetterRecipientEnum": "letters.models.LetterDelivery.Recipient",
         "LetterDeliveryStatusEnum": "letters.models.LetterDelivery.Status",
     },
