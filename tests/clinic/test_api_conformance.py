@@ -832,7 +832,9 @@ def _write_everything(recorder: Recorder, world: dict, made: dict) -> None:
     )
     call("post", "/api/v1/letters/{id}/sign/", path={"id": letter["id"]}, expect=200)
     call("post", "/api/v1/letters/{id}/send/", path={"id": letter["id"]}, body={"to_gp": True}, expect=400)
-    call("post", "/api/v1/letters/{id}/send/", path={"id": letter["id"]}, body={"to_patient": True}, expect=200)
+    call(
+        "post", "/api/v1/letters/{id}/send/", path={"id": letter["id"]}, body={"to_patient": True}, expect=200
+    )
 
     # --- Records and staff the practice manager changes.
     duplicate = PatientFactory(first_name=registered["first_name"], last_name=registered["last_name"])
