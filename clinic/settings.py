@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "intake",
     "treatments",
     "mdt",
+    "letters",
     "photos",
     "landmarks",
     "insight",
@@ -451,6 +452,11 @@ SPECTACULAR_SETTINGS = {
         "MdtMeetingStatusEnum": "mdt.models.MdtMeeting.Status",
         "MdtItemStatusEnum": "mdt.models.MdtItem.Status",
         "RoleEnum": "clinic.roles.Role",
+        # A letter is a draft or signed, as an encounter is: one set of choices, one component.
+        "EncounterStatusEnum": "treatments.models.Encounter.Status",
+        "LetterKindEnum": "letters.models.Letter.Kind",
+        "LetterRecipientEnum": "letters.models.LetterDelivery.Recipient",
+        "LetterDeliveryStatusEnum": "letters.models.LetterDelivery.Status",
     },
 }
 
@@ -592,6 +598,11 @@ CELERY_BEAT_SCHEDULE = {
     "photos-retention-purge": {
         "task": "photos.tasks.media_purge_task",
         "schedule": crontab(hour=3, minute=15),
+    },
+    # Letter emails whose after-commit nudge was lost (the broker was down): each is still sent once.
+    "letter-deliveries-dispatch": {
+        "task": "letters.tasks.letter_deliveries_dispatch_task",
+        "schedule": 300.0,
     },
 }
 

@@ -10,6 +10,7 @@ from insight import api as insight_api
 from insight.export import PatientExportView
 from intake import api as intake_api
 from landmarks import api as landmarks_api
+from letters import api as letters_api
 from mdt import api as mdt_api
 from patients import api as patients_api
 from photos import api as photos_api
@@ -37,6 +38,7 @@ APP_APIS = (
     intake_api,
     treatments_api,
     mdt_api,
+    letters_api,
     photos_api,
     landmarks_api,
     insight_api,
@@ -90,6 +92,7 @@ urlpatterns = [
     path("photos/", include("photos.urls")),
     path("mdt/", include("mdt.urls")),
     path("measurements/", include("landmarks.urls")),
+    path("letters/", include("letters.urls")),
     path("p/", include("scheduling.reminders.link_urls")),
     path("feeds/<str:token>.ics", feed_views.calendar_feed, name="calendar_feed"),
     path("recalls/", include("scheduling.reminders.urls")),

@@ -1234,6 +1234,8 @@ class ScaleSeed:
                     rng.choice(REFERRERS),
                     "" if rng.random() < 0.3 else f"Dr {rng.choice(EXTRA_LAST).replace(chr(39), '')}",
                     rng.choice(GP_PRACTICES),
+                    "",
+                    "",
                     affected,
                     cause,
                     "",
@@ -2048,7 +2050,7 @@ COLUMNS = {
     Patient: _cols(
         "id mrn first_name last_name preferred_name date_of_birth sex email mobile address_line1 "
         "address_line2 city postcode country emergency_contact_name emergency_contact_phone "
-        "language referring_clinician gp_name gp_practice affected_side palsy_cause "
+        "language referring_clinician gp_name gp_practice referrer_email gp_email affected_side palsy_cause "
         "palsy_cause_detail palsy_onset_date previous_treatments prior_toxin prior_therapy "
         "prior_surgery allergies medications on_anticoagulants status inactive_reason "
         "inactive_since inactive_note merged_into_id created_at updated_at created_by_id"

@@ -19,7 +19,7 @@ _FIELDSETS = (
     ("Contact", ("mobile", "email", "language")),
     ("Address", ("address_line1", "address_line2", "city", "postcode", "country")),
     ("Emergency contact", ("emergency_contact_name", "emergency_contact_phone")),
-    ("Referral and GP", ("referring_clinician", "gp_name", "gp_practice")),
+    ("Referral and GP", ("referring_clinician", "referrer_email", "gp_name", "gp_practice", "gp_email")),
 )
 CLINICAL_FIELDSETS = (
     ("Facial palsy history", ("affected_side", "palsy_cause", "palsy_cause_detail", "palsy_onset_date")),

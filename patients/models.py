@@ -81,8 +81,12 @@ class Patient(models.Model):
         max_length=10, default="en", validators=[validate_language_tag], help_text="For messages, e.g. en, fr"
     )
     referring_clinician = models.CharField(max_length=200, blank=True)
+    # Where clinic letters to the referrer go (letters app).
+    referrer_email = models.EmailField("referrer's email", max_length=254, blank=True)
     gp_name = models.CharField("GP", max_length=200, blank=True)
     gp_practice = models.CharField("GP practice", max_length=200, blank=True)
+    # Where clinic letters to the GP go: usually the practice's secure (nhs.net) mailbox.
+    gp_email = models.EmailField("GP's email", max_length=254, blank=True)
 
     # Facial palsy history (clinical: hidden from the front desk).
     affected_side = models.CharField(max_length=16, choices=Side, blank=True)

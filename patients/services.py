@@ -43,8 +43,10 @@ EDITABLE_FIELDS = (
     "emergency_contact_phone",
     "language",
     "referring_clinician",
+    "referrer_email",
     "gp_name",
     "gp_practice",
+    "gp_email",
     *Patient.CLINICAL_FIELDS,
 )
 DEACTIVATION_REASONS = (
@@ -285,8 +287,8 @@ _FILL_GROUPS = (
     ("mobile",),
     ("address_line1", "address_line2", "city", "postcode", "country"),
     ("emergency_contact_name", "emergency_contact_phone"),
-    ("referring_clinician",),
-    ("gp_name", "gp_practice"),
+    ("referring_clinician", "referrer_email"),
+    ("gp_name", "gp_practice", "gp_email"),
     ("affected_side",),
     ("palsy_cause", "palsy_cause_detail"),
     ("palsy_onset_date",),

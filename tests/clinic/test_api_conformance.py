@@ -179,6 +179,7 @@ SEGMENT_IDS = {
     "follow-ups": "follow-up",
     "home-programmes": "home-programme",
     "interval-findings": "interval-finding",
+    "letters": "letter",
     "locations": "location",
     "messages": "message",
     "patients": "patient",
@@ -958,6 +959,26 @@ def _write_everything(recorder: Recorder, world: dict, made: dict) -> None:
         path={"id": consent["id"]},
         body={"reason": "Changed their mind"},
         expect=200,
+    )
+
+    # --- A clinic letter: drafted from the world's consultation, edited, signed, emailed.
+    letter = call(
+        "post",
+        "/api/v1/letters/",
+        body={"patient": world["patient"].pk, "kind": "consultation", "encounter": world["ids"]["encounter"]},
+        expect=201,
+    ).json()
+    call(
+        "patch",
+        "/api/v1/letters/{id}/",
+        path={"id": letter["id"]},
+        body={"body": letter["body"] + "\n\nWith thanks."},
+        expect=200,
+    )
+    call("post", "/api/v1/letters/{id}/sign/", path={"id": letter["id"]}, expect=200)
+    call("post", "/api/v1/letters/{id}/send/", path={"id": letter["id"]}, body={"to_gp": True}, expect=400)
+    call(
+        "post", "/api/v1/letters/{id}/send/", path={"id": letter["id"]}, body={"to_patient": True}, expect=200
     )
 
     # --- Records and staff the practice manager changes.

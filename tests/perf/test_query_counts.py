@@ -130,6 +130,44 @@ def of_photo_patient(c, s):
     return {"patient_id": s.patient.pk}
 
 
+def letters_of(c, s) -> list:
+    """The slice's letters, made on first use: n signed consultation letters of its patient, each
+    emailed to n recipients."""
+    built = getattr(s, "letters", None)
+    if built is None:
+        from letters import services as letters
+        from letters.models import LetterDelivery
+
+        surgeon = c.users[SURGEON]
+        built = []
+        for _ in range(s.n):
+            letter = letters.letter_draft(
+                actor=surgeon, patient=s.patient, kind="consultation", encounter=s.encounters["consultation"]
+            )
+            letter = letters.letter_sign(actor=surgeon, letter=letter)
+            LetterDelivery.objects.bulk_create(
+                LetterDelivery(letter=letter, recipient="gp", address=f"gp{i}@nhs.example")
+                for i in range(s.n)
+            )
+            built.append(letter)
+        s.letters = built
+    return built
+
+
+def letter_patient(c, s) -> int:
+    letters_of(c, s)
+    return s.patient.pk
+
+
+def letter_pk(c, s):
+    return {"pk": letters_of(c, s)[0].pk}
+
+
+def of_letters_patient(c, s):
+    letters_of(c, s)
+    return {"patient": s.patient.pk}
+
+
 def photo_set_pk(c, s):
     return {"pk": photos_of(c, s)["sets"][0].pk}
 
@@ -257,14 +295,18 @@ GUARDS: dict[str, list[Guard]] = {
             ("photographs", False),
             ("measurements", False),
         ]
+    ]
+    # The letters panel: its letters are made on first use.
+    + [
+        Guard(10, kwargs=lambda c, s: {**panel("letters")(c, s), "pk": letter_patient(c, s)}, label="letters")
     ],
     "patients:edit": [Guard(9, kwargs=PATIENT, grows=False)],
     "patients:deactivate": [Guard(9, kwargs=PATIENT, persona=MANAGER, grows=False)],
     # The merge preview counts rows: one count per kind of record, whatever the counts
-    # (consultation requests, programme check-ins and MDT items included).
+    # (consultation requests, programme check-ins, MDT items and clinic letters included).
     "patients:merge": [
         Guard(
-            21,
+            25,
             kwargs=PATIENT,
             query=lambda c, s: {"duplicate": s.waitlist.patient_id},
             persona=MANAGER,
@@ -392,6 +434,10 @@ GUARDS: dict[str, list[Guard]] = {
     ],
     # Procedure consents: the forms (one row per procedure), a patient's consents, one consent,
     # its tablet page and its signed PDF; the patient's link and their PDF.
+    # Clinic letters: a patient's letters, one letter with its emails, its signed PDF.
+    "letters:patient": [Guard(11, kwargs=lambda c, s: {"patient_id": of_letters_patient(c, s)["patient"]})],
+    "letters:detail": [Guard(12, kwargs=letter_pk)],
+    "letters:pdf": [Guard(11, kwargs=letter_pk, grows=False)],
     "consents:templates": [Guard(10, grows=False)],
     "consents:template": [Guard(10, kwargs=lambda c, s: {"procedure": "botulinum_toxin"}, grows=False)],
     "consents:patient": [Guard(12, kwargs=lambda c, s: {"patient_id": s.patient.pk})],
@@ -419,6 +465,9 @@ GUARDS: dict[str, list[Guard]] = {
     "api:consultation-request-detail": [
         Guard(10, kwargs=pk(lambda c, s: s.consultation_request), persona=FRONT_DESK, grows=False)
     ],
+    "api:letter-list": [Guard(11, query=of_letters_patient)],
+    "api:letter-detail": [Guard(10, kwargs=letter_pk)],
+    "api:letter-pdf": [Guard(10, kwargs=letter_pk, grows=False)],
     "api:consent-template-list": [Guard(10, grows=False)],
     "api:consent-template-detail": [Guard(9, kwargs=lambda c, s: {"pk": s.consent.template_id}, grows=False)],
     "api:procedure-consent-list": [Guard(11, query=of_patient)],
@@ -588,6 +637,7 @@ GUARDS["patients:chart_panel"].append(
 # may create, the create form. Their selects list a choice per related row (providers, rooms,
 # appointments ...), so a label that costs a query shows here. Route -> (who asks, ceiling).
 BROWSABLE = {
+    "api:letter-list": (SURGEON, 14),
     "api:audit-event-list": (MANAGER, 11),
     "api:patient-list": (SURGEON, 10),
     "api:availability-list": (SURGEON, 16),

@@ -17,6 +17,7 @@ from consents.links import consent_link_token
 from consents.services import template_current
 from insight.models import CodeMapping, verhoeff_valid
 from intake.services import consultation_request_submit
+from letters import services as letters
 from scheduling.models import Message, WaitlistOffer
 from scheduling.reminders.links import Action, link_token
 from scheduling.services import recall_open
@@ -175,6 +176,13 @@ def build_world() -> dict:
     )
     mdt_meeting, mdt_item, mdt_task = _mdt(patient, surgeon)
     face_landmarks = _landmarks(media_item)
+    # A signed consultation letter (its PDF exists).
+    letter = letters.letter_sign(
+        actor=surgeon,
+        letter=letters.letter_draft(
+            actor=surgeon, patient=patient, kind="consultation", encounter=consultation.encounter
+        ),
+    )
     return {
         "consent": consent,
         "patient": patient,
@@ -233,6 +241,7 @@ def build_world() -> dict:
             "mdt-item": mdt_item.pk,
             "mdt-task": mdt_task.pk,
             "face-landmarks": face_landmarks.pk,
+            "letter": letter.pk,
         },
         "product": lot.product,
     }
@@ -330,6 +339,7 @@ PAGE_PK = {
     "mdt:task_done": "mdt-task",
     "landmarks:set": "photo-set",
     "landmarks:correct": "face-landmarks",
+    "letters": "letter",
 }
 
 

@@ -307,6 +307,18 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     # The consent link is its own key (the signed PDF too, once countersigned).
     "consent_links:sign": (EVERYONE, 200),
     "consent_links:pdf": (EVERYONE, 200),
+    # Clinic letters are clinical content: clinicians only, every read audited.
+    "letters:patient": (CLINICIANS, 200),
+    "letters:detail": (CLINICIANS, 200),
+    "letters:sign": (NOBODY, 405),
+    "letters:send": (NOBODY, 405),
+    "letters:correct": (NOBODY, 405),
+    "letters:pdf": (CLINICIANS, 200),
+    "api:letter-list": (CLINICIANS, 200),
+    "api:letter-detail": (CLINICIANS, 200),
+    "api:letter-sign": (NOBODY, 405),
+    "api:letter-send": (NOBODY, 405),
+    "api:letter-pdf": (CLINICIANS, 200),
     "api:consent-template-list": (CLINICIANS, 200),
     "api:consent-template-detail": (CLINICIANS, 200),
     "api:procedure-consent-list": (CLINICIANS, 200),
@@ -488,6 +500,11 @@ WRITE_ACCESS: dict[str, frozenset] = {
     "api:mdt-task-list": CLINICIANS,
     "api:mdt-task-detail": NOBODY,
     "api:mdt-task-done": ALL_STAFF,
+    "letters:sign": CLINICIANS,
+    "letters:send": CLINICIANS,
+    "letters:correct": CLINICIANS,
+    "api:letter-sign": CLINICIANS,
+    "api:letter-send": CLINICIANS,
 }
 # Routes whose POST is public by design (their own checks apply): login, the token exchange,
 # patient links (signed), the SMS provider's inbound hook (signed by the provider).

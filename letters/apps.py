@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class LettersConfig(AppConfig):
+    name = "letters"
+    verbose_name = "Clinic letters"
+
+    def ready(self) -> None:
+        from . import panels
+
+        panels.register()
