@@ -77,3 +77,16 @@ class ActivePlanExists(Conflict):
 class GradingsInvalid(Invalid):
     code = "gradings_invalid"
     default_detail = "Some gradings are incomplete or out of range; nothing was saved."
+
+
+class DiagramPointIncomplete(Invalid):
+    code = "diagram_point_incomplete"
+    default_detail = "A point on the face diagram needs both its x and its y."
+
+
+class DiagramSideMismatch(Invalid):
+    code = "diagram_side_mismatch"
+    default_detail = (
+        "A point on the face diagram must be on the half of the face of its row's side "
+        "(the patient's right is the viewer's left)."
+    )
