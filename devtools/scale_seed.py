@@ -1451,7 +1451,10 @@ class ScaleSeed:
             units = Decimal(str(round(per_point * points * pat.factor * 2) / 2)).quantize(Decimal("0.01"))
             total += units
             points_total += points
-            chunk.add(Injection, f"{ids.take()}\t{eid}\t{position}\t{muscle}\t{side}\t{units}\t{points}")
+            # Not marked on the face diagram (the point is optional).
+            chunk.add(
+                Injection, f"{ids.take()}\t{eid}\t{position}\t{muscle}\t{side}\t{units}\t{points}\t{N}\t{N}"
+            )
         dilution = rng.choice(("1.00", "2.00", "2.50")) if pat.factor == 1.0 else "2.50"
         onset = duration = N
         ptosis = oral = smile = "f"
@@ -2069,7 +2072,7 @@ COLUMNS = {
         "previous_experience notes created_at updated_at"
     ),
     PlanStage: _cols("id plan_id position modality description target_start target_end status"),
-    Injection: _cols("id session_id position muscle side units points"),
+    Injection: _cols("id session_id position muscle side units points diagram_x diagram_y"),
     HomeExercise: _cols("id visit_id position exercise repetitions hold_seconds times_per_day"),
     SynkinesisPattern: _cols("id visit_id position trigger region severity"),
     InjectorRecommendation: _cols("id visit_id position muscle side note"),

@@ -469,6 +469,28 @@ def medication_code(product: str, terminology: Terminology) -> dict:
     return {"coding": [standard, local] if standard else [local], "text": label}
 
 
+def _face_diagram_point(injection: Injection) -> dict | None:
+    """The injection's point on the face diagram (front view, x from the viewer's left, which is
+    the patient's right; y from the top), or None when it was not marked."""
+    if injection.diagram_x is None or injection.diagram_y is None:
+        return None
+    return {
+        "url": codes.EXT_FACE_DIAGRAM_POINT,
+        "extension": [
+            {"url": "x", "valueDecimal": float(injection.diagram_x)},
+            {"url": "y", "valueDecimal": float(injection.diagram_y)},
+        ],
+    }
+
+
+def _injection_site(injection: Injection, terminology: Terminology) -> dict:
+    site = _site("muscle", injection.muscle, injection.get_muscle_display(), injection.side, terminology)
+    point = _face_diagram_point(injection)
+    if point is not None:
+        site.setdefault("extension", []).append(point)
+    return site
+
+
 def medication_administration_resource(
     injection: Injection, session, encounter: Encounter, *, terminology: Terminology | None = None
 ) -> dict:
@@ -498,9 +520,7 @@ def medication_administration_resource(
         "effectiveDateTime": _instant(encounter.occurred_at),
         "performer": [{"actor": _practitioner_ref(encounter.clinician)}],
         "dosage": {
-            "site": _site(
-                "muscle", injection.muscle, injection.get_muscle_display(), injection.side, terminology
-            ),
+            "site": _injection_site(injection, terminology),
             "route": {"coding": [_coding(codes.SNOMED, route_code, route_display)]},
             # Units are the product's own biological units: UCUM's arbitrary unit, never
             # convertible; the product is the Medication's code.

@@ -54,6 +54,9 @@ LOCAL_SYSTEMS = {
 
 # Extensions the export defines (no core R4B extension carries these).
 EXT_LATERALITY = f"{LOCAL_EXTENSION_BASE}:laterality"
+# Where an injection was marked on the clinic's front-view face diagram: a complex extension of
+# ``x`` and ``y`` (valueDecimal, 0..1; docs/fhir.md).
+EXT_FACE_DIAGRAM_POINT = f"{LOCAL_EXTENSION_BASE}:face-diagram-point"
 
 # --- SNOMED CT ----------------------------------------------------------------------------------
 

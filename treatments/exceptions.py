@@ -92,3 +92,16 @@ class PlanChanged(Conflict):
 class PlanClosed(Conflict):
     code = "plan_closed"
     default_detail = "This plan is completed: there is nothing left to agree to."
+
+
+class DiagramPointIncomplete(Invalid):
+    code = "diagram_point_incomplete"
+    default_detail = "A point on the face diagram needs both its x and its y."
+
+
+class DiagramSideMismatch(Invalid):
+    code = "diagram_side_mismatch"
+    default_detail = (
+        "A point on the face diagram must be on the half of the face of its row's side "
+        "(the patient's right is the viewer's left)."
+    )

@@ -125,6 +125,21 @@ class InjectionForm(forms.Form):
     points = forms.IntegerField(
         **field_limits(Injection, "points"), initial=1, widget=forms.NumberInput(attrs={"data-points": ""})
     )
+    # The row's point on the face diagram (static/js/face_chart.js fills these in).
+    diagram_x = forms.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        required=False,
+        **field_limits(Injection, "diagram_x"),
+        widget=forms.HiddenInput(attrs={"data-diagram-x": ""}),
+    )
+    diagram_y = forms.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        required=False,
+        **field_limits(Injection, "diagram_y"),
+        widget=forms.HiddenInput(attrs={"data-diagram-y": ""}),
+    )
 
 
 class ExerciseForm(forms.Form):

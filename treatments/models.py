@@ -81,6 +81,10 @@ class Side(models.TextChoices):
     RIGHT = "right", "Right"
 
 
+# The face diagram's vertical midline (x, normalised): the patient's right is the viewer's left.
+DIAGRAM_MIDLINE = Decimal("0.5")
+
+
 class SurgerySide(models.TextChoices):
     LEFT = "left", "Left"
     RIGHT = "right", "Right"
@@ -687,6 +691,17 @@ class Injection(models.Model):
     side = models.CharField(max_length=8, choices=Side)
     units = models.DecimalField(max_digits=7, decimal_places=2, validators=decimal_bounded("0.01", "10000"))
     points = models.PositiveSmallIntegerField(default=1, validators=bounded(1, 50))
+    # Where the injector marked the row on the face diagram (docs/treatments.md, "Face diagram"):
+    # normalised 0..1 on the front-view diagram, x from the viewer's left (the patient's right)
+    # to the viewer's right, y from the top of the forehead to the bottom of the neck. Both or
+    # neither; a right-side row sits on the viewer's left half (x <= 0.5), a left-side row on the
+    # other (x >= 0.5), the midline belonging to both.
+    diagram_x = models.DecimalField(
+        max_digits=4, decimal_places=3, null=True, blank=True, validators=decimal_bounded("0", "1")
+    )
+    diagram_y = models.DecimalField(
+        max_digits=4, decimal_places=3, null=True, blank=True, validators=decimal_bounded("0", "1")
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -701,6 +716,17 @@ class Injection(models.Model):
             # One row per muscle and side keeps maps comparable session to session.
             models.UniqueConstraint(
                 fields=["session", "muscle", "side"], name="treatments_injection_unique_muscle_side"
+            ),
+            models.CheckConstraint(
+                condition=(Q(diagram_x__isnull=True) & Q(diagram_y__isnull=True))
+                | (Q(diagram_x__gte=0) & Q(diagram_x__lte=1) & Q(diagram_y__gte=0) & Q(diagram_y__lte=1)),
+                name="treatments_injection_diagram_point",
+            ),
+            models.CheckConstraint(
+                condition=Q(diagram_x__isnull=True)
+                | Q(side=Side.RIGHT, diagram_x__lte=DIAGRAM_MIDLINE)
+                | Q(side=Side.LEFT, diagram_x__gte=DIAGRAM_MIDLINE),
+                name="treatments_injection_diagram_side",
             ),
         ]
 

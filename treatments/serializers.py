@@ -184,10 +184,31 @@ class InjectionSerializer(serializers.ModelSerializer):
         coerce_to_string=True,
     )
     points = serializers.IntegerField(**field_limits(Injection, "points"), default=1)
+    diagram_x = serializers.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        **field_limits(Injection, "diagram_x"),
+        coerce_to_string=True,
+        required=False,
+        allow_null=True,
+        help_text="Where the row was marked on the face diagram, 0 (the viewer's left: the patient's "
+        "right) to 1; 0.5 is the midline. A right-side row has x <= 0.5, a left-side row x >= 0.5. "
+        "Given with diagram_y, or both null.",
+    )
+    diagram_y = serializers.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        **field_limits(Injection, "diagram_y"),
+        coerce_to_string=True,
+        required=False,
+        allow_null=True,
+        help_text="Where the row was marked on the face diagram, 0 (top of the forehead) to 1 (bottom "
+        "of the neck).",
+    )
 
     class Meta:
         model = Injection
-        fields = ["muscle", "side", "units", "points"]
+        fields = ["muscle", "side", "units", "points", "diagram_x", "diagram_y"]
 
 
 class ToxinSessionSerializer(EncounterDetailSerializer):

@@ -151,7 +151,7 @@ KIND_PAGES = {
 
 # Child rows of each kind as {name: [fields]} for filling a draft's form back in.
 ROW_FIELDS = {
-    "injections": ["muscle", "side", "units", "points"],
+    "injections": ["muscle", "side", "units", "points", "diagram_x", "diagram_y"],
     "exercises": ["exercise", "repetitions", "hold_seconds", "times_per_day", "instructions", "notes"],
     "patterns": ["trigger", "region", "severity"],
     "recommendations": ["muscle", "side", "note"],
@@ -296,8 +296,24 @@ def _toxin_context(request, patient, detail, form, appointment=None) -> dict:
                 "message": verdict.message(),
             }
     limits = selectors.dose_limits()
+    last = sessions[0] if sessions else None
     return {
         "comparison": selectors.compare_maps(sessions),
+        # The last session's rows, for the face diagram's faint points and "Repeat last map".
+        "previous_map": [
+            {
+                "muscle": row.muscle,
+                "side": row.side,
+                "units": str(row.units),
+                "points": row.points,
+                "diagram_x": None if row.diagram_x is None else str(row.diagram_x),
+                "diagram_y": None if row.diagram_y is None else str(row.diagram_y),
+            }
+            for row in last.injections.all()
+        ]
+        if last is not None
+        else [],
+        "previous_map_date": last.encounter.occurred_at if last is not None else None,
         "recommendations": selectors.open_recommendations(
             patient_id=patient.pk, before=before, exclude_pk=exclude
         ),

@@ -28,7 +28,7 @@ from devtools.demo.patients import demo_patients
 from patients.models import Patient
 from scheduling.models import Appointment, Recall
 from scheduling.services import recall_match_bookings
-from treatments import services
+from treatments import face_diagram, services
 from treatments.common import local_date
 from treatments.interval import intervals, toxin_interval_check
 from treatments.models import Assessment, Encounter, Product, ToxinDoseLimit, ToxinLot
@@ -466,6 +466,30 @@ def _units(ctx: Context, low: float, high: float, product: str) -> Decimal:
     return Decimal(round(value * 2)) / 2
 
 
+# Where each demo row is marked on the face diagram, for the patient's right side in the
+# drawing's units (treatments.face_diagram); the left side is the mirror image.
+DIAGRAM_POINTS = {
+    "frontalis": (150, 100),
+    "orbicularis_oculi_orbital": (92, 200),
+    "orbicularis_oculi_pretarsal": (140, 186),
+    "buccinator": (100, 335),
+    "depressor_anguli_oris": (146, 400),
+    "depressor_labii_inferioris": (176, 405),
+    "mentalis": (194, 415),
+    "platysma": (150, 480),
+}
+
+
+def _diagram_point(muscle: str, side: str) -> dict:
+    x, y = DIAGRAM_POINTS[muscle]
+    if side == "left":
+        x = face_diagram.WIDTH - x
+    return {
+        "diagram_x": (Decimal(x) / face_diagram.WIDTH).quantize(Decimal("0.001")),
+        "diagram_y": (Decimal(y) / face_diagram.HEIGHT).quantize(Decimal("0.001")),
+    }
+
+
 def _map(ctx: Context, product: str) -> list[dict]:
     """Affected side: 1.5-2.5 U per point; the other side 2.5-5 U per point for balance."""
     rng, affected, other = ctx.rng, ctx.affected, ctx.other
@@ -488,7 +512,15 @@ def _map(ctx: Context, product: str) -> list[dict]:
         points = rng.randint(low_points, high_points)
         low, high = (1.5, 2.5) if side == affected else (2.5, 5.0)
         per_point = _units(ctx, low, high, product)
-        result.append({"muscle": muscle, "side": side, "units": per_point * points, "points": points})
+        result.append(
+            {
+                "muscle": muscle,
+                "side": side,
+                "units": per_point * points,
+                "points": points,
+                **_diagram_point(muscle, side),
+            }
+        )
     return result
 
 

@@ -692,7 +692,17 @@ def _write_everything(recorder: Recorder, world: dict, made: dict) -> None:
             "product": "onabotulinumtoxinA",
             "lot": lot["id"],
             "dilution_ml": "2.5",
-            "injections": [{"muscle": "mentalis", "side": "left", "units": "2.5", "points": 1}],
+            "injections": [
+                {"muscle": "mentalis", "side": "left", "units": "2.5", "points": 1},
+                # A row marked on the face diagram.
+                {
+                    "muscle": "depressor_anguli_oris",
+                    "side": "left",
+                    "units": "2",
+                    "diagram_x": "0.64",
+                    "diagram_y": "0.77",
+                },
+            ],
         },
     }
     for collection, body in records.items():

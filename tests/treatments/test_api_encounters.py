@@ -51,8 +51,22 @@ def test_toxin_session_created_with_nested_injections(injector, patient):
     assert body["total_units"] == "7.50"
     assert body["units_per_0_1_ml"] == "4.00"
     assert body["injections"] == [
-        {"muscle": "orbicularis_oculi_orbital", "side": "left", "units": "2.50", "points": 2},
-        {"muscle": "mentalis", "side": "right", "units": "5.00", "points": 1},
+        {
+            "muscle": "orbicularis_oculi_orbital",
+            "side": "left",
+            "units": "2.50",
+            "points": 2,
+            "diagram_x": None,
+            "diagram_y": None,
+        },
+        {
+            "muscle": "mentalis",
+            "side": "right",
+            "units": "5.00",
+            "points": 1,
+            "diagram_x": None,
+            "diagram_y": None,
+        },
     ]
     assert body["response_ptosis"] is True
     # No dose limit passed; the patient has no toxin consent (consents.rules).

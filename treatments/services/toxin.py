@@ -15,6 +15,8 @@ from scheduling.services import patient_lock, recall_open, recall_supersede
 
 from ..common import format_units, local_date
 from ..exceptions import (
+    DiagramPointIncomplete,
+    DiagramSideMismatch,
     LotExpired,
     LotInUse,
     LotProductMismatch,
@@ -24,6 +26,7 @@ from ..exceptions import (
 from ..insights import patient_reinjection_timing
 from ..interval import may_override, toxin_schedule
 from ..models import (
+    DIAGRAM_MIDLINE,
     UNITS_PER_ROW_CEILING,
     Encounter,
     Injection,
@@ -43,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 # Points per injection row, as the model field bounds them.
 POINTS = field_bounds(Injection, "points")
+# A point on the face diagram, normalised on each axis, as the model fields bound it.
+DIAGRAM = field_bounds(Injection, "diagram_x")
 
 
 def previous_toxin_encounter(*, patient_id: int, occurred_at, exclude_pk=None) -> Encounter | None:
@@ -54,6 +59,48 @@ def previous_toxin_encounter(*, patient_id: int, occurred_at, exclude_pk=None) -
     if exclude_pk is not None:
         qs = qs.exclude(pk=exclude_pk)
     return qs.order_by("-occurred_at", "-id").first()
+
+
+def _validate_diagram_points(rows: list[Injection]) -> None:
+    """Each row's point on the face diagram, when it has one: both coordinates, inside the model
+    field's bounds (0..1), on the half of the face of the row's side (front view: the patient's
+    right on the viewer's left, so a right row has x <= 0.5 and a left row x >= 0.5; the midline
+    belongs to both). A point outside the muscle's drawn region is allowed (anatomy varies)."""
+    bounds: list[dict] = []
+    incomplete: list[dict] = []
+    wrong_half: list[dict] = []
+    for row in rows:
+        x, y = row.diagram_x, row.diagram_y
+        bounds.append(
+            {
+                name: [f"Must be from {DIAGRAM[0]} to {DIAGRAM[1]}."]
+                for name, value in (("diagram_x", x), ("diagram_y", y))
+                if value is not None and not DIAGRAM[0] <= value <= DIAGRAM[1]
+            }
+        )
+        missing = {
+            name: ["A point on the face diagram needs both x and y."]
+            for name, value in (("diagram_x", x), ("diagram_y", y))
+            if value is None and (x, y) != (None, None)
+        }
+        incomplete.append(missing)
+        mismatch: dict[str, list[str]] = {}
+        if x is not None and (
+            (row.side == Side.RIGHT and x > DIAGRAM_MIDLINE)
+            or (row.side == Side.LEFT and x < DIAGRAM_MIDLINE)
+        ):
+            other = Side.LEFT if row.side == Side.RIGHT else Side.RIGHT
+            mismatch["diagram_x"] = [
+                f"The point is on the patient's {other} half of the face, but the row is for the "
+                f"{row.side} side."
+            ]
+        wrong_half.append(mismatch)
+    if any(bounds):
+        raise Invalid(fields={"injections": bounds})
+    if any(incomplete):
+        raise DiagramPointIncomplete(fields={"injections": incomplete})
+    if any(wrong_half):
+        raise DiagramSideMismatch(fields={"injections": wrong_half})
 
 
 class ToxinSpec(KindSpec):
@@ -120,6 +167,7 @@ class ToxinSpec(KindSpec):
             errors.append(row_errors)
         if any(errors):
             raise Invalid(fields={"injections": errors})
+        _validate_diagram_points(rows)
 
     @staticmethod
     def _validate_lot(session: ToxinSession, session_date, *, kept_lot_id: int | None = None) -> None:

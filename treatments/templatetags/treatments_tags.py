@@ -1,5 +1,7 @@
 from django import template
 
+from .. import face_diagram as diagram
+
 register = template.Library()
 
 
@@ -12,3 +14,9 @@ def fields_named(form, names: str) -> list:
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.inclusion_tag("treatments/_face_diagram.html")
+def face_diagram(injections=(), affected_side: str = "", editable: bool = False) -> dict:
+    """The face diagram of an injection map (treatments/face_diagram.py), with its marked rows."""
+    return {"face": diagram.context(injections, affected_side=affected_side or "", editable=editable)}
