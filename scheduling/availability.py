@@ -13,6 +13,7 @@ days as booking does (``rules.toxin_schedule``): a slot offered here is a slot b
 import math
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
@@ -129,13 +130,22 @@ class _Found:
 
     __slots__ = ("by_pk", "keys", "length", "rooms")
 
-    def __init__(self, keys=(), *, rooms=None, by_pk=None, length=0):
+    def __init__(
+        self,
+        keys: Iterable[tuple[int, str, int]] = (),
+        *,
+        rooms: dict[tuple[int, int], Room | int] | None = None,
+        by_pk: dict[int, Provider] | None = None,
+        length: int = 0,
+    ) -> None:
         self.keys: list[tuple[int, str, int]] = list(keys)
         self.rooms: dict[tuple[int, int], Room | int] = rooms or {}
         self.by_pk: dict[int, Provider] = by_pk or {}
         self.length = length
 
-    def _times(self, keys):
+    def _times(
+        self, keys: Iterable[tuple[int, str, int]]
+    ) -> Iterator[tuple[datetime, datetime, int, Room | int]]:
         # The slots of a page share a few dozen start times: one datetime each.
         moments: dict[int, datetime] = {}
         for start, _, pk in keys:
@@ -146,11 +156,13 @@ class _Found:
                 moments[end] = _dt(end)
             yield moments[start], moments[end], pk, self.rooms[(pk, start)]
 
-    def slots(self, keys) -> list[Slot]:
-        return [Slot(start, end, self.by_pk[pk], room) for start, end, pk, room in self._times(keys)]
+    def slots(self, keys: Iterable[tuple[int, str, int]]) -> list[Slot]:
+        # (With records=True the rooms are Room objects.)
+        return [Slot(start, end, self.by_pk[pk], room) for start, end, pk, room in self._times(keys)]  # type: ignore[arg-type]
 
-    def refs(self, keys) -> list[SlotRef]:
-        return [SlotRef(*times) for times in self._times(keys)]
+    def refs(self, keys: Iterable[tuple[int, str, int]]) -> list[SlotRef]:
+        # (With records=False the rooms are ids.)
+        return [SlotRef(*times) for times in self._times(keys)]  # type: ignore[arg-type]
 
 
 class EpochSeconds(Func):
