@@ -442,6 +442,8 @@ SPECTACULAR_SETTINGS = {
         "ConsentProcedureEnum": "consents.models.Procedure",
         "SignatureMethodEnum": "consents.models.PatientConsent.SignatureMethod",
         "ConsentViaEnum": "consents.models.PatientConsent.Via",
+        "CodeMappingSourceEnum": "insight.models.CodeMapping.Source",
+        "CodeMappingTargetEnum": "insight.models.CodeMapping.Target",
         "ConsultationRequestStatusEnum": "intake.models.ConsultationRequest.Status",
         "ConsultationRequestSourceEnum": "intake.models.ConsultationRequest.Source",
         "ConsultationRequestSideEnum": "intake.models.ConsultationRequest.Side",

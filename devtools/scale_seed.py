@@ -1481,7 +1481,8 @@ class ScaleSeed:
         for position, (text, reps, hold, times) in enumerate(exercises):
             chunk.add(
                 HomeExercise,
-                f"{self.ids[HomeExercise].take()}\t{eid}\t{position}\t{text}\t{reps}\t{hold}\t{times}",
+                f"{self.ids[HomeExercise].take()}\t{eid}\t{position}\t{text}\t{reps}\t{hold}\t{times}\t"
+                "Slowly, in front of a mirror, keeping the eye relaxed.\t",
             )
         for position, (trigger, region) in enumerate(rng.sample(PATTERNS, rng.randint(1, 3))):
             severity = rng.choice(("mild", "moderate", "severe", ""))
@@ -1506,7 +1507,7 @@ class ScaleSeed:
         chunk.add(
             TherapyVisit,
             f"{eid}\t{_jsonv(techniques)}\t{rng.choice((45, 45, 60))}\t{adherence}\t\t"
-            f"Smile without the eye closing\tSteady progress; less tightness on smiling.\t{N}\t{N}",
+            f"Smile without the eye closing\tSteady progress; less tightness on smiling.\t{N}\t{N}\tf",
         )
         labels = dict(Technique.choices)
         parts = [", ".join(labels[t] for t in techniques)]
@@ -1657,7 +1658,7 @@ class ScaleSeed:
             f"A more natural smile and less eye closure when eating.\t{_jsonv(modalities)}\t{severity}\t"
             f"{rng.choice(('quick_results', 'can_invest_time'))}\t"
             f"{comfort}\t"
-            f"\t\t{created}\t{created}",
+            f"\t\t{created}\t{created}\t1",
         )
         for position, modality in enumerate(modalities):
             stage_status = (
@@ -2069,11 +2070,13 @@ COLUMNS = {
     AppointmentEvent: _cols("id appointment_id action from_status to_status at by_id via reason details"),
     TreatmentPlan: _cols(
         "id patient_id author_id status goals modalities severity lifestyle surgery_comfort "
-        "previous_experience notes created_at updated_at"
+        "previous_experience notes created_at updated_at version"
     ),
     PlanStage: _cols("id plan_id position modality description target_start target_end status"),
     Injection: _cols("id session_id position muscle side units points diagram_x diagram_y"),
-    HomeExercise: _cols("id visit_id position exercise repetitions hold_seconds times_per_day"),
+    HomeExercise: _cols(
+        "id visit_id position exercise repetitions hold_seconds times_per_day instructions notes"
+    ),
     SynkinesisPattern: _cols("id visit_id position trigger region severity"),
     InjectorRecommendation: _cols("id visit_id position muscle side note"),
     Procedure: _cols(
@@ -2089,7 +2092,7 @@ COLUMNS = {
     ),
     TherapyVisit: _cols(
         "encounter_id techniques duration_minutes adherence adherence_note goals progress "
-        "course_visits course_every_weeks"
+        "course_visits course_every_weeks weekly_checkins"
     ),
     Surgery: _cols("encounter_id side anaesthesia assistants started_at ended_at findings operative_note"),
     Consultation: _cols("encounter_id history_of_palsy examination symptoms severity goals plan_summary"),

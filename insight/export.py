@@ -18,6 +18,10 @@ from clinic.audit import audit_changes_for, audit_record, may_read_clinical
 from clinic.models import AuditEvent
 from clinic.permissions import is_staff_member
 from clinic.throttling import AuditedRateThrottle
+from intake.models import ConsultationRequest
+from landmarks.models import FaceLandmarks
+from letters.models import Letter, LetterDelivery
+from mdt.models import MdtItem, MdtTask
 from patients.models import MessagingConsent, Patient
 from scheduling.models import (
     Appointment,
@@ -40,8 +44,10 @@ SECTIONS = [
     ("waitlist_entries", WaitlistEntry, "patient_id"),
     ("waitlist_offers", WaitlistOffer, "entry__patient_id"),
     ("messages", Message, "patient_id"),
+    ("consultation_requests", ConsultationRequest, "patient_id"),
     ("treatment_plans", t.TreatmentPlan, "patient_id"),
     ("plan_stages", t.PlanStage, "plan__patient_id"),
+    ("plan_agreements", t.PlanAgreement, "plan__patient_id"),
     ("encounters", t.Encounter, "patient_id"),
     ("addenda", t.Addendum, "encounter__patient_id"),
     ("cosignatures", t.Cosignature, "encounter__patient_id"),
@@ -51,6 +57,7 @@ SECTIONS = [
     ("injections", t.Injection, "session__encounter__patient_id"),
     ("therapy_visits", t.TherapyVisit, "encounter__patient_id"),
     ("home_exercises", t.HomeExercise, "visit__encounter__patient_id"),
+    ("programme_checkins", t.ProgrammeCheckIn, "patient_id"),
     ("synkinesis_patterns", t.SynkinesisPattern, "visit__encounter__patient_id"),
     ("injector_recommendations", t.InjectorRecommendation, "visit__encounter__patient_id"),
     ("surgeries", t.Surgery, "encounter__patient_id"),
@@ -60,6 +67,11 @@ SECTIONS = [
     ("stimulated_branches", t.StimulatedBranch, "surgery__encounter__patient_id"),
     ("interval_findings", t.IntervalFinding, "patient_id"),
     ("assessments", t.Assessment, "patient_id"),
+    ("letters", Letter, "patient_id"),
+    ("letter_deliveries", LetterDelivery, "letter__patient_id"),
+    ("mdt_items", MdtItem, "patient_id"),
+    ("mdt_tasks", MdtTask, "item__patient_id"),
+    ("face_landmarks", FaceLandmarks, "media_item__photo_set__patient_id"),
     ("audit_events", AuditEvent, "patient_id"),
 ]
 
@@ -76,6 +88,7 @@ ADMINISTRATIVE_SECTIONS = frozenset(
         "waitlist_entries",
         "waitlist_offers",
         "messages",
+        "consultation_requests",
         "audit_events",  # which fields changed, not their values (clinic.audit.audit_changes_for)
     }
 )

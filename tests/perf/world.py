@@ -614,13 +614,15 @@ def build_slice(clinic: Clinic, n: int) -> Slice:
     from treatments.models import Muscle
 
     body = f"99{n:05d}"
-    code_mapping = CodeMapping.objects.create(
+    code_mapping, _ = CodeMapping.objects.update_or_create(
         source="muscle",
         local_code=Muscle.values[n % len(Muscle.values)],
         target="snomed",
-        code=body + next(d for d in "0123456789" if verhoeff_valid(body + d)),
-        display=f"perf {tag}",
-        checked_against="test release",
+        defaults={
+            "code": body + next(d for d in "0123456789" if verhoeff_valid(body + d)),
+            "display": f"perf {tag}",
+            "checked_against": "test release",
+        },
     )
 
     return Slice(

@@ -155,13 +155,16 @@ def build_world() -> dict:
     # A botulinum toxin consent, signed and countersigned (its PDF exists).
     consent = signed_consent(patient, surgeon)
     photo_set, media_item, photo_consent = _photos(patient, surgeon, surgery.encounter)
-    code_mapping = CodeMapping.objects.create(
+    # (update_or_create: some tests build the world twice.)
+    code_mapping, _ = CodeMapping.objects.update_or_create(
         source="muscle",
         local_code="mentalis",
         target="snomed",
-        code="9922222" + next(d for d in "0123456789" if verhoeff_valid("9922222" + d)),
-        display="Route table fixture",
-        checked_against="test release",
+        defaults={
+            "code": "9922222" + next(d for d in "0123456789" if verhoeff_valid("9922222" + d)),
+            "display": "Route table fixture",
+            "checked_against": "test release",
+        },
     )
     consultation_request = consultation_request_submit(
         data={

@@ -59,7 +59,7 @@ def test_the_practice_manager_exports_the_administrative_record_only(manager, wo
 def test_audit_events_in_the_managers_export_name_fields_without_values(manager, world):
     events = _export(manager, world["patient"]).json()["audit_events"]
     edit = next(e for e in events if e["action"] == "treatment_plan.updated")
-    assert edit["changes"] == {"goals": None}
+    assert edit["changes"] == {"goals": None, "version": None}
     assert edit["changes_withheld"] is True
 
 
@@ -81,11 +81,11 @@ def test_the_audit_api_shows_the_manager_which_fields_changed_not_their_values(m
     response = manager.get("/api/v1/audit-events/", {"action": "treatment_plan.updated"})
     assert response.status_code == 200
     (event,) = response.json()["results"]
-    assert event["changes"] == {"goals": None}
+    assert event["changes"] == {"goals": None, "version": None}
     assert event["changes_withheld"] is True
     assert CLINICAL_NOTE not in response.content.decode()
     detail = manager.get(f"/api/v1/audit-events/{event['id']}/").json()
-    assert detail["changes"] == {"goals": None}
+    assert detail["changes"] == {"goals": None, "version": None}
 
 
 def test_a_clinician_allowed_the_audit_trail_sees_the_values(surgeon, surgeon_user, world):
