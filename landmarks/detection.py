@@ -109,7 +109,11 @@ class Found:
 
 
 _lock = threading.Lock()
-_models: dict[str, Any] = {}
+# The MediaPipe graphs of each thread that has used them: a graph is used only by the thread that
+# made it (a graph made by a request thread of a threaded server, used later from another thread
+# once that one has ended, can hang). A Celery worker's process has one thread, so one pair; the
+# pairs of threads that have ended are closed on the next call.
+_models: dict[int, tuple[Any, Any]] = {}
 
 
 def detector_version() -> str:
@@ -119,14 +123,21 @@ def detector_version() -> str:
 
 
 def _load() -> tuple[Any, Any]:
-    if not _models:
+    alive = {thread.ident for thread in threading.enumerate()}
+    for ident in [ident for ident in _models if ident not in alive]:
+        for model in _models.pop(ident):
+            model.close()
+    ident = threading.get_ident()
+    if ident not in _models:
         from mediapipe.python.solutions import face_detection, face_mesh
 
-        _models["detection"] = face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
-        _models["mesh"] = face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=2, refine_landmarks=True, min_detection_confidence=0.5
+        _models[ident] = (
+            face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5),
+            face_mesh.FaceMesh(
+                static_image_mode=True, max_num_faces=2, refine_landmarks=True, min_detection_confidence=0.5
+            ),
         )
-    return _models["detection"], _models["mesh"]
+    return _models[ident]
 
 
 def rgb_pixels(data: bytes) -> Any:
