@@ -482,7 +482,9 @@ GUARDS: dict[str, list[Guard]] = {
     "api:patient-detail": [Guard(10, kwargs=PATIENT, grows=False)],
     "api:patient-consents": [Guard(11, kwargs=PATIENT)],
     "api:patient-consents-current": [Guard(10, kwargs=PATIENT, grows=False)],
-    "api:patient-export": [Guard(37, kwargs=PATIENT)],
+    # One query per section: 45 with the plan agreements, check-ins, consultation requests,
+    # letters and their deliveries, MDT items and tasks and face landmarks.
+    "api:patient-export": [Guard(45, kwargs=PATIENT)],
     "api:availability-list": [
         # Every slot of the week on one page (the default page of 500 would hold the same
         # number with 2 and with 8 providers).
