@@ -32,9 +32,13 @@ def attempt_count(*, address: str | None, now: datetime | None = None) -> bool:
     now = now or timezone.now()
     since = now - timedelta(minutes=settings.INTAKE_WINDOW_MINUTES)
     _lock(address)
-    attempts = SubmissionAttempt.objects.filter(address=address)
-    attempts.filter(at__lt=since).delete()
-    if attempts.filter(at__gte=since).count() >= settings.INTAKE_REQUESTS_PER_ADDRESS:
+    # Attempts older than the window count for nobody: every address's go, so that addresses
+    # that posted once do not stay in the table for ever.
+    SubmissionAttempt.objects.filter(at__lt=since).delete()
+    if (
+        SubmissionAttempt.objects.filter(address=address, at__gte=since).count()
+        >= settings.INTAKE_REQUESTS_PER_ADDRESS
+    ):
         return False
     SubmissionAttempt.objects.create(address=address, at=now)
     return True

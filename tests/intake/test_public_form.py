@@ -147,3 +147,12 @@ def test_the_window_passes(client, settings, frozen):
     frozen.shift(11 * 60)
     assert post(client).status_code == 302
     assert SubmissionAttempt.objects.count() == 1  # the old attempt was pruned
+
+
+@pytest.mark.django_db
+def test_an_address_that_posted_once_does_not_stay_in_the_table(client, settings, frozen):
+    settings.INTAKE_WINDOW_MINUTES = 10
+    assert post(client, address="203.0.113.7").status_code == 302
+    frozen.shift(11 * 60)
+    assert post(client, address="203.0.113.8").status_code == 302
+    assert list(SubmissionAttempt.objects.values_list("address", flat=True)) == ["203.0.113.8"]
