@@ -74,7 +74,9 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     @classmethod
-    def start(cls, *, workers: int | None, log_path: Path, timeout: float = 90) -> "Server":
+    def start(
+        cls, *, workers: int | None, log_path: Path, timeout: float = 90, app: str = "clinic.wsgi"
+    ) -> "Server":
         port = free_port()
         env = server_environment(port=port, workers=workers)
         log = open(log_path, "wb")  # noqa: SIM115 (kept open for the server's lifetime)
@@ -83,7 +85,7 @@ class Server:
                 sys.executable,
                 "-m",
                 "gunicorn",
-                "clinic.wsgi",
+                app,
                 "-c",
                 str(settings.BASE_DIR / "gunicorn.conf.py"),
             ],

@@ -45,7 +45,9 @@ TOXIN_NOTE = "Benchmark toxin session"
 class Endpoint:
     name: str
     title: str
-    kind: str  # "api" (token), "page" (session cookie) or "baseline" (anonymous)
+    # "api" (token), "page" (session cookie), "baseline" (anonymous) or "bare" (anonymous, the
+    # bare app's server)
+    kind: str
     method: str
     example: str  # the route, for the report
     expect: tuple[int, ...] = (200,)
@@ -55,10 +57,32 @@ class Endpoint:
     # Also measured at half its saturation rate with a constant arrival rate (latency targets).
     half_rate: bool = False
     # Which baselines its ratios are given against.
-    baselines: tuple[str, ...] = ("baseline_pk",)
+    baselines: tuple[str, ...] = ("baseline_bare", "baseline_pk")
+    # Its throughput target, as a fraction of the bare Django app's (report.targets).
+    min_bare_ratio: float = 0.1
 
 
 BASELINES = [
+    # A separate Django application with no middleware and one query (bench/bare.py), on its
+    # own gunicorn with the same configuration and workers: the floor every ratio is read from.
+    Endpoint(
+        "baseline_bare",
+        "Bare Django app: no middleware, one query",
+        "bare",
+        "GET",
+        "/bench/bare/<id>/",
+        baselines=(),
+    ),
+    # The same query through this application's whole request path: what the path costs.
+    Endpoint(
+        "baseline_query",
+        "This app's request path, the bare app's one query",
+        "baseline",
+        "GET",
+        "/bench/baseline/query/<id>/",
+        baselines=("baseline_bare",),
+        min_bare_ratio=0.5,
+    ),
     Endpoint(
         "baseline_plain", "Bare Django view, constant JSON", "baseline", "GET", "/bench/baseline/plain/"
     ),
@@ -72,9 +96,29 @@ BASELINES = [
     Endpoint("baseline_drf", "Bare DRF view, constant data", "baseline", "GET", "/bench/baseline/drf/"),
 ]
 
-_API = ("baseline_pk", "baseline_drf")
+_API = ("baseline_bare", "baseline_pk", "baseline_drf")
 
 ENDPOINTS = [
+    Endpoint(
+        "patient_list",
+        "Patient list, unfiltered",
+        "api",
+        "GET",
+        "/api/v1/patients/?page_size=20&page=<1-3>",
+        list_or_detail=True,
+        baselines=_API,
+        min_bare_ratio=0.3,
+    ),
+    Endpoint(
+        "patient_detail",
+        "Patient detail",
+        "api",
+        "GET",
+        "/api/v1/patients/<id>/",
+        list_or_detail=True,
+        baselines=_API,
+        min_bare_ratio=0.3,
+    ),
     Endpoint(
         "patient_search",
         "Patient search",
@@ -100,6 +144,22 @@ ENDPOINTS = [
         "page",
         "GET",
         "/schedule/?date=<day>",
+        list_or_detail=True,
+    ),
+    Endpoint(
+        "week_calendar",
+        "Week calendar, one provider",
+        "page",
+        "GET",
+        "/schedule/week/?provider=<id>&date=<day>",
+        list_or_detail=True,
+    ),
+    Endpoint(
+        "room_calendar",
+        "Room calendar, a day",
+        "page",
+        "GET",
+        "/schedule/rooms/?date=<day>",
         list_or_detail=True,
     ),
     Endpoint(
@@ -239,6 +299,52 @@ def _baseline_plain(**_) -> Workload:
 
 def _baseline_drf(**_) -> Workload:
     return Workload([("GET", "/bench/baseline/drf/", None)])
+
+
+def _baseline_bare(*, patients, **_) -> Workload:
+    if not patients:
+        return Workload([], skipped="no patients in the database")
+    return Workload([("GET", f"/bench/bare/{p.pk}/", None) for p in patients])
+
+
+def _baseline_query(*, patients, **_) -> Workload:
+    if not patients:
+        return Workload([], skipped="no patients in the database")
+    return Workload([("GET", f"/bench/baseline/query/{p.pk}/", None) for p in patients])
+
+
+def _patient_list(**_) -> Workload:
+    active = Patient.objects.filter(status=Patient.Status.ACTIVE).order_by()[:60].count()
+    if not active:
+        return Workload([], skipped="no active patients in the database")
+    pages = [_get("/api/v1/patients/", page_size=20, page=n) for n in range(1, (active + 19) // 20 + 1)]
+    return Workload(pages * 20, note="the first pages of 20 (up to three), unfiltered: every active patient")
+
+
+def _patient_detail(*, patients, **_) -> Workload:
+    if not patients:
+        return Workload([], skipped="no patients in the database")
+    return Workload([("GET", f"/api/v1/patients/{p.pk}/", None) for p in patients])
+
+
+def _week_calendar(*, rng, now, **_) -> Workload:
+    today = clock.local(now).date()
+    providers = list(Provider.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
+    if not providers:
+        return Workload([], skipped="no active provider")
+    requests = []
+    for _ in range(200):
+        day = today + timedelta(days=rng.randint(-28, 28))
+        requests.append(_get("/schedule/week/", provider=rng.choice(providers), date=day.isoformat()))
+    return Workload(requests, note="a random provider's week within 4 weeks of today")
+
+
+def _room_calendar(*, rng, now, **_) -> Workload:
+    today = clock.local(now).date()
+    days = _weekdays(today - timedelta(days=28), today + timedelta(days=28))
+    rng.shuffle(days)
+    requests = [_get("/schedule/rooms/", date=d.isoformat()) for d in days]
+    return Workload(requests, note="weekdays within 4 weeks")
 
 
 def _baseline_pk(*, patients, **_) -> Workload:
@@ -442,6 +548,12 @@ def _toxin_session_create(*, rng, patients, max_writes, now, **_) -> Workload:
 
 
 _BUILDERS = {
+    "baseline_bare": _baseline_bare,
+    "baseline_query": _baseline_query,
+    "patient_list": _patient_list,
+    "patient_detail": _patient_detail,
+    "week_calendar": _week_calendar,
+    "room_calendar": _room_calendar,
     "baseline_plain": _baseline_plain,
     "baseline_pk": _baseline_pk,
     "baseline_drf": _baseline_drf,

@@ -8,6 +8,7 @@ of 400+".
 """
 
 from django.core.paginator import Paginator
+from django.db import connections, router
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
@@ -36,3 +37,22 @@ class CappedPaginator(Paginator):
         if self.capped:
             return self.cap // self.per_page
         return super().num_pages
+
+
+def capped_counts(querysets: dict[str, QuerySet], *, cap: int) -> dict[str, int | None]:
+    """Several counts in one query, each of at most ``cap + 1`` rows: None means more than
+    ``cap``. For tab badges and the like, where "1,000+" says all there is to say and an exact
+    count would read every matching row on each request."""
+    if not querysets:
+        return {}
+    parts, params = [], []
+    for queryset in querysets.values():
+        # Unordered: an ORDER BY would sort every matching row before the limit.
+        sql, args = queryset.order_by()[: cap + 1].query.sql_with_params()
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS counted)")  # noqa: S608 (the ORM's SQL, values bound)
+        params.extend(args)
+    model = next(iter(querysets.values())).model
+    with connections[router.db_for_read(model)].cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        row = cursor.fetchone()
+    return {name: (n if n <= cap else None) for name, n in zip(querysets, row, strict=True)}

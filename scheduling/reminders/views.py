@@ -57,6 +57,7 @@ def worklist(request):
         "bucket": bucket,
         "buckets": selectors.Bucket.CHOICES,
         "counts": selectors.recall_counts(today=today),
+        "count_cap": f"{selectors.TAB_COUNT_CAP:,}+",
         "kinds": Recall.Kind.choices,
         "kind": kind or "",
         "providers": [(p.pk, str(p)) for p in Provider.objects.filter(is_active=True).select_related("user")],

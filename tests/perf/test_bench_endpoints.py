@@ -31,7 +31,10 @@ def benchmark_mode(settings):
     _reload_urls()
 
 
-@pytest.mark.parametrize("path", ["/bench/baseline/plain/", "/bench/baseline/drf/", "/bench/baseline/pk/1/"])
+@pytest.mark.parametrize(
+    "path",
+    ["/bench/baseline/plain/", "/bench/baseline/drf/", "/bench/baseline/pk/1/", "/bench/baseline/query/1/"],
+)
 def test_baselines_are_not_mounted_without_the_flag(client, path):
     assert client.get(path).status_code == 404
 
@@ -59,6 +62,19 @@ def test_pk_baseline_looks_up_one_patient_and_returns_only_the_id(client, benchm
     assert response["X-Query-Count"] == "1"
     assert b"Lovelace" not in response.content
     assert client.get(f"/bench/baseline/pk/{patient.pk + 1000}/").status_code == 404
+
+
+def test_query_baseline_sends_the_bare_apps_one_query_and_returns_only_the_id(client, benchmark_mode):
+    from bench.baseline_sql import QUERY
+
+    patient = PatientFactory(last_name="Lovelace")
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(f"/bench/baseline/query/{patient.pk}/")
+    assert response.status_code == 200 and response.json() == {"status": "ok", "id": patient.pk}
+    assert response["X-Query-Count"] == "1"
+    assert [q["sql"] for q in ctx.captured_queries] == [QUERY % patient.pk]
+    assert b"Lovelace" not in response.content
+    assert client.get(f"/bench/baseline/query/{patient.pk + 1000}/").status_code == 404
 
 
 def test_baselines_refuse_writes(client, benchmark_mode):

@@ -71,11 +71,12 @@ def test_bench_command_measures_endpoints_and_writes_the_report(wrk, tmp_path):
             sys.executable,
             "manage.py",
             "bench_http",
-            "--endpoints=patient_chart,booking",
-            "--baselines=baseline_pk",
+            "--endpoints=patient_chart,patient_list,booking",
+            "--baselines=baseline_bare,baseline_pk",
             "--baseline-rounds=1",
             "--duration=5",
             "--warmup=1",
+            "--single-duration=2",
             "--connections=2",
             "--workers=2",
             "--i-know-this-is-not-production",
@@ -106,6 +107,14 @@ def test_bench_command_measures_endpoints_and_writes_the_report(wrk, tmp_path):
     # the patient and the chart's panels.
     assert chart["queries"]["mean"] > 3
     assert chart["ratios"]["baseline_pk"]["rps"] == pytest.approx(chart["rps"] / baseline["rps"], rel=0.01)
+    # The bare app (bench/bare.py) ran on its own server: no middleware, so no query header.
+    bare = report["baselines"]["baseline_bare"]
+    assert bare["rps"] > 0 and bare["unexpected"] == 0 and bare["queries"]["mean"] is None
+    assert chart["ratios"]["baseline_bare"]["rps"] == pytest.approx(chart["rps"] / bare["rps"], abs=0.001)
+    # One request at a time, besides the saturation run.
+    single = report["endpoints"]["patient_list"]["single"]
+    assert single["requests"] > 0 and single["unexpected"] == 0 and "-c1" in single["command"]
+    assert bare["single"]["latency_ms"]["p50"] > 0
 
     booking = report["endpoints"]["booking"]
     assert booking["saturation"]["rps"] > 0
@@ -124,7 +133,13 @@ def test_bench_command_measures_endpoints_and_writes_the_report(wrk, tmp_path):
     # Warm-up and the first lone request book too.
     assert Appointment.objects.filter(notes=BOOKING_NOTE).count() >= created > 0
 
-    assert {t["target"] for t in report["targets"]} == {"patient_chart_throughput", "booking_p99"}
+    assert {t["target"] for t in report["targets"]} == {
+        "patient_chart_throughput",
+        "patient_chart_single_p95",
+        "patient_list_throughput",
+        "patient_list_single_p95",
+        "booking_p99",
+    }
     assert report["machine"]["cores"] >= 1
     assert report["dataset"]["patients"] == 40
     assert report["run"]["workers"] == 2

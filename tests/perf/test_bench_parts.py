@@ -113,27 +113,40 @@ def test_percentile_is_nearest_rank():
 
 
 def test_targets_pass_fail_and_distrust_thin_or_wrong_runs():
-    baseline = _figures(100, 5, 10, 20, 1)
-    chart = {"saturation": {**_figures(31, 20, 40, 80, 20)}}
+    bare = _figures(100, 5, 10, 20, 1)
+    chart = {"saturation": {**_figures(11, 20, 40, 80, 20)}, "single": _figures(50, 10, 24, 30, 20)}
+    detail = {"saturation": {**_figures(29, 20, 40, 80, 4)}, "single": _figures(50, 10, 26, 30, 4)}
     search = {"saturation": {**_figures(50, 20, 40, 80, 5, requests=12)}}
-    day = {"saturation": {**_figures(90, 20, 40, 80, 9, unexpected=3)}}
-    for entry in (chart, search, day):
-        entry["saturation"]["ratios"] = {"baseline_pk": report.ratios(entry["saturation"], baseline)}
+    day = {"saturation": {**_figures(90, 20, 40, 80, 9, unexpected=3)}, "single": _figures(40, 19, 22, 30, 9)}
+    for entry in (chart, detail, search, day):
+        entry["saturation"]["ratios"] = {"baseline_bare": report.ratios(entry["saturation"], bare)}
     booking = {
         "saturation": _figures(40, 100, 150, 200, 27),
         "half_rate": {**_figures(20, 50, 120, 250, 27), "target_rate": 20},
     }
+    endpoints = {
+        "patient_chart": chart,
+        "patient_detail": detail,
+        "patient_search": search,
+        "day_calendar": day,
+        "booking": booking,
+    }
+    baselines = {"baseline_bare": bare, "baseline_query": _figures(49, 5, 10, 20, 1)}
     verdicts = {
         t["target"]: (t["passed"], t["note"])
         for t in report.targets(
-            {"patient_chart": chart, "patient_search": search, "day_calendar": day, "booking": booking},
-            {"terms": 10, "runs": 30, "p95_ms": 12.5, "seq_scan_terms": ["smith"]},
+            endpoints, {"terms": 10, "runs": 30, "p95_ms": 12.5, "seq_scan_terms": ["smith"]}, baselines
         )
     }
-    assert verdicts["patient_chart_throughput"] == (True, "")
+    assert verdicts["patient_chart_throughput"] == (True, "")  # 0.11x the bare app, 0.1 asked
+    assert verdicts["patient_chart_single_p95"] == (True, "")  # 24 ms, under 25
+    assert verdicts["patient_detail_throughput"][0] is False  # 0.29x, 0.3 asked of a detail
+    assert verdicts["patient_detail_single_p95"][0] is False  # 26 ms
     assert verdicts["patient_search_throughput"][0] is False  # 0.5x, but only 12 answers
     assert "only 12 answers" in verdicts["patient_search_throughput"][1]
     assert verdicts["day_calendar_throughput"] == (False, "3 unexpected answers")
+    assert verdicts["day_calendar_single_p50"] == (True, "")  # 19 ms, under 20
+    assert verdicts["request_path_throughput"] == (False, "")  # 0.49x, 0.5 asked
     assert verdicts["booking_p99"] == (True, "")
-    assert verdicts["search_db_p95"] == (True, "")
+    assert verdicts["search_db_p95"] == (True, "")  # 12.5 ms, under 15
     assert verdicts["search_index_scan"] == (False, "smith")

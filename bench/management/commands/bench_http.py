@@ -72,6 +72,12 @@ class Command(BaseCommand):
             "--duration", type=float, default=15, help="seconds per measured run (default 15)"
         )
         parser.add_argument(
+            "--single-duration",
+            type=float,
+            default=5,
+            help="seconds of one connection, one request at a time, per endpoint (default 5)",
+        )
+        parser.add_argument(
             "--warmup", type=float, default=3, help="seconds of warm-up before each (default 3)"
         )
         parser.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
@@ -173,13 +179,20 @@ class Command(BaseCommand):
         self.stdout.write("Starting gunicorn ...")
         server = runner.Server.start(workers=o["workers"], log_path=work_dir / "gunicorn.log")
         self.server = server
+        self.bare = None
         try:
+            if any(workloads.ALL[n].kind == "bare" for n in self.baseline_names):
+                self.stdout.write("Starting the bare app (bench/bare.py) ...")
+                self.bare = runner.Server.start(
+                    workers=o["workers"], log_path=work_dir / "gunicorn-bare.log", app="bench.bare"
+                )
             workers = len(server.worker_pids())
             self.stdout.write(f"  {server.url}, {workers} workers; log {server.log_path}")
             auth = {
                 "api": runner.api_token(server.url, username=username, password=password),
                 "page": runner.sign_in(server.url, username=username, password=password),
                 "baseline": {},
+                "bare": {},
             }
             baselines = {name: [] for name in self.baseline_names}
             skipped_baselines = {}
@@ -188,6 +201,11 @@ class Command(BaseCommand):
                     skipped_baselines[name] = prepared[name].skipped
                     continue
                 baselines[name].append(self._saturation(name, prepared[name].requests, auth))
+            singles = {
+                name: self._single(name, prepared[name].requests, auth)
+                for name in self.baseline_names
+                if name not in skipped_baselines
+            }
             results = {}
             for name in self.endpoint_names:
                 results[name] = self._endpoint(name, prepared[name], auth)
@@ -197,6 +215,8 @@ class Command(BaseCommand):
                         baselines[name].append(self._saturation(name, prepared[name].requests, auth))
         finally:
             server.stop()
+            if self.bare is not None:
+                self.bare.stop()
 
         search_db = None
         if "patient_search" in results and "terms" in prepared["patient_search"].extra:
@@ -218,6 +238,7 @@ class Command(BaseCommand):
                 combined[name] = {"skipped": skipped_baselines[name]}
             else:
                 combined[name] = report.combine_rounds(baselines[name])
+                combined[name]["single"] = singles[name]
             combined[name]["prepared"] = len(prepared[name].requests)
             combined[name]["note"] = prepared[name].note
         for name, entry in results.items():
@@ -251,6 +272,7 @@ class Command(BaseCommand):
                 "duration": o["duration"],
                 "warmup": o["warmup"],
                 "connections": o["connections"],
+                "single_duration": o["single_duration"],
                 "threads": o["threads"],
                 "workers": workers,
                 "worker_class": "gthread" if int(os.environ.get("GUNICORN_THREADS", "1")) > 1 else "sync",
@@ -263,7 +285,7 @@ class Command(BaseCommand):
             "endpoints": results,
             "search_at_database": search_db,
         }
-        document["targets"] = report.targets(results, search_db)
+        document["targets"] = report.targets(results, search_db, combined)
         md_path, json_path = report.write(document, Path(o["out"]))
         self.stdout.write("")
         for line in report.markdown(document).splitlines():
@@ -292,6 +314,7 @@ class Command(BaseCommand):
         if endpoint.writes:
             return self._writes_run(name, requests[1:], auth)
         entry = {"saturation": self._saturation(name, requests, auth)}
+        entry["single"] = self._single(name, requests, auth)
         if endpoint.half_rate:
             rate = entry["saturation"]["rps"] / 2
             duration = self.options["duration"]
@@ -380,15 +403,37 @@ class Command(BaseCommand):
         )
         return figures
 
-    def _wrk(self, name: str, requests: list, auth: dict, seconds: float, *, once: bool, tag: str) -> dict:
+    def _single(self, name: str, requests: list, auth: dict) -> dict:
+        """One connection, one request at a time: the latency a lone user sees."""
+        seconds = self.options["single_duration"]
+        raw = self._wrk(name, requests, auth, seconds, once=False, tag="single", connections=1)
+        figures = report.from_wrk(raw, workloads.ALL[name].expect)
+        latency = figures["latency_ms"]
+        self.stdout.write(f"{name}, one at a time: p50 {latency['p50']} ms, p95 {latency['p95']} ms")
+        return figures
+
+    def _url(self, name: str) -> str:
+        return self.bare.url if workloads.ALL[name].kind == "bare" else self.server.url
+
+    def _wrk(
+        self,
+        name: str,
+        requests: list,
+        auth: dict,
+        seconds: float,
+        *,
+        once: bool,
+        tag: str,
+        connections: int | None = None,
+    ) -> dict:
         endpoint = workloads.ALL[name]
         paths = runner.write_inputs(self.work_dir, f"{name}-{tag}", requests, auth[endpoint.kind])
         raw = runner.run_wrk(
-            url=self.server.url,
+            url=self._url(name),
             requests_path=paths[0],
             headers_path=paths[1],
             seconds=seconds,
-            connections=self.options["connections"],
+            connections=connections or self.options["connections"],
             threads=self.options["threads"],
             once=once,
         )
@@ -404,7 +449,7 @@ class Command(BaseCommand):
         paths = runner.write_inputs(self.work_dir, f"{name}-half", requests, auth[endpoint.kind])
         before = list(os.getloadavg())
         raw = runner.run_constant_rate(
-            url=self.server.url,
+            url=self._url(name),
             requests_path=paths[0],
             headers_path=paths[1],
             rate=rate,
