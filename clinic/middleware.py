@@ -1,9 +1,17 @@
 import time
 import uuid
 
+from csp.constants import HEADER, HEADER_REPORT_ONLY
+from csp.middleware import CheckableLazyObject
+from csp.middleware import CSPMiddleware as DjangoCspMiddleware
+from csp.utils import build_policy
 from django.conf import settings
 from django.contrib.auth import logout
+from django.contrib.messages.middleware import MessageMiddleware as DjangoMessageMiddleware
+from django.contrib.messages.storage import default_storage
+from django.core.signals import setting_changed
 from django.http import HttpResponseBadRequest, JsonResponse
+from django.utils.functional import SimpleLazyObject, empty
 
 from . import context
 from .network import client_ip
@@ -106,7 +114,8 @@ class RefuseNulMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        names = _names_with_nul(request.GET)
+        # No query string, no parameters: not worth building request.GET for.
+        names = _names_with_nul(request.GET) if request.META.get("QUERY_STRING") else []
         if not request.path.startswith("/api/") and request.method == "POST":
             if request.content_type == "multipart/form-data":
                 # Checked in process_view instead, once the view is known: a view that limits
@@ -144,3 +153,102 @@ def _names_with_nul(data) -> list[str]:
         for name, values in data.lists()
         if "\x00" in name or any("\x00" in value for value in values)
     ]
+
+
+class CSPMiddleware(DjangoCspMiddleware):
+    """django-csp's middleware, with the policy built once instead of on every response.
+
+    django-csp builds the header from the settings for every response (about 70 us a request,
+    the costliest step of the middleware stack for a small answer). The policy only changes
+    with a nonce (a template asked for ``request.csp_nonce``) or a view's ``csp_update`` /
+    ``csp_replace`` / ``csp_override`` decorator: those responses are built as django-csp
+    builds them; every other one gets the same string, computed once per process (and again
+    when a test changes the settings). The headers are the same either way.
+    """
+
+    def process_response(self, request, response):
+        if (
+            getattr(request, "_csp_nonce", None) is None
+            and not _csp_customised(response)
+            and not (response.status_code in (404, 500) and settings.DEBUG)
+        ):
+            policy, policy_ro = _plain_policies()
+            for header, value, exempt, prefixes in (
+                (HEADER, policy, "_csp_exempt", policy_prefixes("CONTENT_SECURITY_POLICY")),
+                (
+                    HEADER_REPORT_ONLY,
+                    policy_ro,
+                    "_csp_exempt_ro",
+                    policy_prefixes("CONTENT_SECURITY_POLICY_REPORT_ONLY"),
+                ),
+            ):
+                if (
+                    value
+                    and header not in response
+                    and not getattr(response, exempt, False)
+                    and not request.path_info.startswith(prefixes)
+                ):
+                    response[header] = value
+            # As django-csp does: a nonce asked for after the header is written is an error.
+            request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
+            return response
+        return super().process_response(request, response)
+
+
+_CSP_ATTRIBUTES = (
+    "_csp_config",
+    "_csp_update",
+    "_csp_replace",
+    "_csp_config_ro",
+    "_csp_update_ro",
+    "_csp_replace_ro",
+)
+_policies: dict[str, object] = {}
+
+
+def _csp_customised(response) -> bool:
+    return any(getattr(response, name, None) is not None for name in _CSP_ATTRIBUTES)
+
+
+def _plain_policies() -> tuple[str, str]:
+    """The headers of a response without a nonce or a per-view policy, built once."""
+    cached = _policies.get("plain")
+    if cached is None:
+        cached = _policies["plain"] = (build_policy(), build_policy(report_only=True))
+    return cached  # type: ignore[return-value]
+
+
+def policy_prefixes(setting: str) -> tuple[str, ...]:
+    key = "prefixes:" + setting
+    cached = _policies.get(key)
+    if cached is None:
+        policy = getattr(settings, setting, None) or {}
+        cached = _policies[key] = tuple(policy.get("EXCLUDE_URL_PREFIXES", None) or ())
+    return cached  # type: ignore[return-value]
+
+
+def _forget_policies(*, setting, **kwargs) -> None:
+    if setting.startswith("CONTENT_SECURITY_POLICY"):
+        _policies.clear()
+
+
+setting_changed.connect(_forget_policies, dispatch_uid="clinic.middleware.csp_policies")
+
+
+class MessageMiddleware(DjangoMessageMiddleware):
+    """Django's messages, with the storage made when something reads or adds a message.
+
+    Most requests (every API call, every htmx fragment that shows no messages) never touch
+    them: Django's middleware still built the cookie and session storages for each, and asked
+    them at the end whether anything was to be saved. Here the storage is built on first use,
+    and a request that never used it has nothing to save, as before.
+    """
+
+    def process_request(self, request):
+        request._messages = SimpleLazyObject(lambda: default_storage(request))
+
+    def process_response(self, request, response):
+        messages = getattr(request, "_messages", None)
+        if isinstance(messages, SimpleLazyObject) and messages._wrapped is empty:
+            return response
+        return super().process_response(request, response)

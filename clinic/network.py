@@ -41,12 +41,25 @@ def trusted_networks() -> tuple:
 def _parse(value) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     if not value:
         return None
+    return _parse_text(str(value).strip())
+
+
+@lru_cache(maxsize=1024)
+def _parse_text(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    # Every request parses its peer's address (often the same few proxies or clients) once or
+    # twice; the parsed addresses are immutable, so a small cache answers most of them.
     try:
-        address = ipaddress.ip_address(str(value).strip())
+        address = ipaddress.ip_address(text)
     except ValueError:
         return None
     mapped = getattr(address, "ipv4_mapped", None)
     return mapped or address
+
+
+@lru_cache(maxsize=1024)
+def _canonical(text: str) -> str | None:
+    address = _parse_text(text)
+    return None if address is None else str(address)
 
 
 def is_trusted_proxy(address) -> bool:
@@ -59,7 +72,11 @@ def is_trusted_proxy(address) -> bool:
 def client_ip(request) -> str | None:
     """The address of the client that sent ``request`` (a Django or DRF request)."""
     request = getattr(request, "_request", request)  # a DRF Request wraps Django's
-    remote = _parse(request.META.get("REMOTE_ADDR"))
+    remote_addr = request.META.get("REMOTE_ADDR")
+    if not trusted_networks():
+        # No proxy is trusted (the default): the connection's address, whatever the headers say.
+        return _canonical(str(remote_addr).strip()) if remote_addr else None
+    remote = _parse(remote_addr)
     if remote is None:
         return None
     if not is_trusted_proxy(remote):

@@ -90,8 +90,9 @@ MIDDLEWARE = [
     # request.user.is_verified(): whether this session passed the second factor.
     "django_otp.middleware.OTPMiddleware",
     "clinic.middleware.NoStoreMiddleware",
-    "csp.middleware.CSPMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # django-csp's and Django's, cheaper: the policy is built once, the message storage on use.
+    "clinic.middleware.CSPMiddleware",
+    "clinic.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",

