@@ -48,6 +48,7 @@ from django.db import connection
 from django.db.models import (
     BigIntegerField,
     Case,
+    Exists,
     ExpressionWrapper,
     F,
     FloatField,
@@ -371,20 +372,25 @@ def _names_postgres(qs: QuerySet, names: tuple[str, ...], limit: int) -> QuerySe
     if branches:
         rows = branches[0].union(*branches[1:], all=True) if len(branches) > 1 else branches[0]
         found = list(dict.fromkeys(pk for *_, pk in sorted(rows)))[:limit]
-    if len(found) < limit:
-        every_word, rank = _typo_match(names)
-        sounds_right = _all(_sounds_like(w) for w in names)
-        for condition in (sounds_right, every_word):
-            candidates = qs.filter(condition).exclude(pk__in=found).order_by().values("pk")[:TYPO_CANDIDATES]
-            found += (
-                qs.filter(pk__in=candidates)
-                .annotate(search_rank=ExpressionWrapper(rank, output_field=FloatField()))
-                .order_by("-search_rank", "last_fold", "first_fold", "id")
-                .values_list("pk", flat=True)[: limit - len(found)]
-            )
-            if found:
-                break
-    return qs.filter(pk__in=found).order_by(_position(found))
+    if len(found) >= limit:
+        return qs.filter(pk__in=found).order_by(_position(found))
+    every_word, rank = _typo_match(names)
+    others = qs.exclude(pk__in=found).order_by()
+    sounds_right = others.filter(_all(_sounds_like(w) for w in names))
+    # The trigram branch runs only if nobody sounds right (PostgreSQL evaluates the uncorrelated
+    # NOT EXISTS once and skips the branch); the page's query ranks what the branches give.
+    candidates = sounds_right.values("pk")[:TYPO_CANDIDATES].union(
+        others.filter(every_word, ~Exists(sounds_right)).values("pk")[:TYPO_CANDIDATES], all=True
+    )
+    ordering = ["-search_rank", "last_fold", "first_fold", "id"]
+    if found:
+        candidates = qs.filter(pk__in=found).order_by().values("pk").union(candidates, all=True)
+        ordering.insert(0, _position(found).asc(nulls_last=True))
+    return (
+        qs.filter(pk__in=candidates)
+        .annotate(search_rank=ExpressionWrapper(rank, output_field=FloatField()))
+        .order_by(*ordering)
+    )
 
 
 def _btree_branches(names: tuple[str, ...]) -> list[tuple[int, Q, tuple[str, str]]]:
