@@ -6,13 +6,18 @@ The text is read first (``parse_query``), then matched with the indexes built fo
 - MRN, phone (normalised to E.164) and email (lower-cased) are exact matches on btree indexes.
 - Dates of birth (dd/mm/yyyy, dd-mm-yyyy, dd.mm.yyyy or yyyy-mm-dd) use the date index and can
   be combined with name words: ``smith 12/03/1970``.
-- Name words, on PostgreSQL, are typo-tolerant: every word must be trigram-similar to a word of
-  the patient's name (``%>``, GIN index ``patients_patient_name_trgm``) or sound like the first
-  or last name (double metaphone, indexes ``patients_patient_first_phonetic`` and
-  ``patients_patient_last_phonetic``). Results are ranked by trigram similarity of the whole
-  name, plus a bonus for words that sound right. The expression below must stay identical
-  to the indexed one in migration 0002, or the planner falls back to a sequential scan (a test
-  checks the plan).
+- Name words are matched in tiers, best first (see "The tiers" below): every word the whole
+  first or last name, then every word the beginning of one (compared folded: lower case,
+  accents removed), then typo-tolerant matches: every word sounds like the first or last name
+  (double metaphone, indexes ``patients_patient_first_phonetic`` and
+  ``patients_patient_last_phonetic``) or is trigram-similar to a word of the name (``%>``, GIN
+  index ``patients_patient_name_trgm``), ranked by trigram similarity of the whole name plus a
+  bonus for words that sound right. The expressions below must stay identical to the indexed
+  ones (migrations 0002 and 0005), or the planner falls back to a sequential scan (tests check
+  the plans).
+- On PostgreSQL a search for a page of rows reads the tiers in turn and stops when the page is
+  full (``_names_postgres``): a page of Smiths comes from the btree index on folded names, in
+  order, without computing any similarity.
 - On SQLite (the quick start) the same query runs with the same rules: ``dmetaphone`` is the
   same double metaphone (the ``doublemetaphone`` package, a wrapper of the C++ original that
   PostgreSQL's fuzzystrmatch also derives from), registered as an SQLite function on every
@@ -27,16 +32,23 @@ The text is read first (``parse_query``), then matched with the indexes built fo
   MRN: a trigram index on PostgreSQL (migration 0003), LIKE on SQLite.
 """
 
+import operator
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import reduce
+from itertools import product
 
 import phonenumbers
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.search import TrigramSimilarity
 from django.db import connection
 from django.db.models import (
+    BigIntegerField,
     Case,
+    Exists,
     ExpressionWrapper,
     F,
     FloatField,
@@ -48,7 +60,8 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Lower, NullIf
+from django.db.models.functions import Cast, Lower, NullIf
+from django.db.models.lookups import Exact
 from doublemetaphone import doublemetaphone
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
@@ -67,6 +80,13 @@ SIMILARITY_THRESHOLD = 0.49
 # is at least this (one slip in four letters: "jon"/"john", "simth"/"smith", "wilsen"/"wilson";
 # not "jhon"/"jones", 0.4).
 SQLITE_WORD_SIMILARITY = 0.75
+# Names of up to this many words are looked up first on the btree indexes of the folded names
+# (exact and prefix matches, _btree_tiers: one range per assignment of the words to the first
+# or last name, 2 ** words - 1 of them); longer ones go to the typo-tolerant ranking alone.
+MAX_BTREE_WORDS = 3
+# When the exact and prefix matches do not fill the page, the typo-tolerant tier ranks at most
+# this many candidates (any of them: the bitmap scans' order) to fill the rest.
+TYPO_CANDIDATES = 200
 
 MAX_QUERY_LENGTH = 200
 MIN_NAME_LENGTH = 2
@@ -170,6 +190,21 @@ class NameText(Func):
         super().__init__(F("first_name"), F("preferred_name"), F("last_name"), **extra)
 
 
+class Fold(Func):
+    """A name folded for comparison: lower case, accents removed ("Zoë" and "ZOE" give "zoe").
+    On PostgreSQL ``patients_fold`` (unaccent and lower, migration 0005) in the "C" collation, so
+    that a btree reads a prefix as a range and orders by code point: the expression of the
+    indexes patients_patient_last_fold and patients_patient_first_fold, which must stay the same.
+    On SQLite the function of the same name registered by ``sqlite_functions``."""
+
+    function = "patients_fold"
+    template = '%(function)s(%(expressions)s) COLLATE "C"'
+    output_field = TextField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, template="%(function)s(%(expressions)s)", **extra_context)
+
+
 class Phonetic(Func):
     """Double metaphone (fuzzystrmatch): "Smyth" and "Smith" both give SM0."""
 
@@ -183,8 +218,8 @@ def _is_postgres() -> bool:
 
 def apply_search(qs: QuerySet, parsed: ParsedQuery, *, limit: int | None = None) -> QuerySet:
     """Filter and rank ``qs`` (patients) by the parsed query. Returns an unsliced queryset;
-    ``limit``, the number of rows the caller will take, lets a common name be searched faster
-    with the same first ``limit`` rows."""
+    ``limit``, the number of rows the caller will take, lets a name search on PostgreSQL read
+    only what can make those rows (``_names_postgres``), with the same ordering rules."""
     if parsed.is_empty:
         return qs.none()
     if parsed.mrn:
@@ -201,54 +236,209 @@ def apply_search(qs: QuerySet, parsed: ParsedQuery, *, limit: int | None = None)
         qs = qs.filter(date_of_birth__in=parsed.dates)
     if not parsed.names:
         return qs.order_by("last_name", "first_name", "id")
-    if _is_postgres():
-        return _names_postgres(qs, parsed.names, limit=limit)
-    return _names_sqlite(qs, parsed.names)
-
-
-def _names_postgres(qs: QuerySet, names: tuple[str, ...], *, limit: int | None = None) -> QuerySet:
-    phrase = " ".join(names)
     qs = qs.alias(
-        search_name=NameText(),
+        last_fold=Fold(F("last_name")),
+        first_fold=Fold(F("first_name")),
         first_phonetic=Phonetic(F("first_name")),
         last_phonetic=Phonetic(F("last_name")),
     )
-    if limit and len(names) == 1:
-        narrowed = _common_name(qs, names[0], limit)
-        if narrowed is not None:
-            qs = narrowed
-    every_word = Q()
-    # Whole-name similarity ranks; word similarity would add little and cost a fifth more.
-    rank = TrigramSimilarity(NameText(), phrase)
-    for word in names:
-        sounds_like = _sounds_like(word)
-        # Phonetic first: a cheap equality that spares most rows the trigram recheck.
-        every_word &= sounds_like | Q(search_name__trigram_word_similar=word)
-        # A word that sounds like the first or last name is strong evidence ("jon" for John).
-        rank += Case(When(sounds_like, then=Value(PHONETIC_BONUS / len(names))), default=Value(0.0))
-    return (
-        qs.filter(every_word)
-        .annotate(search_rank=ExpressionWrapper(rank, output_field=FloatField()))
-        .order_by("-search_rank", "last_name", "first_name", "id")
+    if _is_postgres():
+        qs = qs.alias(search_name=NameText())
+        if limit and len(parsed.names) <= MAX_BTREE_WORDS:
+            return _names_postgres(qs, parsed.names, limit)
+    return _ranked(qs, parsed.names)
+
+
+# --- The tiers ------------------------------------------------------------------------------
+#
+# A name search ranks its matches in tiers, best first:
+#   EXACT         every word is the whole first or last name, one of them the last name;
+#   EXACT_FIRST   every word is the whole first name (a first name typed alone);
+#   PREFIX        every word begins the first or last name, one of them the last name;
+#   PREFIX_FIRST  every word begins the first name;
+#   TYPO          the rest: every word sounds like the first or last name or is trigram-similar
+#                 to a word of the name, ranked by similarity of the whole name plus a bonus for
+#                 the words that sound right.
+# Names are compared folded (lower case, accents removed: Fold), and the first four tiers are
+# ordered by folded last name, first name and id, which the btree indexes on the folded names
+# give without sorting.
+
+EXACT, EXACT_FIRST, PREFIX, PREFIX_FIRST, TYPO = range(5)
+
+
+def _is(field: str, word: str) -> Q:
+    return Q(**{f"{field}_fold": Fold(Value(word))})
+
+
+def _begins(field: str, word: str) -> Q:
+    return Q(**{f"{field}_fold__startswith": Fold(Value(word))})
+
+
+def _all(conditions) -> Q:
+    return reduce(operator.and_, conditions)
+
+
+def _any(conditions) -> Q:
+    return reduce(operator.or_, conditions)
+
+
+def _tier(names: tuple[str, ...]) -> Case:
+    all_exact = _all(_is("first", w) | _is("last", w) for w in names)
+    all_begin = _all(_begins("first", w) | _begins("last", w) for w in names)
+    return Case(
+        When(all_exact & _any(_is("last", w) for w in names), then=Value(EXACT)),
+        When(all_exact, then=Value(EXACT_FIRST)),
+        When(all_begin & _any(_begins("last", w) for w in names), then=Value(PREFIX)),
+        When(all_begin, then=Value(PREFIX_FIRST)),
+        default=Value(TYPO),
+        output_field=IntegerField(),
     )
 
 
-def _common_name(qs: QuerySet, word: str, limit: int) -> QuerySet | None:
-    """``qs`` narrowed to the rows that can make the first ``limit`` of a one-word search, when
-    at least ``limit`` patients sound like the word; else None.
+def _typo_match(names: tuple[str, ...]) -> tuple[Q, Func]:
+    """The typo-tolerant filter and its rank (both databases: the functions differ, see
+    sqlite_functions)."""
+    every_word = Q()
+    if _is_postgres():
+        # Whole-name similarity ranks; word similarity would add little and cost a fifth more.
+        rank = TrigramSimilarity(NameText(), " ".join(names))
+    else:
+        rank = Func(
+            NameText(), Value(" ".join(names)), function="patients_similarity", output_field=FloatField()
+        )
+    for word in names:
+        sounds_like = _sounds_like(word)
+        if _is_postgres():
+            similar = Q(search_name__trigram_word_similar=word)
+        else:
+            similar = Q(
+                Exact(
+                    Func(
+                        Value(word), NameText(), function="patients_word_similar", output_field=IntegerField()
+                    ),
+                    1,
+                )
+            )
+        # Phonetic first: a cheap equality that spares most rows the trigram recheck.
+        every_word &= sounds_like | similar
+        # A word that sounds like the first or last name is strong evidence ("jon" for John).
+        rank += Case(When(sounds_like, then=Value(PHONETIC_BONUS / len(names))), default=Value(0.0))
+    return every_word, rank
 
-    Those patients rank at PHONETIC_BONUS or more. Any other row ranks by its whole-name
-    similarity alone, so it can only reach the first ``limit`` with a similarity of at least
-    the bonus: the index-backed ``%`` at SIMILARITY_THRESHOLD finds those, where the word
-    similarity of ``%>`` at 0.4 finds every name sharing a syllable ("hartridge": 70,000 of a
-    million patients to rank, against 11,000). Every row kept also passes the full search's
-    filter (whole-name similarity never exceeds word similarity), so the first ``limit`` rows
-    are the same. One probe on the phonetic indexes decides (about a millisecond).
+
+def _ranked(qs: QuerySet, names: tuple[str, ...]) -> QuerySet:
+    """Every match, in one query: the tiers computed for each row (SQLite, where every row is
+    read anyway, and PostgreSQL when the caller takes every row)."""
+    every_word, rank = _typo_match(names)
+    begins = _all(_begins("first", w) | _begins("last", w) for w in names)
+    by_first = Q(search_tier__in=[EXACT_FIRST, PREFIX_FIRST])
+    return (
+        qs.filter(begins | every_word)
+        .annotate(search_tier=_tier(names))
+        .annotate(
+            search_rank=Case(
+                When(search_tier=TYPO, then=ExpressionWrapper(rank, output_field=FloatField())),
+                default=Value(0.0),
+                output_field=FloatField(),
+            ),
+            search_key1=Case(When(by_first, then=F("first_fold")), default=F("last_fold")),
+            search_key2=Case(When(by_first, then=F("last_fold")), default=F("first_fold")),
+        )
+        .order_by("search_tier", "-search_rank", "search_key1", "search_key2", "id")
+    )
+
+
+def _names_postgres(qs: QuerySet, names: tuple[str, ...], limit: int) -> QuerySet:
+    """The first ``limit`` rows of a name search, reading little; at most four queries.
+
+    1. Exact and prefix matches (the first four tiers): one query, a branch per tier and
+       assignment of the words to the first or last name, each at most ``limit`` rows read in
+       order from a btree index on the folded names. When they fill the page, it is theirs:
+       no similarity is computed ("smith": about 8,600 Smiths in a million patients).
+    2. Otherwise the rest of the page from the patients who sound like every word (equalities
+       on the phonetic indexes), at most TYPO_CANDIDATES of them ranked.
+    3. Only when neither finds anyone (a slip that changes the sound: "reynods"), the
+       trigram-similar names too, at most TYPO_CANDIDATES of them ranked.
+    4. The page's rows, by id, in that order.
     """
-    sounds_like = _sounds_like(word)
-    if not qs.filter(sounds_like).order_by()[limit - 1 : limit].exists():
-        return None
-    return qs.filter(sounds_like | Q(search_name__trigram_similar=word))
+    found: list[int] = []
+    branches = [
+        qs.filter(condition)
+        .annotate(search_tier=Value(tier), k1=F(f"{lead}_fold"), k2=F(f"{second}_fold"))
+        .order_by(f"{lead}_fold", f"{second}_fold", "id")
+        .values_list("search_tier", "k1", "k2", "pk")[:limit]
+        for tier, condition, (lead, second) in _btree_branches(names)
+    ]
+    if branches:
+        rows = branches[0].union(*branches[1:], all=True) if len(branches) > 1 else branches[0]
+        found = list(dict.fromkeys(pk for *_, pk in sorted(rows)))[:limit]
+    if len(found) >= limit:
+        return qs.filter(pk__in=found).order_by(_position(found))
+    every_word, rank = _typo_match(names)
+    others = qs.exclude(pk__in=found).order_by()
+    sounds_right = others.filter(_all(_sounds_like(w) for w in names))
+    # The trigram branch runs only if nobody sounds right (PostgreSQL evaluates the uncorrelated
+    # NOT EXISTS once and skips the branch); the page's query ranks what the branches give.
+    candidates = sounds_right.values("pk")[:TYPO_CANDIDATES].union(
+        others.filter(every_word, ~Exists(sounds_right)).values("pk")[:TYPO_CANDIDATES], all=True
+    )
+    ordering = ["-search_rank", "last_fold", "first_fold", "id"]
+    if found:
+        candidates = qs.filter(pk__in=found).order_by().values("pk").union(candidates, all=True)
+        ordering.insert(0, _position(found).asc(nulls_last=True))
+    return (
+        qs.filter(pk__in=candidates)
+        .annotate(search_rank=ExpressionWrapper(rank, output_field=FloatField()))
+        .order_by(*ordering)
+    )
+
+
+def _btree_branches(names: tuple[str, ...]) -> list[tuple[int, Q, tuple[str, str]]]:
+    """The first four tiers as (tier, condition, index order), each condition one range of a
+    btree index on the folded names: the words assigned to the first or last name, every
+    assignment that can match its own branch (two words can both be the last name only if one
+    begins the other)."""
+    branches: list[tuple[int, Q, tuple[str, str]]] = []
+    all_exact = _all(_is("first", w) | _is("last", w) for w in names)
+    by_last, by_first = ("last", "first"), ("first", "last")
+    for fields in product(("first", "last"), repeat=len(names)):
+        on_last = [fold(w) or "" for f, w in zip(fields, names, strict=True) if f == "last"]
+        on_first = [fold(w) or "" for f, w in zip(fields, names, strict=True) if f == "first"]
+        exact = _all(_is(f, w) for f, w in zip(fields, names, strict=True))
+        begins = _all(_begins(f, w) for f, w in zip(fields, names, strict=True))
+        if len(set(on_last)) <= 1 and len(set(on_first)) <= 1:
+            if on_last:
+                branches.append((EXACT, exact, by_last))
+            else:
+                branches.append((EXACT_FIRST, exact & ~_any(_is("last", w) for w in names), by_first))
+        if _nested(on_last) and _nested(on_first):
+            if on_last:
+                condition = begins & ~all_exact
+                if len(names) == 1:  # start the scan past the exact ones rather than step over them
+                    condition &= Q(last_fold__gt=Fold(Value(names[0])))
+                branches.append((PREFIX, condition, by_last))
+            else:
+                condition = begins & ~_any(_begins("last", w) for w in names) & ~all_exact
+                if len(names) == 1:
+                    condition &= Q(first_fold__gt=Fold(Value(names[0])))
+                branches.append((PREFIX_FIRST, condition, by_first))
+    return branches
+
+
+def _nested(words: list[str]) -> bool:
+    """Each word begins the longest one (so that a name can begin with all of them)."""
+    longest = max(words, key=len, default="")
+    return all(longest.startswith(w) for w in words)
+
+
+def _position(ids: list[int]) -> Func:
+    """Where the row's id is in ``ids`` (NULL if not there), to keep their order."""
+    return Func(
+        Cast(Value(ids), ArrayField(BigIntegerField())),
+        F("id"),
+        function="array_position",
+        output_field=IntegerField(),
+    )
 
 
 def _sounds_like(word: str) -> Q:
@@ -283,31 +473,6 @@ def _sound(word: str) -> NullIf:
     return NullIf(Phonetic(Value(word)), Value(""))
 
 
-def _names_sqlite(qs: QuerySet, names: tuple[str, ...]) -> QuerySet:
-    """The PostgreSQL rules with the SQLite functions registered by ``sqlite_functions``."""
-    phrase = " ".join(names)
-    qs = qs.alias(first_phonetic=Phonetic(F("first_name")), last_phonetic=Phonetic(F("last_name")))
-    every_word = Q()
-    rank = Func(NameText(), Value(phrase), function="patients_similarity", output_field=FloatField())
-    for i, word in enumerate(names):
-        sounds_like = _sounds_like(word)
-        key = f"word_similar_{i}"
-        qs = qs.alias(
-            **{
-                key: Func(
-                    Value(word), NameText(), function="patients_word_similar", output_field=IntegerField()
-                )
-            }
-        )
-        every_word &= sounds_like | Q(**{key: 1})
-        rank += Case(When(sounds_like, then=Value(PHONETIC_BONUS / len(names))), default=Value(0.0))
-    return (
-        qs.filter(every_word)
-        .annotate(search_rank=ExpressionWrapper(rank, output_field=FloatField()))
-        .order_by("-search_rank", "last_name", "first_name", "id")
-    )
-
-
 # --- SQLite functions ------------------------------------------------------------------------
 
 _NAME_WORDS = re.compile(r"[\s\-]+")
@@ -319,6 +484,15 @@ def phonetic_key(text: str | None) -> str:
     if not text:
         return ""
     return doublemetaphone(text)[0][:4]
+
+
+def fold(text: str | None) -> str | None:
+    """Lower case without accents (SQLite's ``patients_fold``): the letters' decompositions less
+    their combining marks, as PostgreSQL's unaccent does for the common accents."""
+    if text is None:
+        return None
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
 
 def word_similar(word: str, name: str | None) -> int:
@@ -339,5 +513,6 @@ def similarity(name: str | None, phrase: str) -> float:
 def sqlite_functions(dbapi_connection) -> None:
     """Register the search's functions on an SQLite connection (PatientsConfig.ready)."""
     dbapi_connection.create_function("dmetaphone", 1, phonetic_key, deterministic=True)
+    dbapi_connection.create_function("patients_fold", 1, fold, deterministic=True)
     dbapi_connection.create_function("patients_word_similar", 2, word_similar, deterministic=True)
     dbapi_connection.create_function("patients_similarity", 2, similarity, deterministic=True)

@@ -143,31 +143,91 @@ def test_the_trigram_thresholds_are_set_on_every_connection():
 
 
 @postgres_only
-def test_a_common_name_is_searched_narrowly_with_the_same_first_rows():
-    """When a page's worth of patients sound like the word, the search keeps only them and
-    names at least as similar as the phonetic bonus: the first rows must not change."""
-    for first in ("Ann", "Bea", "Cal", "Dee", "Eve", "Fay"):
+def test_trigram_matches_are_searched_only_when_nobody_sounds_right():
+    for first in ("Ann", "Bea", "Cal", "Dee"):
         PatientFactory(first_name=first, last_name="Hartridge")
     PatientFactory(first_name="Gus", last_name="Hartrige")  # a slip that sounds the same
     PatientFactory(first_name="Hal", last_name="Bradridge")  # shares a syllable only
-    PatientFactory(first_name="Ida", last_name="Hartridgeworth")
-    full = [p.pk for p in patient_search(query="hartridge", limit=50)]  # too few: not narrowed
-    assert len(full) == 9
+    found = _names("hartrydge")  # begins no name; sounds like the Hartridges
+    assert len(found) == 5 and "Hal Bradridge" not in found
+    # Nobody sounds like "harbridge": the trigram-similar names are searched.
+    assert "Ann Hartridge" in _names("harbridge")
 
-    with CaptureQueriesContext(connection) as narrowed_run:
-        narrowed = [p.pk for p in patient_search(query="hartridge", limit=4)]
-    assert narrowed == full[:4]
-    assert any(" % " in q["sql"] for q in narrowed_run.captured_queries), "the narrowed search was not used"
-    # Bradridge is in the full search (word similarity) but cannot reach the first four.
-    assert len(list(patient_search(query="hartridge", limit=7))) == 7
+
+def test_exact_surnames_come_first_then_prefixes_then_sound_alikes():
+    PatientFactory(first_name="Zed", last_name="Smith")
+    PatientFactory(first_name="Al", last_name="Smyth")  # sounds the same
+    PatientFactory(first_name="Bo", last_name="Smithers")  # begins with the word
+    PatientFactory(first_name="Cy", last_name="Smith")
+    PatientFactory(first_name="Smith", last_name="Adams")  # the word is the first name
+    PatientFactory(first_name="Peter", last_name="Jones")
+    assert _names("smith") == ["Cy Smith", "Zed Smith", "Smith Adams", "Bo Smithers", "Al Smyth"]
+    assert _names("SMITH", limit=2) == ["Cy Smith", "Zed Smith"]
+
+
+def test_part_names_find_the_names_they_begin_in_name_order():
+    PatientFactory(first_name="Johanna", last_name="Smithson")
+    PatientFactory(first_name="John", last_name="Smith")
+    PatientFactory(first_name="Joan", last_name="Smith")
+    PatientFactory(first_name="Mary", last_name="Smith")
+    # Then, on PostgreSQL, "Joan Smith" (typo-tolerant: "joh" is trigram-similar to "joan").
+    assert _names("joh smi")[:2] == ["John Smith", "Johanna Smithson"]
+    assert _names("smi jo") == ["Joan Smith", "John Smith", "Johanna Smithson"]
+
+
+def test_a_whole_first_and_last_name_comes_before_longer_ones_in_either_order():
+    PatientFactory(first_name="Johnny", last_name="Smith")
+    PatientFactory(first_name="John", last_name="Smithers")
+    PatientFactory(first_name="John", last_name="Smith")
+    assert _names("john smith")[0] == "John Smith"
+    assert _names("smith john")[0] == "John Smith"
+    assert set(_names("john smith")) == {"John Smith", "Johnny Smith", "John Smithers"}
+
+
+def test_a_first_name_alone_finds_its_surname_namesakes_first():
+    PatientFactory(first_name="Alice", last_name="Thomas")
+    PatientFactory(first_name="Thomas", last_name="Baker")
+    PatientFactory(first_name="Thomas", last_name="Abbott")
+    assert _names("thomas") == ["Alice Thomas", "Thomas Abbott", "Thomas Baker"]
+
+
+def test_accents_and_case_do_not_matter_to_exact_matches():
+    PatientFactory(first_name="Zoë", last_name="Brontë")
+    PatientFactory(first_name="Zoe", last_name="Bronte")
+    assert sorted(_names("zoe bronte")) == ["Zoe Bronte", "Zoë Brontë"]
+    assert sorted(_names("ZOË BRONTË")) == ["Zoe Bronte", "Zoë Brontë"]
 
 
 @postgres_only
-def test_a_rare_name_is_not_narrowed():
-    PatientFactory(first_name="Una", last_name="Quennell")
+def test_typos_still_fill_the_page_after_the_exact_matches():
+    PatientFactory(first_name="Ann", last_name="Smith")
+    PatientFactory(first_name="Bea", last_name="Smyth")
+    PatientFactory(first_name="Cal", last_name="Smithe")
+    PatientFactory(first_name="Peter", last_name="Jones")
+    assert _names("smith") == ["Ann Smith", "Cal Smithe", "Bea Smyth"]
+    # No exact match or prefix: the typo-tolerant tier alone, as before.
+    assert set(_names("smiht")) == {"Ann Smith", "Bea Smyth", "Cal Smithe"}
+    assert _names("bea smiht") == ["Bea Smyth"]
+
+
+@postgres_only
+def test_a_page_of_exact_matches_is_read_from_the_name_index_without_ranking():
+    PatientFactory.create_batch(5, last_name="Walker")
+    PatientFactory(first_name="Wal", last_name="Walkers")
     with CaptureQueriesContext(connection) as run:
-        assert _names("quennell", limit=20) == ["Una Quennell"]
-    assert not any(" % " in q["sql"] for q in run.captured_queries)
+        found = list(patient_search(query="walker", limit=5))
+    assert [p.last_name for p in found] == ["Walker"] * 5
+    sql = " ".join(q["sql"] for q in run.captured_queries).lower()
+    assert "patients_fold" in sql
+    assert "similarity(" not in sql and "%>" not in sql, "the typo-tolerant tier ran for a full page"
+    # One more than the exact matches: the prefix tier fills it, still without ranking.
+    with CaptureQueriesContext(connection) as run:
+        assert [p.last_name for p in patient_search(query="walker", limit=6)][-1] == "Walkers"
+    assert "similarity(" not in " ".join(q["sql"] for q in run.captured_queries).lower()
+    # A page the btree tiers cannot fill: the typo-tolerant tier fills the rest.
+    with CaptureQueriesContext(connection) as run:
+        assert len(patient_search(query="walker", limit=20)) == 6
+    assert "similarity(" in " ".join(q["sql"] for q in run.captured_queries).lower()
 
 
 def test_patient_model_age_counts_whole_years():
