@@ -47,6 +47,7 @@ from django.contrib.postgres.search import TrigramSimilarity
 from django.db import connection
 from django.db.models import (
     BigIntegerField,
+    BooleanField,
     Case,
     Exists,
     ExpressionWrapper,
@@ -56,6 +57,7 @@ from django.db.models import (
     IntegerField,
     Q,
     QuerySet,
+    Subquery,
     TextField,
     Value,
     When,
@@ -387,10 +389,26 @@ def _names_postgres(qs: QuerySet, names: tuple[str, ...], limit: int) -> QuerySe
         candidates = qs.filter(pk__in=found).order_by().values("pk").union(candidates, all=True)
         ordering.insert(0, _position(found).asc(nulls_last=True))
     return (
-        qs.filter(pk__in=candidates)
+        # pk = ANY(ARRAY(...)): the page's rows by primary key. As pk IN (...) the planner may
+        # hash-join the candidates against every active patient instead.
+        qs.filter(_AnyOf(candidates))
         .annotate(search_rank=ExpressionWrapper(rank, output_field=FloatField()))
         .order_by(*ordering)
     )
+
+
+class _AnyOf(Func):
+    """``id = ANY(ARRAY(<subquery>))`` (PostgreSQL): a boolean filter on a candidate list."""
+
+    template = '%(table)s."id" = ANY(ARRAY(%(expressions)s))'
+    output_field = BooleanField()
+
+    def __init__(self, candidates: QuerySet):
+        super().__init__(Subquery(candidates))
+
+    def as_sql(self, compiler, connection, **extra):
+        extra["table"] = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        return super().as_sql(compiler, connection, **extra)
 
 
 def _btree_branches(names: tuple[str, ...]) -> list[tuple[int, Q, tuple[str, str]]]:
