@@ -92,7 +92,7 @@ MIDDLEWARE = [
     "clinic.middleware.NoStoreMiddleware",
     # django-csp's and Django's, cheaper: the policy is built once, the message storage on use.
     "clinic.middleware.CSPMiddleware",
-    "clinic.middleware.MessageMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",

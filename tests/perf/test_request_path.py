@@ -10,17 +10,13 @@ import re
 
 import pytest
 from csp.utils import build_policy
-from django.contrib import messages
-from django.contrib.messages import get_messages
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.db import connection
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import clear_url_caches, resolve
-from django.utils.functional import empty
 
-from clinic.middleware import MessageMiddleware
 from clinic.tokens.services import api_token_issue
 from tests.factories import PatientFactory
 
@@ -106,27 +102,3 @@ def test_csp_nonce_still_reaches_the_header(client):
 def _with_session(request):
     SessionMiddleware(lambda r: HttpResponse()).process_request(request)
     return request
-
-
-def test_messages_are_stored_when_added_and_not_built_otherwise():
-    untouched = _with_session(RequestFactory().get("/"))
-    middleware = MessageMiddleware(lambda r: HttpResponse("ok"))
-    response = middleware(untouched)
-    assert untouched._messages._wrapped is empty  # never built
-    assert "messages" not in response.cookies
-
-    def adds(request):
-        messages.success(request, "Saved.")
-        return HttpResponse("ok")
-
-    added = _with_session(RequestFactory().get("/"))
-    response = MessageMiddleware(adds)(added)
-    assert "messages" in response.cookies  # the cookie storage carried it to the next request
-
-    later = _with_session(RequestFactory().get("/"))
-    later.COOKIES["messages"] = response.cookies["messages"].value
-
-    def reads(request):
-        return HttpResponse("|".join(str(m) for m in get_messages(request)))
-
-    assert MessageMiddleware(reads)(later).content == b"Saved."
