@@ -34,20 +34,14 @@ settings.configure(
 
 import django  # noqa: E402 (settings first)
 from django.core.wsgi import get_wsgi_application  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.http import Http404, JsonResponse  # noqa: E402
+from django.http import JsonResponse  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from bench.baseline_sql import QUERY  # noqa: E402 (the application's baseline_query sends it too)
+from bench.baseline_sql import one_row  # noqa: E402 (the application's baseline_query answers the same)
 
 
 def one_query(request, pk: int):
-    with connection.cursor() as cursor:
-        cursor.execute(QUERY, [pk])
-        row = cursor.fetchone()
-    if row is None:
-        raise Http404
-    return JsonResponse({"status": "ok", "id": row[0]})
+    return one_row(pk)
 
 
 def health(request):

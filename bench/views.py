@@ -6,7 +6,6 @@ They are anonymous on purpose: "bare" means no authentication, no permission, no
 the middleware stack every request pays. None of them returns patient data.
 """
 
-from django.db import connection
 from django.http import Http404, JsonResponse
 from django.views.decorators.http import require_GET
 from rest_framework.permissions import AllowAny
@@ -15,7 +14,7 @@ from rest_framework.views import APIView
 
 from patients.models import Patient
 
-from .baseline_sql import QUERY
+from .baseline_sql import one_row
 
 CONSTANT = {"status": "ok", "items": [1, 2, 3]}
 
@@ -40,12 +39,7 @@ def baseline_pk(request, pk: int):
 def baseline_query(request, pk: int):
     """The bare app's view (bench/bare.py) behind this application's whole middleware stack:
     the same query, the same answer. Its ratio to the bare app is what the request path costs."""
-    with connection.cursor() as cursor:
-        cursor.execute(QUERY, [pk])
-        row = cursor.fetchone()
-    if row is None:
-        raise Http404
-    return JsonResponse({"status": "ok", "id": row[0]})
+    return one_row(pk)
 
 
 class BaselineDrfView(APIView):
