@@ -7,6 +7,8 @@ through those; beyond them, a search or a filter is the way in. The pager then r
 of 400+".
 """
 
+from collections.abc import Sequence
+
 from django.core.paginator import Paginator
 from django.db import connections, router
 from django.db.models import QuerySet
@@ -37,6 +39,17 @@ class CappedPaginator(Paginator):
         if self.capped:
             return self.cap // self.per_page
         return super().num_pages
+
+
+def capped_count(rows: QuerySet | Sequence, cap: int) -> int | None:
+    """How many rows, or None when there are more than ``cap``; reads at most ``cap + 1``."""
+    if isinstance(rows, QuerySet):
+        # Unordered and only the key: an ORDER BY would sort every matching row before the
+        # limit, and annotations (an addendum count per encounter) would be computed per row.
+        counted = rows.order_by().values("pk")[: cap + 1].count()
+    else:
+        counted = len(rows[: cap + 1])
+    return counted if counted <= cap else None
 
 
 def capped_counts(querysets: dict[str, QuerySet], *, cap: int) -> dict[str, int | None]:

@@ -16,27 +16,15 @@ pager does; they are what a client walking a whole list asks for, not what scree
 ``tests/perf/test_query_counts.py`` fails when an API list counts without a limit.
 """
 
-from collections.abc import Sequence
-
-from django.db.models import QuerySet
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from clinic.paging import capped_count
+
 COUNT_CAP = 1_000
 PAGE_MESSAGE = "A page number: a whole number from 1."
-
-
-def capped_count(rows: QuerySet | Sequence, cap: int = COUNT_CAP) -> int | None:
-    """How many rows, or None when there are more than ``cap``; reads at most ``cap + 1``."""
-    if isinstance(rows, QuerySet):
-        # Unordered and only the key: an ORDER BY would sort every matching row before the
-        # limit, and annotations (an addendum count per encounter) would be computed per row.
-        counted = rows.order_by().values("pk")[: cap + 1].count()
-    else:
-        counted = len(rows[: cap + 1])
-    return counted if counted <= cap else None
 
 
 class Pagination(BasePagination):
