@@ -49,8 +49,10 @@ def test_front_desk_reads_the_outbox_and_opens_the_patients_link(page, clinic, f
         kind=Recall.Kind.REINJECTION,
         appointment_type_code="toxin",
         anchor_date=today - timedelta(days=84),
-        earliest_date=today,
-        due_date=today + timedelta(days=7),
+        # Safe since yesterday and due today: its first reminder is already late, so it goes out
+        # at once whatever the hour (a reminder dated today would wait for 10:00).
+        earliest_date=today - timedelta(days=1),
+        due_date=today,
         overdue_date=today + timedelta(days=28),
         source="toxin_session:outbox",
         preferred_provider=clinic.injector,

@@ -102,7 +102,7 @@ def test_inactive_records_are_not_duplicate_candidates(front_desk_user):
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("date_of_birth", timezone.localdate() + timedelta(days=1)),
+        ("date_of_birth", "tomorrow"),  # resolved when the test runs: a suite can cross midnight
         ("date_of_birth", date(1899, 12, 31)),
         ("mobile", "12345"),
         ("mobile", "0113 243 1234"),  # a landline cannot receive reminders
@@ -118,6 +118,8 @@ def test_inactive_records_are_not_duplicate_candidates(front_desk_user):
     ],
 )
 def test_register_rejects_bad_input_with_a_message_for_the_field(front_desk_user, field, value):
+    if value == "tomorrow":
+        value = timezone.localdate() + timedelta(days=1)
     with pytest.raises(ValidationError) as caught:
         patient_register(data=valid_patient_data(**{field: value}), actor=front_desk_user)
     assert field in caught.value.message_dict

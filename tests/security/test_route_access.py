@@ -252,6 +252,7 @@ GET_ACCESS: dict[str, tuple[frozenset, int | tuple[int, ...]]] = {
     # deployment), anonymous by design, and they return no patient data (an id at most).
     "bench:baseline_plain": (EVERYONE, 200),
     "bench:baseline_pk": (EVERYONE, 200),
+    "bench:baseline_query": (EVERYONE, 200),
     "bench:baseline_drf": (EVERYONE, 200),
     # Staff accounts (clinic.accounts). A set-up link is its own key: a token that is not one
     # (here a patient link's), or no link taken into the session, answers 404 to anybody.
@@ -612,7 +613,12 @@ def test_benchmark_routes_exist_only_in_benchmark_mode(world, client, settings):
     _reload_urls()
     try:
         routes = [r for r in all_routes() if r.name.startswith("bench:")]
-        assert {r.name for r in routes} == {"bench:baseline_plain", "bench:baseline_pk", "bench:baseline_drf"}
+        assert {r.name for r in routes} == {
+            "bench:baseline_plain",
+            "bench:baseline_pk",
+            "bench:baseline_query",
+            "bench:baseline_drf",
+        }
         for route in routes:
             allowed, status = GET_ACCESS[route.name]
             assert allowed == EVERYONE
