@@ -154,6 +154,15 @@ def test_trigram_matches_are_searched_only_when_nobody_sounds_right():
     assert "Ann Hartridge" in _names("harbridge")
 
 
+@postgres_only
+def test_a_short_word_must_begin_a_name_or_sound_like_it_not_share_its_trigrams():
+    PatientFactory(first_name="Amin", last_name="Hartridge")  # "min" inside the name, not its start
+    PatientFactory(first_name="Minnie", last_name="Hartridge")
+    # Nobody sounds like both words, so the trigram-similar names are read ("harbridge" for
+    # Hartridge); there "min" counts only as the beginning of a name (search.SHORT_WORD).
+    assert _names("min harbridge") == ["Minnie Hartridge"]
+
+
 def test_exact_surnames_come_first_then_prefixes_then_sound_alikes():
     PatientFactory(first_name="Zed", last_name="Smith")
     PatientFactory(first_name="Al", last_name="Smyth")  # sounds the same
