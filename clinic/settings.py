@@ -182,6 +182,14 @@ if IS_POSTGRES:
     # server's setting.
     if not env.bool("DATABASE_JIT", default=False):
         session.append("-c jit=off")
+    # Parallel query: a plan estimated above parallel_setup_cost starts worker processes, which
+    # costs milliseconds before the first row. A search whose bitmap the planner overestimates
+    # (a few hundred rows read, thousands estimated) took 23 ms with two workers and 6 ms without
+    # them, and the dashboard's aggregates were no faster with them; on a busy server the workers
+    # only take the cores that other requests are waiting for. DATABASE_PARALLEL_QUERY=1 leaves
+    # the server's setting (docs/performance.md, "Parallel query").
+    if not env.bool("DATABASE_PARALLEL_QUERY", default=False):
+        session.append("-c max_parallel_workers_per_gather=0")
     if session:
         # Added to any options DATABASE_URL gave (?options=...), not in their place.
         given = DATABASES["default"]["OPTIONS"].get("options", "")

@@ -20,5 +20,7 @@ def test_planner_settings_for_an_interactive_application():
     # planned in groups of four.
     assert _show("jit") == "off"
     assert _show("join_collapse_limit") == "4"
+    # No parallel workers: their start-up cost more than the short queries they would split.
+    assert _show("max_parallel_workers_per_gather") == "0"
     # The search's thresholds (patients/apps.py) ride on the same connections.
     assert float(_show("pg_trgm.word_similarity_threshold")) == pytest.approx(0.4)
