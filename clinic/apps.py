@@ -22,3 +22,6 @@ class ClinicConfig(AppConfig):
 
         # Text fields of the API take JSON strings only (a number is a 400, not stored as digits).
         use_for_model_serializers()
+        from .queries import register_lookups
+
+        register_lookups()  # field__any=[ids] (clinic.queries.AnyOf)

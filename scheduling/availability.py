@@ -319,7 +319,7 @@ class _Search:
     # 3
     def read_hours(self) -> None:
         for provider_id, location_id, weekday, start_time, end_time in (
-            WorkingHours.objects.filter(provider_id__in=self.provider_ids, location__is_active=True)
+            WorkingHours.objects.filter(provider_id__any=self.provider_ids, location__is_active=True)
             .order_by("provider_id", "weekday", "start_time")
             .values_list("provider_id", "location_id", "weekday", "start_time", "end_time")
         ):
@@ -343,7 +343,7 @@ class _Search:
     def read_time_off(self) -> None:
         for provider_id, room_id, start, end in (
             TimeOff.objects.filter(
-                Q(provider_id__in=self.provider_ids) | Q(room_id__in=self.room_ids),
+                Q(provider_id__any=self.provider_ids) | Q(room_id__any=self.room_ids),
                 starts_at__lt=self.read_end,
                 ends_at__gt=self.window_start,
             )
@@ -354,7 +354,7 @@ class _Search:
         # The window's active bookings of those providers and rooms, and the patient's: read in
         # two parts by ``run``. (Lists of ids, not subqueries: with a list the database uses the
         # provider and room indexes when the search is for one provider.)
-        resources = Q(provider_id__in=self.provider_ids) | Q(room_id__in=self.room_ids)
+        resources = Q(provider_id__any=self.provider_ids) | Q(room_id__any=self.room_ids)
         if self.patient is not None:
             resources |= Q(patient_id=self.patient.pk)
         self.appointments = (

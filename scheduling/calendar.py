@@ -206,9 +206,9 @@ def provider_day(*, day: date, location: Location | None = None, page: int | str
     provider_ids = list(paged.object_list)
     # What belongs on this page (see ProviderDay): the first page also takes everyone without a
     # column, whether or not anything of theirs is booked that day (an open offer may be).
-    scope = Q(provider_id__in=provider_ids)
+    scope = Q(provider_id__any=provider_ids)
     if paged.number == 1:
-        scope |= ~Q(provider_id__in=column_ids)
+        scope |= ~Q(provider_id__any=column_ids)
     # The same for that day's appointments, as a list the (provider, starts_at) index can use:
     # every provider with an appointment that day is in found.
     listed_ids = (
