@@ -26,7 +26,12 @@ class CappedPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         """The rows, counted up to ``cap + 1``: ``cap + 1`` means more than ``cap``."""
-        head = self.object_list[: self.cap + 1]
+        rows = self.object_list
+        if isinstance(rows, QuerySet) and not (rows.query.combinator or rows.query.distinct):
+            # Unordered and only the key, as capped_count: the recall worklist's six per-row
+            # subqueries were computed for each of the 10,001 rows counted.
+            rows = rows.order_by().values("pk")
+        head = rows[: self.cap + 1]
         return head.count() if isinstance(head, QuerySet) else len(head)
 
     @property

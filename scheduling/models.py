@@ -391,8 +391,13 @@ class Recall(models.Model):
             # The open tabs (upcoming, due, overdue) page through open recalls in due order. In
             # the index above the open ones are a few per cent of the rows, scattered among
             # closed ones: the overdue tab had to step over 690,000 of them for its first page.
+            # The overdue date, after the order, is checked in the index: the due tab (due, not
+            # yet overdue) stepped over every long-overdue recall in the heap first (14,561 heap
+            # rows for a page of 25 in 27,000 open recalls: 15 ms; 1.6 ms from the index).
             models.Index(
-                fields=["due_date", "id"], name="scheduling_recall_open_due", condition=Q(status="open")
+                fields=["due_date", "id", "overdue_date"],
+                name="scheduling_recall_open_due",
+                condition=Q(status="open"),
             ),
             models.Index(fields=["patient", "kind", "status"], name="scheduling_recall_patient"),
         ]

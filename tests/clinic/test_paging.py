@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import connection
+from django.db.models.functions import Upper
 from django.test.utils import CaptureQueriesContext
 
 from clinic.paging import CappedPaginator
@@ -30,6 +31,18 @@ def test_a_queryset_is_counted_with_a_limit():
     with CaptureQueriesContext(connection) as ctx:
         assert pager.count == 11 and pager.capped and pager.num_pages == 2
     assert len(ctx.captured_queries) == 1 and "LIMIT 11" in ctx.captured_queries[0]["sql"]
+
+
+@pytest.mark.django_db
+def test_the_count_leaves_out_the_order_and_what_each_row_computes():
+    PatientFactory.create_batch(3)
+    rows = Patient.objects.annotate(shouted=Upper("last_name")).order_by("shouted", "id")
+    pager = CappedPaginator(rows, 2, cap=10)
+    with CaptureQueriesContext(connection) as ctx:
+        assert pager.count == 3 and pager.num_pages == 2
+    sql = ctx.captured_queries[0]["sql"].upper()
+    assert "ORDER BY" not in sql and "UPPER(" not in sql and "LIMIT 11" in sql
+    assert [p.pk for p in pager.get_page(2).object_list] == [p.pk for p in rows][2:]
 
 
 @pytest.mark.django_db
