@@ -8,7 +8,6 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from bench.management.commands.bench_http import Command as BenchHttp
-from devtools.scale_seed import STAFF_PREFIX
 from scheduling.models import Message
 from tests.factories import PatientFactory, UserFactory
 
@@ -59,18 +58,3 @@ def test_explain_hot_queries_says_what_is_missing_on_a_database_too_small():
         UserFactory(username=f"{STAFF_PREFIX}{role}.1", roles=[role])
     with pytest.raises(CommandError, match="Too few seeded patients"):
         call_command("explain_hot_queries", stdout=io.StringIO())
-
-
-def test_time_pages_times_a_page_as_a_seed_account_and_search_at_the_database(front_desk_user):
-    front_desk_user.username = f"{STAFF_PREFIX}front_desk.001"
-    front_desk_user.save()
-    PatientFactory.create_batch(6)
-    with pytest.raises(CommandError, match="Refusing"):
-        call_command("time_pages", "/recalls/", stdout=io.StringIO())
-    out = io.StringIO()
-    call_command("time_pages", "/recalls/", "--repeat", "1", "--i-know-this-is-not-production", stdout=out)
-    assert out.getvalue().startswith("/recalls/  200  median ")
-    out = io.StringIO()
-    call_command("time_pages", "--search-sample", "6", stdout=out)
-    # (Six patients: the planner rightly reads the table; at scale it must not, see bin/bench.)
-    assert out.getvalue().startswith("search at the database: 6 terms, p50 ")
