@@ -38,7 +38,8 @@ def seeded_twice(settings):
     return real, twin, first, second
 
 
-def test_running_the_demo_twice_changes_nothing_and_leaves_real_patients_alone(seeded_twice):
+def test_the_demo_loaded_twice_changes_nothing_spares_real_patients_and_keeps_its_own_rules(seeded_twice):
+    """One test for both checks of a seeded database: loading the demo twice takes a minute."""
     real, twin, first, second = seeded_twice
     assert first == second
     assert first["Encounter"] > 100 and first["Appointment"] > 100
@@ -54,8 +55,7 @@ def test_running_the_demo_twice_changes_nothing_and_leaves_real_patients_alone(s
     # The twin's namesake was created as the demo's own patient beside her.
     assert Patient.objects.filter(first_name="John", last_name="Smith").count() == 2
 
-
-def test_demo_bookings_have_consent_and_planned_reminders_and_recalls_follow_them(seeded_twice):
+    # Its bookings have consent and planned reminders, and its recalls follow them.
     with time_machine.travel(local(2027, 3, 3, 11, 20), tick=False):
         from django.utils import timezone
 
