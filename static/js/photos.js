@@ -87,8 +87,10 @@
     // Tiles still processing when the page was rendered.
     document.querySelectorAll(".photo-tile[data-poll]").forEach((tile) => setTimeout(() => poll(tile, tile.dataset.poll), 1000));
 
+    // Files chosen before this script ran (a slow connection) are uploaded as soon as it runs:
+    // their change event fired with nobody listening.
     slots.querySelectorAll(".capture-input").forEach((input) => {
-      input.addEventListener("change", async () => {
+      const upload = async () => {
         const capture = input.closest(".capture");
         const label = capture.querySelector("[data-extra-label]");
         for (const file of input.files) {
@@ -101,12 +103,14 @@
           next.scrollIntoView({ block: "start" });
           next.querySelector("label.btn")?.focus();
         }
-      });
+      };
+      input.addEventListener("change", upload);
+      if (input.files.length) upload();
     });
 
     const bulk = document.querySelector("[data-bulk]");
     if (bulk) {
-      bulk.addEventListener("change", async () => {
+      const uploadAll = async () => {
         const queue = document.getElementById("upload-queue");
         const taken = { image: new Set(), video: new Set() };
         STANDARD.forEach((v) => {
@@ -129,7 +133,9 @@
           await send(job.file, job.view, job.view === "extra" ? job.file.name : "", job.row.querySelector("progress"), job.row.querySelector(".upload-message"));
         }
         bulk.value = "";
-      });
+      };
+      bulk.addEventListener("change", uploadAll);
+      if (bulk.files.length) uploadAll();
     }
   }
 

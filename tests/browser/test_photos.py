@@ -102,3 +102,25 @@ def test_clinician_uploads_eight_views_compares_dates_and_opens_the_before_and_a
 
     viewed = AuditEvent.objects.filter(action="media.viewed", actor=surgeon, patient_id=patient.pk)
     assert viewed.count() >= 8 + 2 + 16
+
+
+def test_files_chosen_before_the_pages_script_runs_are_uploaded_when_it_does(
+    page, clinic, tmp_path, worker_in_process
+):
+    # On a slow connection the file picker can be used before photos.js has run: the change
+    # event then fires with nobody listening. The script, once it runs, uploads what is chosen.
+    surgeon = clinic.surgeon.user
+    patient = PatientFactory(first_name="Aoife", last_name="Nolan", affected_side="right")
+    photo_set = services.photo_set_create(patient=patient, actor=surgeon, taken_at=timezone.now())
+    path = tmp_path / "IMG_0001.jpg"
+    path.write_bytes(draw_face(STANDARD_VIEWS[0], weak=0.3, affected="right", label="now"))
+    login(page, surgeon)
+    held = []
+    page.route("**/js/photos.js", lambda route: held.append(route))
+    page.goto(f"{page.base}/photos/sets/{photo_set.pk}/", wait_until="commit")
+    page.get_by_label("Files from the camera").set_input_files([str(path)])
+    page.wait_for_timeout(200)
+    assert len(held) == 1, "photos.js was not held back"
+    held[0].continue_()
+    expect(page.locator("#slot-rest .photo-ready img")).to_have_count(1, timeout=30000)
+    assert photo_set.items.get().status == MediaItem.Status.READY
