@@ -26,13 +26,7 @@ class CappedPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         """The rows, counted up to ``cap + 1``: ``cap + 1`` means more than ``cap``."""
-        rows = self.object_list
-        if isinstance(rows, QuerySet) and not (rows.query.combinator or rows.query.distinct):
-            # Unordered and only the key, as capped_count: the recall worklist's six per-row
-            # subqueries were computed for each of the 10,001 rows counted.
-            rows = rows.order_by().values("pk")
-        head = rows[: self.cap + 1]
-        return head.count() if isinstance(head, QuerySet) else len(head)
+        return _count_up_to(self.object_list, self.cap + 1)
 
     @property
     def capped(self) -> bool:
@@ -48,13 +42,20 @@ class CappedPaginator(Paginator):
 
 def capped_count(rows: QuerySet | Sequence, cap: int) -> int | None:
     """How many rows, or None when there are more than ``cap``; reads at most ``cap + 1``."""
-    if isinstance(rows, QuerySet):
-        # Unordered and only the key: an ORDER BY would sort every matching row before the
-        # limit, and annotations (an addendum count per encounter) would be computed per row.
-        counted = rows.order_by().values("pk")[: cap + 1].count()
-    else:
-        counted = len(rows[: cap + 1])
+    counted = _count_up_to(rows, cap + 1)
     return counted if counted <= cap else None
+
+
+def _count_up_to(rows: QuerySet | Sequence, limit: int) -> int:
+    """How many rows, reading at most ``limit``. A queryset is counted unordered and by its key
+    only: an ORDER BY would sort every matching row before the limit, and annotations (an
+    addendum count per encounter, the recall worklist's six subqueries) would be computed for
+    each row counted. Unions and DISTINCT keep their own select list, which decides the rows."""
+    if isinstance(rows, QuerySet):
+        if not (rows.query.combinator or rows.query.distinct):
+            rows = rows.order_by().values("pk")
+        return rows[:limit].count()
+    return len(rows[:limit])
 
 
 def capped_counts(querysets: dict[str, QuerySet], *, cap: int) -> dict[str, int | None]:
